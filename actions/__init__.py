@@ -1,0 +1,1 @@
+"""Custom Rasa actions, served by rasa-sdk (`python -m rasa_sdk --actions actions`)."""

@@ -1,0 +1,1 @@
+"""FastAPI gateway: resident API and pages, health and search."""

@@ -1,0 +1,65 @@
+"""Typed dependencies shared by the routes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Query, Request, status
+from sqlalchemy.orm import Session
+
+from api.models import Conversation
+from api.rasa_client import RasaClient
+from api.security import token_matches
+from fengqiao.settings import Settings
+from knowledge_base.search import KnowledgeBase
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    yield from request.app.state.db.session()
+
+
+def get_rasa(request: Request) -> RasaClient:
+    return request.app.state.rasa
+
+
+def get_kb(request: Request) -> KnowledgeBase:
+    return request.app.state.kb
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+RasaDep = Annotated[RasaClient, Depends(get_rasa)]
+KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_kb)]
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+def get_conversation(
+    conversation_id: str,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+    token: Annotated[str | None, Query()] = None,
+    x_conversation_token: Annotated[str | None, Header()] = None,
+) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    supplied = _bearer(authorization) or x_conversation_token or token
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    if not supplied:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "conversation token required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if not token_matches(supplied, conversation.token_hash):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong token for this conversation")
+    return conversation
+
+
+ConversationDep = Annotated[Conversation, Depends(get_conversation)]

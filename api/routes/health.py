@@ -1,0 +1,54 @@
+"""GET /healthz: each dependency reported separately; 503 when one is down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Response, status
+from sqlalchemy import text
+
+from api.deps import KnowledgeBaseDep, RasaDep, SessionDep
+from knowledge_base import store
+
+router = APIRouter(tags=["operations"])
+
+
+def _check_rasa(rasa: RasaDep) -> dict[str, Any]:
+    try:
+        info = rasa.rasa_status()
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"status": "down", "error": type(exc).__name__}
+    if not info.get("model_file"):
+        return {"status": "down", "error": "no model loaded"}
+    return {"status": "ok", "model": str(info.get("model_file")).rsplit("/", 1)[-1]}
+
+
+def _check_kb(kb: KnowledgeBaseDep) -> dict[str, Any]:
+    version_dir = store.current_version_dir(kb.kb_dir)
+    if version_dir is None:
+        return {"status": "down", "error": "knowledge base not built"}
+    manifest = store.read_manifest(version_dir)
+    return {"status": "ok", "version": manifest["version"], "counts": manifest.get("counts", {})}
+
+
+def _check_db(session: SessionDep) -> dict[str, Any]:
+    try:
+        session.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means the database is unusable
+        return {"status": "down", "error": type(exc).__name__}
+    return {"status": "ok"}
+
+
+@router.get("/healthz")
+def healthz(response: Response, rasa: RasaDep, kb: KnowledgeBaseDep, session: SessionDep) -> dict[str, Any]:
+    checks = {
+        "rasa": _check_rasa(rasa),
+        "action_server": {"status": "ok"} if rasa.action_server_healthy() else {"status": "down"},
+        "knowledge_base": _check_kb(kb),
+        "database": _check_db(session),
+    }
+    down = [name for name, c in checks.items() if c["status"] == "down"]
+    if down:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return {"status": "down" if down else "ok", "down": down, "checks": checks}

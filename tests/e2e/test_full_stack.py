@@ -1,0 +1,144 @@
+"""The real stack: Rasa server (Python 3.10), action server and gateway as separate processes on free ports.
+
+What is tried: a legal question answered with real citations that exist in the corpus; the action server
+killed mid-conversation (apology, 503 on /healthz, then answers again once it is back); Rasa itself down;
+`fengqiao serve` stopped by SIGTERM leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from fengqiao.ports import free_port
+from fengqiao.settings import Settings, get_settings
+from fengqiao.supervisor import Stack
+from knowledge_base.search import KnowledgeBase
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, embedded_kb):
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("stack"), kb_dir=embedded_kb,
+        models_dir=get_settings().resolved_models_dir,
+        gateway_port=free_port(), rasa_port=free_port(), action_port=free_port(), rasa_timeout_s=20,
+    )
+    s = Stack(settings, echo=False, progress=lambda m: None)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(stack):
+    with httpx.Client(base_url=stack.settings.gateway_url, timeout=60) as client:
+        yield client
+
+
+def new_conversation(gateway) -> tuple[str, dict]:
+    resp = gateway.post("/api/conversations", json={"region": "浙江省绍兴市"})
+    assert resp.status_code == 201
+    body = resp.json()
+    return body["conversation_id"], {"Authorization": f"Bearer {body['token']}"}
+
+
+def ask(gateway, cid, headers, text):
+    resp = gateway.post(f"/api/conversations/{cid}/messages", json={"text": text}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_health_reports_every_dependency(gateway):
+    resp = gateway.get("/healthz")
+    assert resp.status_code == 200
+    assert {name: c["status"] for name, c in resp.json()["checks"].items()} == {
+        "rasa": "ok", "action_server": "ok", "knowledge_base": "ok", "database": "ok"}
+
+
+def test_legal_question_is_answered_with_real_citations(gateway, stack):
+    cid, headers = new_conversation(gateway)
+    body = ask(gateway, cid, headers, "老板拖欠我三个月工资怎么办")
+    assert body["mode"] == "bot"
+    citations = [c for r in body["replies"] for c in r["citations"]]
+    assert citations, body
+    kb = KnowledgeBase(stack.settings.resolved_kb_dir)
+    snap = kb.snapshot()
+    for c in citations:
+        record = next(r for r in snap.records if r.id == c["id"])
+        assert (record.title, record.article_no, record.text) == (c["law"], c["article_no"], c["text"])
+    assert ("中华人民共和国劳动法", "第五十条") in {(c["law"], c["article_no"]) for c in citations}
+    assert "《中华人民共和国劳动法》第五十条" in body["replies"][0]["text"]
+
+
+def test_greeting_gets_a_plain_reply(gateway):
+    cid, headers = new_conversation(gateway)
+    body = ask(gateway, cid, headers, "你好")
+    assert body["replies"][0]["text"].startswith("您好")
+    assert body["replies"][0]["citations"] == []
+
+
+def test_action_server_killed_mid_conversation(gateway, stack):
+    cid, headers = new_conversation(gateway)
+    assert ask(gateway, cid, headers, "朋友借钱不还怎么办")["replies"][0]["citations"]
+
+    os.kill(stack.actions.pid, signal.SIGKILL)
+    stack.actions.proc.wait(timeout=10)
+    stack.actions.stop()  # its Sanic workers too
+    assert gateway.get("/healthz").status_code == 503
+    assert gateway.get("/healthz").json()["down"] == ["action_server"]
+    started = time.monotonic()
+    body = ask(gateway, cid, headers, "离婚后孩子归谁抚养")
+    assert time.monotonic() - started < 15
+    assert "检索服务暂时出了故障" in body["replies"][0]["text"]
+
+    stack.restart(stack.actions)
+    assert gateway.get("/healthz").status_code == 200
+    body = ask(gateway, cid, headers, "离婚后孩子归谁抚养")
+    assert body["replies"][0]["citations"]
+    transcript = gateway.get(f"/api/conversations/{cid}", headers=headers).json()["messages"]
+    assert [m["sender"] for m in transcript] == ["resident", "bot"] * 3
+
+
+def test_rasa_down_then_back(gateway, stack):
+    cid, headers = new_conversation(gateway)
+    stack.rasa.stop()
+    resp = gateway.get("/healthz")
+    assert resp.status_code == 503 and "rasa" in resp.json()["down"]
+    body = ask(gateway, cid, headers, "房东不退押金怎么办")
+    assert "暂时无法回复" in body["replies"][0]["text"]
+    stack.restart(stack.rasa)
+    assert ask(gateway, cid, headers, "房东不退押金怎么办")["replies"][0]["text"]
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path, embedded_kb):
+    env = dict(os.environ, FENGQIAO_DATA_DIR=str(tmp_path), FENGQIAO_KB_DIR=str(embedded_kb),
+               FENGQIAO_MODELS_DIR=str(get_settings().resolved_models_dir),
+               FENGQIAO_GATEWAY_PORT=str(free_port()), FENGQIAO_RASA_PORT=str(free_port()),
+               FENGQIAO_ACTION_PORT=str(free_port()), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "fengqiao.cli", "serve"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines, pids = [], []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if " is ready (pid " in line:
+                pids.append(int(line.rsplit("pid ", 1)[1].rstrip(")\n")))
+            if line.startswith("resident widget:"):
+                break
+        assert len(pids) == 3, "".join(lines[-30:])
+        assert f"http://127.0.0.1:{env['FENGQIAO_GATEWAY_PORT']}/" in lines[-1]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/status").read().find("State:\tZ") >= 0
