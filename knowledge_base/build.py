@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ from pathlib import Path
 from knowledge_base import store
 from knowledge_base.aliases import build_alias_map, short_names
 from knowledge_base.bm25_index import BM25Index
+from knowledge_base.dense import DenseIndex
 from knowledge_base.records import Record
 from knowledge_base.sources.cases_jsonl import read_cases_jsonl
 from knowledge_base.sources.laws_db import embedded_laws_db, read_laws_db
@@ -107,8 +109,67 @@ def corpus_hash(records: list[Record]) -> str:
     return h.hexdigest()[:16]
 
 
-def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progress | None = None) -> Path:
-    """Read every source, index it into a new version directory, then make it current. Returns that directory."""
+def dense_text(record: Record) -> str:
+    """What the encoder sees (it truncates at its max sequence length)."""
+    return index_text(record)
+
+
+def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say: Progress) -> dict:
+    """Embed every record into a FAISS index under out_dir; returns the manifest's dense section."""
+    from knowledge_base.encoder.model import Encoder, model_fingerprint
+
+    encoder = Encoder(encoder_dir)
+    started = time.monotonic()
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 10 and done < total:
+            return
+        last[0] = now
+        rate = done / max(1e-9, now - started)
+        eta = (total - done) / max(rate, 1e-9)
+        say(f"  encoded {done:,}/{total:,} ({100 * done // total}%), {rate:.0f} passages/s, "
+            f"about {eta / 60:.1f} min left")
+
+    say(f"encoding {len(records):,} records with the encoder in {encoder_dir.name}/")
+    embeddings = encoder.encode_passages([dense_text(r) for r in records], progress=report)
+    DenseIndex.build(embeddings).save(out_dir)
+    return {"encoder_dir": str(encoder_dir.resolve()), "encoder_hash": model_fingerprint(encoder_dir),
+            "dim": int(embeddings.shape[1]), "encode_seconds": round(time.monotonic() - started, 1)}
+
+
+def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = None) -> Path:
+    """New version = the current one plus a dense index; BM25 keeps serving until it is switched in."""
+    say = progress or (lambda msg: log.info(msg))
+    current = store.current_version_dir(kb_dir)
+    if current is None:
+        raise ValueError("no knowledge base to add a dense index to; build one first")
+    manifest = store.read_manifest(current)
+    records = store.read_records(current / "records.jsonl")
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{manifest['corpus_hash']}"
+    staging = store.versions_dir(kb_dir) / f".building-{version}"
+    shutil.copytree(current, staging, ignore=shutil.ignore_patterns("dense"))
+    try:
+        dense = encode_records(records, encoder_dir, staging / "dense", say)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    manifest |= {"version": version, "encoder_hash": dense["encoder_hash"], "dense": dense,
+                 "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    final = store.versions_dir(kb_dir) / version
+    staging.rename(final)
+    store.activate(kb_dir, final)
+    say(f"dense index ready in {dense['encode_seconds']} s; now serving knowledge base {version}")
+    return final
+
+
+def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progress | None = None,
+          encoder_dir: Path | None = None) -> Path:
+    """Read every source, index it into a new version directory, then make it current. Returns that directory.
+
+    With encoder_dir the version also gets a dense index; without, search runs on BM25 alone."""
     say = progress or (lambda msg: log.info(msg))
     sources = sources or default_sources()
     started = time.monotonic()
@@ -134,34 +195,39 @@ def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progre
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digest}"
     staging = store.versions_dir(kb_dir) / f".building-{version}"
     staging.mkdir()
-
-    say(f"tokenising {len(records):,} records")
-    corpus_tokens = []
-    step = max(1, len(records) // 10)
-    for i, record in enumerate(records, 1):
-        corpus_tokens.append(tokenizer.tokens(normalize(index_text(record))))
-        if i % step == 0 or i == len(records):
-            say(f"  tokenised {i:,}/{len(records):,} ({100 * i // len(records)}%)")
-    say("building the BM25 index")
-    BM25Index.build(corpus_tokens).save(staging / "bm25")
-    store.write_records(staging / "records.jsonl", records)
-    (staging / "userdict.txt").write_text("".join(f"{w} 2000\n" for w in user_words), encoding="utf-8")
-    (staging / "aliases.json").write_text(json.dumps(alias_map, ensure_ascii=False), encoding="utf-8")
-    counts: dict[str, int] = defaultdict(int)
-    for r in records:
-        counts[r.kind] += 1
-    manifest = {
-        "format": INDEX_FORMAT,
-        "version": version,
-        "corpus_hash": digest,
-        "encoder_hash": None,
-        "counts": dict(counts) | {"laws": len(law_names)},
-        "sources": [s.describe() for s in sources],
-        "dropped_duplicates": dropped,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "build_seconds": round(time.monotonic() - started, 1),
-    }
-    (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    try:
+        say(f"tokenising {len(records):,} records")
+        corpus_tokens = []
+        step = max(1, len(records) // 10)
+        for i, record in enumerate(records, 1):
+            corpus_tokens.append(tokenizer.tokens(normalize(index_text(record))))
+            if i % step == 0 or i == len(records):
+                say(f"  tokenised {i:,}/{len(records):,} ({100 * i // len(records)}%)")
+        say("building the BM25 index")
+        BM25Index.build(corpus_tokens).save(staging / "bm25")
+        dense = encode_records(records, encoder_dir, staging / "dense", say) if encoder_dir else None
+        store.write_records(staging / "records.jsonl", records)
+        (staging / "userdict.txt").write_text("".join(f"{w} 2000\n" for w in user_words), encoding="utf-8")
+        (staging / "aliases.json").write_text(json.dumps(alias_map, ensure_ascii=False), encoding="utf-8")
+        counts: dict[str, int] = defaultdict(int)
+        for r in records:
+            counts[r.kind] += 1
+        manifest = {
+            "format": INDEX_FORMAT,
+            "version": version,
+            "corpus_hash": digest,
+            "encoder_hash": dense["encoder_hash"] if dense else None,
+            "dense": dense,
+            "counts": dict(counts) | {"laws": len(law_names)},
+            "sources": [s.describe() for s in sources],
+            "dropped_duplicates": dropped,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "build_seconds": round(time.monotonic() - started, 1),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     final = store.versions_dir(kb_dir) / version
     staging.rename(final)
     store.activate(kb_dir, final)

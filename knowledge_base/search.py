@@ -12,6 +12,8 @@ from typing import Any
 from knowledge_base import store
 from knowledge_base.bm25_index import BM25Index
 from knowledge_base.citations import find_citations
+from knowledge_base.dense import DenseIndex
+from knowledge_base.fusion import FusionWeights, fuse
 from knowledge_base.records import Record
 from knowledge_base.text import Tokenizer, normalize
 
@@ -27,7 +29,7 @@ class Hit:
     record: Record
     score: float
     rank: int
-    match: str  # "citation" | "bm25"
+    match: str  # "citation" | "bm25" | "dense" | "hybrid"
 
     def citation(self) -> dict[str, Any]:
         """The citation object of the public HTTP contract."""
@@ -53,6 +55,16 @@ class Snapshot:
         self.bm25 = BM25Index.load(version_dir / "bm25")
         self.tokenizer = Tokenizer.from_user_dict(version_dir / "userdict.txt")
         self.aliases: dict[str, str] = json.loads((version_dir / "aliases.json").read_text(encoding="utf-8"))
+        self.dense: DenseIndex | None = None
+        self.encoder = None
+        self.fusion = FusionWeights()
+        dense = self.manifest.get("dense")
+        if dense and (version_dir / "dense").is_dir():
+            from knowledge_base.encoder.model import Encoder
+
+            self.dense = DenseIndex.load(version_dir / "dense")
+            self.encoder = Encoder(Path(dense["encoder_dir"]), threads=1)
+            self.fusion = FusionWeights.load(Path(dense["encoder_dir"]))
         self.by_article: dict[tuple[str, int, str], int] = {}
         for idx, r in enumerate(self.records):
             if r.kind == "statute" and r.article_num is not None and r.article_no:
@@ -62,6 +74,33 @@ class Snapshot:
     @property
     def version(self) -> str:
         return self.manifest["version"]
+
+    @property
+    def has_dense(self) -> bool:
+        return self.dense is not None
+
+    def ranked(self, text: str, depth: int, mode: str) -> list[tuple[int, float, str]]:
+        """(record index, score, how it matched), best first, from BM25, the dense index or both fused."""
+        if mode not in {"hybrid", "bm25", "dense"}:
+            raise ValueError(f"unknown search mode {mode!r}")
+        if mode != "bm25" and self.dense is None:
+            if mode == "dense":
+                raise KnowledgeBaseNotBuilt("this knowledge-base version has no dense index")
+            mode = "bm25"
+        sparse: list[tuple[int, float]] = []
+        dense: list[tuple[int, float]] = []
+        if mode in {"bm25", "hybrid"}:
+            ids, scores = self.bm25.search(self.tokenizer.tokens(text), depth)
+            sparse = list(zip(ids.tolist(), scores.tolist(), strict=True))
+        if mode in {"dense", "hybrid"}:
+            vector = self.encoder.encode_queries([text])[0]
+            ids, scores = self.dense.search(vector, depth)
+            dense = list(zip(ids.tolist(), scores.tolist(), strict=True))
+        if mode == "bm25":
+            return [(i, s, "bm25") for i, s in sparse]
+        if mode == "dense":
+            return [(i, s, "dense") for i, s in dense]
+        return [(i, s, "hybrid") for i, s in fuse(sparse, dense, self.fusion)]
 
     def resolve_law(self, name: str) -> str | None:
         name = normalize(name).strip("《》 ")
@@ -113,7 +152,8 @@ class KnowledgeBase:
         return store.current_version_dir(self.kb_dir) is not None
 
     def search(self, query: str, k: int = 10, *, kind: str | None = None, region: str | None = None,
-               level: str | None = None) -> list[Hit]:
+               level: str | None = None, mode: str = "hybrid") -> list[Hit]:
+        """Explicit citations first (《民法典》第1079条), then ranked retrieval; filters by kind, region, level."""
         snap = self.snapshot()
         text = normalize(query)
         hits: list[Hit] = []
@@ -125,16 +165,14 @@ class KnowledgeBase:
                 hits.append(Hit(record, 1.0, len(hits) + 1, "citation"))
         if len(hits) >= k:
             return hits[:k]
-        tokens = snap.tokenizer.tokens(text)
         filtered = bool(kind or region or level)
-        depth = max(k * 20, 200) if filtered else k + len(hits)
-        ids, scores = snap.bm25.search(tokens, depth)
-        for idx, score in zip(ids.tolist(), scores.tolist(), strict=True):
+        depth = max(k * 20, 200) if filtered else max(k + len(hits), 100)
+        for idx, score, how in snap.ranked(text, depth, mode):
             record = snap.records[idx]
             if record.id in seen or not _visible(record, kind, region, level):
                 continue
             seen.add(record.id)
-            hits.append(Hit(record, score, len(hits) + 1, "bm25"))
+            hits.append(Hit(record, score, len(hits) + 1, how))
             if len(hits) >= k:
                 break
         return hits

@@ -29,7 +29,11 @@ def _check_kb(kb: KnowledgeBaseDep) -> dict[str, Any]:
     if version_dir is None:
         return {"status": "down", "error": "knowledge base not built"}
     manifest = store.read_manifest(version_dir)
-    return {"status": "ok", "version": manifest["version"], "counts": manifest.get("counts", {})}
+    out = {"status": "ok", "version": manifest["version"], "counts": manifest.get("counts", {}),
+           "dense": bool(manifest.get("dense"))}
+    if not out["dense"]:
+        out |= {"status": "degraded", "error": "no dense index yet: searching with BM25 alone"}
+    return out
 
 
 def _check_db(session: SessionDep) -> dict[str, Any]:
@@ -49,6 +53,8 @@ def healthz(response: Response, rasa: RasaDep, kb: KnowledgeBaseDep, session: Se
         "database": _check_db(session),
     }
     down = [name for name, c in checks.items() if c["status"] == "down"]
+    degraded = [name for name, c in checks.items() if c["status"] == "degraded"]
     if down:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"status": "down" if down else "ok", "down": down, "checks": checks}
+    overall = "down" if down else "degraded" if degraded else "ok"
+    return {"status": overall, "down": down, "degraded": degraded, "checks": checks}

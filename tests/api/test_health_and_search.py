@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 
-def test_healthz_all_up(client):
+def test_healthz_up_but_degraded_without_dense_index(client):
     resp = client.get("/healthz")
     assert resp.status_code == 200
     body = resp.json()
-    assert body["status"] == "ok"
+    assert body["status"] == "degraded"
+    assert (body["down"], body["degraded"]) == ([], ["knowledge_base"])
     assert set(body["checks"]) == {"rasa", "action_server", "knowledge_base", "database"}
-    assert body["checks"]["knowledge_base"]["counts"]["statute"] == 5
+    kb = body["checks"]["knowledge_base"]
+    assert kb["counts"]["statute"] == 5 and kb["dense"] is False
 
 
 def test_healthz_503_when_rasa_down(client, rasa):

@@ -141,4 +141,12 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path, embedded_kb):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     for pid in pids:
-        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/status").read().find("State:\tZ") >= 0
+        assert not _alive(pid), f"process {pid} outlived serve"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return "State:\tZ" not in fh.read()
+    except FileNotFoundError:
+        return False
