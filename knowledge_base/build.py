@@ -110,8 +110,9 @@ def corpus_hash(records: list[Record]) -> str:
 
 
 def dense_text(record: Record) -> str:
-    """What the encoder sees (it truncates at its max sequence length)."""
-    return index_text(record)
+    """What the encoder sees (it truncates at its max sequence length): the law or case title gives the
+    context residents' words refer to; the chapter heading is left out to keep sequences short."""
+    return f"{record.title} {record.text}"
 
 
 def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say: Progress) -> dict:
@@ -205,6 +206,7 @@ def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progre
                 say(f"  tokenised {i:,}/{len(records):,} ({100 * i // len(records)}%)")
         say("building the BM25 index")
         BM25Index.build(corpus_tokens).save(staging / "bm25")
+        store.write_tokens(staging / store.TOKENS, corpus_tokens)
         dense = encode_records(records, encoder_dir, staging / "dense", say) if encoder_dir else None
         store.write_records(staging / "records.jsonl", records)
         (staging / "userdict.txt").write_text("".join(f"{w} 2000\n" for w in user_words), encoding="utf-8")

