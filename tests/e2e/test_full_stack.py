@@ -1,6 +1,7 @@
 """The real stack: Rasa server (Python 3.10), action server and gateway as separate processes on free ports.
 
-What is tried: a legal question answered with real citations that exist in the corpus; the action server
+The knowledge base is a real slice of the embedded statutes with BM25 and a dense index (the converted
+e5-small encoder, FAISS). What is tried: a legal question answered with real citations that exist in the corpus; the action server
 killed mid-conversation (apology, 503 on /healthz, then answers again once it is back); Rasa itself down;
 `fengqiao serve` stopped by SIGTERM leaves no process behind.
 """
@@ -25,9 +26,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, embedded_kb):
+def stack(tmp_path_factory, e2e_kb):
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("stack"), kb_dir=embedded_kb,
+        data_dir=tmp_path_factory.mktemp("stack"), kb_dir=e2e_kb,
         models_dir=get_settings().resolved_models_dir,
         gateway_port=free_port(), rasa_port=free_port(), action_port=free_port(), rasa_timeout_s=20,
     )
@@ -61,6 +62,15 @@ def test_health_reports_every_dependency(gateway):
     assert resp.status_code == 200
     assert {name: c["status"] for name, c in resp.json()["checks"].items()} == {
         "rasa": "ok", "action_server": "ok", "knowledge_base": "ok", "database": "ok"}
+    assert resp.json()["checks"]["knowledge_base"]["dense"] is True
+
+
+def test_search_endpoint_uses_hybrid_retrieval(gateway):
+    resp = gateway.get("/api/search", params={"q": "两口子过不下去了想分开", "k": 5})
+    assert resp.status_code == 200
+    hits = resp.json()["hits"]
+    assert hits and all(h["match"] == "hybrid" for h in hits)
+    assert any(h["law"] == "中华人民共和国民法典" for h in hits)
 
 
 def test_legal_question_is_answered_with_real_citations(gateway, stack):
@@ -118,8 +128,8 @@ def test_rasa_down_then_back(gateway, stack):
     assert ask(gateway, cid, headers, "房东不退押金怎么办")["replies"][0]["text"]
 
 
-def test_serve_stops_cleanly_on_sigterm(tmp_path, embedded_kb):
-    env = dict(os.environ, FENGQIAO_DATA_DIR=str(tmp_path), FENGQIAO_KB_DIR=str(embedded_kb),
+def test_serve_stops_cleanly_on_sigterm(tmp_path, e2e_kb):
+    env = dict(os.environ, FENGQIAO_DATA_DIR=str(tmp_path), FENGQIAO_KB_DIR=str(e2e_kb),
                FENGQIAO_MODELS_DIR=str(get_settings().resolved_models_dir),
                FENGQIAO_GATEWAY_PORT=str(free_port()), FENGQIAO_RASA_PORT=str(free_port()),
                FENGQIAO_ACTION_PORT=str(free_port()), PYTHONUNBUFFERED="1")
