@@ -1,7 +1,22 @@
-"""Compose a resident-facing answer from knowledge-base hits."""
+"""Compose a resident-facing answer from knowledge-base hits.
+
+An answer is up to three chat messages:
+1. one or two sentences taken from the retrieved articles themselves (never written by the bot), then the
+   articles cited as 《law》article number with their text and a validity note; the statute citations
+   travel in the message's custom payload;
+2. the most similar precedents with their outcome, when the knowledge base holds relevant ones;
+3. what the resident can do next for this type of dispute, and a one-line note that this is legal
+   information, not legal advice.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from actions import disputes
 from knowledge_base.search import Hit
 
 DISCLAIMER = "以上是法律信息，不是针对您个案的法律意见；情况复杂时请咨询律师或拨打 12348 法律援助热线。"
@@ -10,6 +25,34 @@ NO_RESULT = (
     "涉及多少钱？"
 )
 EXCERPT_CHARS = 120
+OUTCOME_CHARS = 90
+LEAD_CHARS = 90
+
+VALIDITY_NOTES = {
+    "现行有效": "现行有效",
+    "已被修改": "注意：此条所在法律已被修改，请以现行文本为准",
+    "已废止": "注意：此条已废止，仅供参考",
+    "历史版本": "注意：这是历史版本，请以现行文本为准",
+}
+# Preferred when choosing which articles to cite.
+INVALID_STATUSES = frozenset({"已废止", "历史版本"})
+
+ACTION_BUTTONS = [
+    {"title": "申请调解", "payload": "/request_mediation"},
+    {"title": "转人工调解员", "payload": "/request_human"},
+]
+
+_SENTENCE_RE = re.compile(r"[^。；！？\n]+[。；！？]?")
+_ITEM_RE = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_NORMATIVE_RE = re.compile(r"应当|不得|有权|可以|必须|禁止|负责|承担")
+
+
+@dataclass
+class Message:
+    text: str
+    custom: dict[str, Any] | None = None
+    buttons: list[dict[str, str]] = field(default_factory=list)
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -17,13 +60,95 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def compose_answer(hits: list[Hit]) -> str:
-    if not hits:
-        return NO_RESULT
-    lines = ["根据检索到的法律规定，以下条文可能与您的问题有关："]
-    for i, hit in enumerate(hits, 1):
-        status = hit.record.status
-        note = f"（{status}）" if status and status != "现行有效" else ""
-        lines.append(f"{i}. {hit.record.citation_label}{note}：{excerpt(hit.record.text)}")
+def validity_note(status: str | None) -> str:
+    note = VALIDITY_NOTES.get(status or "")
+    return f"（{note}）" if note else ""
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in text if _CJK_RE.match(c)]
+    return {a + b for a, b in zip(chars, chars[1:], strict=False)}
+
+
+def key_sentence(question: str, text: str) -> str | None:
+    """The sentence of an article that shares most with the question (character bigrams), or None."""
+    wanted = _bigrams(question)
+    best, best_score = None, 0.0
+    for raw in _SENTENCE_RE.findall(text):
+        sentence = raw.strip()
+        if len(sentence) < 6 or _ITEM_RE.match(sentence):
+            continue
+        grams = _bigrams(sentence)
+        if not grams:
+            continue
+        overlap = len(grams & wanted)
+        # A rule (应当/不得/有权 …) explains more than a definition or a formula.
+        score = overlap + (1.5 if _NORMATIVE_RE.search(sentence) else 0.0) + 0.1 / (1 + len(sentence) / 100)
+        if overlap and score > best_score:
+            best, best_score = sentence, score
+    if best is None:
+        return None
+    best = best.rstrip("；;，,：:")
+    if len(best) > LEAD_CHARS:
+        best = best[: LEAD_CHARS - 1] + "…"
+    elif not best.endswith(("。", "！", "？")):
+        best += "。"
+    return best
+
+
+def plain_explanation(question: str, statutes: list[Hit]) -> str:
+    """One or two sentences quoted from the cited articles, each with its source."""
+    parts = []
+    for hit in statutes[:2]:
+        sentence = key_sentence(question, hit.record.text)
+        if sentence and all(sentence not in p for p in parts):
+            parts.append(f"{hit.record.citation_label}规定：{sentence}")
+    if not parts:
+        first = statutes[0].record
+        sentence = key_sentence(first.text, first.text) or excerpt(first.text, LEAD_CHARS)
+        parts.append(f"{first.citation_label}规定：{sentence}")
+    return "简单说，" + "".join(parts)
+
+
+def statutes_message(question: str, statutes: list[Hit]) -> Message:
+    # One chat bubble: Rasa splits a text message at blank lines, so none are used here.
+    lines = [plain_explanation(question, statutes), "相关法律条文："]
+    for i, hit in enumerate(statutes, 1):
+        r = hit.record
+        lines.append(f"{i}. {r.citation_label}{validity_note(r.status)}：{excerpt(r.text)}")
+    return Message("\n".join(lines), {"citations": [h.citation() for h in statutes]})
+
+
+def precedents_message(precedents: list[Hit]) -> Message | None:
+    lines = ["类似纠纷是这样处理的："]
+    shown = []
+    for hit in precedents:
+        outcome = (hit.record.extra or {}).get("outcome")
+        if not outcome:
+            continue
+        shown.append(hit)
+        lines.append(f"{len(shown)}. {hit.record.title}\n   结果：{excerpt(outcome, OUTCOME_CHARS)}")
+    if not shown:
+        return None
+    return Message("\n".join(lines), {"citations": [h.citation() for h in shown]})
+
+
+def next_steps_message(dispute_type: str | None) -> Message:
+    label = f"（{dispute_type}）" if disputes.get(dispute_type) else ""
+    lines = [f"您下一步可以这样做{label}："]
+    lines += [f"{i}. {step}" for i, step in enumerate(disputes.next_steps(dispute_type), 1)]
+    lines.append("需要的话，我可以帮您登记人民调解申请，或者转给调解员。")
     lines.append(DISCLAIMER)
-    return "\n".join(lines)
+    return Message("\n".join(lines), buttons=list(ACTION_BUTTONS))
+
+
+def compose_answer(question: str, statutes: list[Hit], precedents: Iterable[Hit] = (),
+                   dispute_type: str | None = None) -> list[Message]:
+    if not statutes:
+        return [Message(NO_RESULT, {"citations": []})]
+    messages = [statutes_message(question, statutes)]
+    cases = precedents_message(list(precedents))
+    if cases:
+        messages.append(cases)
+    messages.append(next_steps_message(dispute_type))
+    return messages

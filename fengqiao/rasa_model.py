@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fengqiao.settings import Settings
 
-BOT_INPUTS = ("config.yml", "domain.yml", "data")
+BOT_INPUTS = ("config.yml", "domain.yml", "data", "components")  # custom NLU components run in training too
 
 
 def bot_fingerprint(bot_dir: Path) -> str:
@@ -18,7 +18,7 @@ def bot_fingerprint(bot_dir: Path) -> str:
         path = bot_dir / name
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for f in files:
-            if f.suffix not in {".yml", ".yaml", ".txt", ".json"}:
+            if f.suffix not in {".yml", ".yaml", ".txt", ".json", ".py"}:
                 continue
             h.update(str(f.relative_to(bot_dir)).encode())
             h.update(f.read_bytes())

@@ -2,70 +2,181 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import knowledge
+from actions import knowledge, retrieval
 from actions.actions import KB_UNAVAILABLE, ActionAnswerLegalQuestion
-from actions.answer import DISCLAIMER, NO_RESULT
+from actions.answer import ACTION_BUTTONS, DISCLAIMER, NO_RESULT
 from fengqiao.settings import Settings
-from knowledge_base.search import KnowledgeBase
+from knowledge_base.build import Source, build
+from knowledge_base.search import Hit, KnowledgeBase
+from tests.actions.trackers import action, make_tracker, turn
+from tests.conftest import TINY_STATUTES, write_jsonl
 
-
-def make_tracker(text: str, metadata: dict | None = None) -> Tracker:
-    latest = {"text": text, "intent": {"name": "ask_legal_question", "confidence": 0.98}, "entities": [],
-              "metadata": metadata or {}}
-    return Tracker(sender_id="c-1", slots={}, latest_message=latest,
-                   events=[{"event": "user", "text": text, "parse_data": latest}],
-                   paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen")
+RESET = [SlotSet("pending_question", None), SlotSet("clarify_detail", None), SlotSet("other_party", None)]
+LABOUR_STEPS = (
+    "您下一步可以这样做（劳动工资）：\n"
+    "1. 把劳动合同、工资条、考勤记录、聊天记录、转账记录等证据保存好；\n"
+    "2. 先和用人单位协商，也可以向当地劳动保障监察部门投诉（人社服务热线 12333）；\n"
+    "3. 协商不成，向劳动人事争议仲裁委员会申请劳动仲裁（免费，一般要在知道权利受侵害之日起一年内提出），"
+    "对仲裁结果不服可以到法院起诉；\n"
+    "4. 经济困难可以拨打 12348 申请法律援助。\n"
+    "需要的话，我可以帮您登记人民调解申请，或者转给调解员。\n" + DISCLAIMER
+)
 
 
 @pytest.fixture
 def kb_at(monkeypatch):
     def use(kb_dir):
-        monkeypatch.setattr(knowledge, "_kb", KnowledgeBase(kb_dir))
+        kb = KnowledgeBase(kb_dir)
+        monkeypatch.setattr(knowledge, "_kb", kb)
         monkeypatch.setattr("actions.actions.get_settings", lambda: Settings(answer_top_k=2))
+        return kb
     return use
 
 
-def test_answers_with_cited_articles(kb_at, tiny_kb):
-    kb_at(tiny_kb)
+@pytest.fixture(scope="module")
+def statutes_only_kb(tmp_path_factory):
+    root = tmp_path_factory.mktemp("statutes-only")
+    build(root / "kb", [Source("statutes_jsonl", write_jsonl(root / "s.jsonl", TINY_STATUTES))],
+          progress=lambda m: None)
+    return root / "kb"
+
+
+def answer(text: str, **kwargs) -> tuple[list, list[dict]]:
     dispatcher = CollectingDispatcher()
-    events = ActionAnswerLegalQuestion().run(dispatcher, make_tracker("老板拖欠工资不给怎么办"), {})
-    assert events == []
-    assert len(dispatcher.messages) == 1
-    message = dispatcher.messages[0]
-    assert message["text"].startswith("根据检索到的法律规定")
-    assert "1. 《中华人民共和国劳动法》第五十条：工资应当以货币形式按月支付给劳动者本人。" in message["text"]
-    assert message["text"].endswith(DISCLAIMER)
-    citations = message["custom"]["citations"]
-    assert citations[0]["law"] == "中华人民共和国劳动法" and citations[0]["article_no"] == "第五十条"
-    assert all(c["kind"] == "statute" for c in citations)
-    assert len(citations) <= 2
+    events = ActionAnswerLegalQuestion().run(dispatcher, make_tracker(text, **kwargs), {})
+    return events, dispatcher.messages
+
+
+def test_answer_explains_cites_shows_precedents_and_next_steps(kb_at, tiny_kb):
+    kb_at(tiny_kb)
+    events, messages = answer("老板拖欠工资不给怎么办")
+    assert events == [SlotSet("dispute_type", "劳动工资")] + RESET
+    assert [m["text"] for m in messages] == [
+        "简单说，《中华人民共和国劳动法》第五十条规定：不得克扣或者无故拖欠劳动者的工资。"
+        "《中华人民共和国劳动法》第四十四条规定：有下列情形之一的，用人单位应当按照下列标准支付高于劳动者正常工作时间工资的工资报酬。\n"
+        "相关法律条文：\n"
+        "1. 《中华人民共和国劳动法》第五十条：工资应当以货币形式按月支付给劳动者本人。不得克扣或者无故拖欠劳动者的工资。\n"
+        "2. 《中华人民共和国劳动法》第四十四条：有下列情形之一的，用人单位应当按照下列标准支付高于劳动者正常工作时间工资的工资报酬。",
+        "类似纠纷是这样处理的：\n1. 加班费的仲裁时效应当如何认定\n   结果：支持张某的加班费请求。",
+        LABOUR_STEPS,
+    ]
+    statutes = messages[0]["custom"]["citations"]
+    assert [(c["kind"], c["law"], c["article_no"]) for c in statutes] == [
+        ("statute", "中华人民共和国劳动法", "第五十条"), ("statute", "中华人民共和国劳动法", "第四十四条")]
+    precedents = messages[1]["custom"]["citations"]
+    assert [(c["kind"], c["title"], c["outcome"]) for c in precedents] == [
+        ("precedent", "加班费的仲裁时效应当如何认定", "支持张某的加班费请求。")]
+    assert messages[2]["buttons"] == ACTION_BUTTONS and not messages[2].get("custom")
+    # Rasa splits a text message at blank lines: each of these must stay one chat bubble
+    assert not any("\n\n" in m["text"] for m in messages)
+
+
+def test_every_citation_exists_in_the_corpus(kb_at, tiny_kb):
+    kb = kb_at(tiny_kb)
+    _, messages = answer("加班费不给怎么办")
+    records = {r.id: r for r in kb.snapshot().records}
+    cited = [c for m in messages for c in (m.get("custom") or {}).get("citations", [])]
+    assert cited
+    for c in cited:
+        r = records[c["id"]]
+        assert (r.title, r.text) == (c.get("law") or c.get("title"), c["text"])
+
+
+def test_a_hit_that_does_not_match_the_snapshot_is_never_cited(kb_at, tiny_kb, monkeypatch):
+    kb = kb_at(tiny_kb)
+    real_search = kb.search
+
+    def tampered(query, k=10, **kw):
+        hits = real_search(query, k, **kw)
+        return [Hit(replace(h.record, text=h.record.text + "（伪造）"), h.score, h.rank, h.match)
+                if h.record.article_no == "第五十条" else h for h in hits]
+
+    monkeypatch.setattr(kb, "search", tampered)
+    _, messages = answer("老板拖欠工资不给怎么办")
+    assert "第五十条" not in messages[0]["text"]
+    assert [c["article_no"] for c in messages[0]["custom"]["citations"]] == ["第四十四条"]
+
+
+def test_traditional_question_gets_the_same_articles(kb_at, tiny_kb):
+    kb_at(tiny_kb)
+    _, simplified = answer("老板拖欠工资不给怎么办")
+    _, traditional = answer("老闆拖欠工資不給怎麼辦")
+    assert traditional[0]["custom"]["citations"] == simplified[0]["custom"]["citations"]
+
+
+def test_no_precedents_means_no_precedent_message(kb_at, statutes_only_kb):
+    kb_at(statutes_only_kb)
+    _, messages = answer("老板拖欠工资不给怎么办")
+    assert len(messages) == 2
+    assert not any("类似纠纷" in m["text"] for m in messages)
+    assert messages[1]["text"] == LABOUR_STEPS
+
+
+def test_precedents_must_share_the_dispute_type_or_a_cited_article(tiny_kb):
+    kb = KnowledgeBase(tiny_kb)
+    art44 = kb.search("《劳动法》第四十四条", k=1, kind="statute")
+    art50 = kb.search("《劳动法》第五十条", k=1, kind="statute")
+    found = lambda **kw: [h.record.id for h in retrieval.find_precedents(kb, "加班费", region=None, **kw)]  # noqa: E731
+    assert found(dispute_type="劳动工资", statutes=[]) == ["case-lrb-1"]
+    assert found(dispute_type="婚姻家庭", statutes=art44) == ["case-lrb-1"]  # cites 劳动法第四十四条
+    assert found(dispute_type="婚姻家庭", statutes=art50) == []
+    assert found(dispute_type=None, statutes=art50) == []
 
 
 def test_region_from_message_metadata_reaches_local_regulations(kb_at, tiny_kb):
     kb_at(tiny_kb)
-    outside, inside = CollectingDispatcher(), CollectingDispatcher()
-    ActionAnswerLegalQuestion().run(outside, make_tracker("物业服务费用不交"), {})
-    ActionAnswerLegalQuestion().run(inside, make_tracker("物业服务费用不交", {"region": "浙江省杭州市"}), {})
-    assert "浙江省物业管理条例" not in outside.messages[0]["text"]
-    assert inside.messages[0]["custom"]["citations"][0]["law"] == "浙江省物业管理条例"
+    _, outside = answer("物业服务费用不交")
+    _, inside = answer("物业服务费用不交", metadata={"region": "浙江省杭州市"})
+    assert "浙江省物业管理条例" not in outside[0]["text"]
+    assert inside[0]["custom"]["citations"][0]["law"] == "浙江省物业管理条例"
+    assert "您下一步可以这样做（物业）" in inside[-1]["text"]
+
+
+def test_after_clarifying_questions_the_whole_story_is_searched(kb_at, tiny_kb):
+    kb_at(tiny_kb)
+    events, messages = answer("/inform{\"relationship\":\"公司/老板\"}", intent="inform", entities=[],
+                              slots={"pending_question": "我被欺负了怎么办；他一直拖着工资不给",
+                                     "dispute_type": "劳动工资", "other_party": "公司/老板"},
+                              history=turn("我被欺负了怎么办", "vague_question", action("action_start_clarify"),
+                                           action("clarify_form")),
+                              after=[action("clarify_form"), {"event": "active_loop", "name": None}])
+    assert events == RESET
+    assert messages[0]["custom"]["citations"][0]["article_no"] == "第五十条"
+    assert messages[-1]["text"] == LABOUR_STEPS
+
+
+def test_a_pending_question_from_abandoned_clarifying_is_not_answered(kb_at, tiny_kb):
+    kb_at(tiny_kb)
+    history = turn("我被欺负了怎么办", "vague_question", action("action_start_clarify"), action("clarify_form")) \
+        + turn("算了", "cancel", action("action_deactivate_loop"), action("utter_clarify_cancelled"))
+    events, messages = answer("离婚了要去哪里起诉", slots={"pending_question": "我被欺负了怎么办"}, history=history)
+    assert events == [SlotSet("dispute_type", "婚姻家庭")] + RESET
+    assert messages[0]["custom"]["citations"][0]["article_no"] == "第一千零七十九条"
+
+
+def test_topic_button_then_question_uses_the_chosen_type(kb_at, tiny_kb):
+    kb_at(tiny_kb)
+    history = turn('/inform{"dispute_type":"邻里纠纷"}', "inform", action("action_topic_prompt"))
+    _, messages = answer("他们家总是不讲道理", slots={"dispute_type": "邻里纠纷"}, history=history)
+    assert "您下一步可以这样做（邻里纠纷）" in messages[-1]["text"]
 
 
 def test_nothing_found_asks_for_details(kb_at, tiny_kb):
     kb_at(tiny_kb)
-    dispatcher = CollectingDispatcher()
-    events = ActionAnswerLegalQuestion().run(dispatcher, make_tracker("？？？"), {})
-    assert events == []
-    assert dispatcher.messages[0]["text"] == NO_RESULT
-    assert dispatcher.messages[0]["custom"] == {"citations": []}
+    events, messages = answer("？？？")
+    assert events == RESET
+    assert messages == [{"text": NO_RESULT, "buttons": [], "elements": [], "custom": {"citations": []},
+                         "template": None, "response": None, "image": None, "attachment": None}]
 
 
 def test_knowledge_base_not_built(kb_at, tmp_path):
     kb_at(tmp_path / "empty")
-    dispatcher = CollectingDispatcher()
-    events = ActionAnswerLegalQuestion().run(dispatcher, make_tracker("拖欠工资"), {})
-    assert events == []
-    assert [m["text"] for m in dispatcher.messages] == [KB_UNAVAILABLE]
+    events, messages = answer("拖欠工资")
+    assert events == RESET
+    assert [m["text"] for m in messages] == [KB_UNAVAILABLE]

@@ -1,0 +1,74 @@
+"""Emergency guidance: which numbers to call and what to do first, by kind of emergency.
+
+The NLU decides *that* a message is an emergency (classifier plus a keyword safety net); this module only
+picks the guidance, so its keywords may be broad. When nothing matches, the general guidance names every
+number.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Checked in this order: the first kind whose words appear wins.
+_KINDS: list[tuple[str, str]] = [
+    ("self_harm", r"自杀|轻生|不想活|活不下去|活着没意思|想死|跳楼|跳河|割腕|安眠药|农药|上吊|寻短见|一了百了|了结|结束生命|一死了之|撑不下去"),
+    ("gas", r"煤气|燃气|天然气|液化气"),
+    ("fire", r"着火|著火|起火|失火|火灾|纵火|放火|点火|烧起来|浓烟|全是烟|汽油"),
+    ("domestic_violence", r"家暴|家庭暴力|(老公|丈夫|老婆|妻子|男朋友|女朋友|前夫|前妻|对象|男人|爸|妈|父亲|母亲|儿子|女儿|公公|婆婆).{0,6}(打|揍|掐|踢|砸)"),
+    ("violence", r"刀|斧|枪|棍|砍|捅|杀|打|揍|掐|绑|抢|闯进|撬|跟踪|威胁|收拾|炸|救命|危险|报警"),
+    ("medical", r"昏|晕|不省人事|出血|流血|呼吸|不行了|摔下来|躺在地上|起不来|受伤"),
+]
+_KIND_RES = [(kind, re.compile(p)) for kind, p in _KINDS]
+
+GUIDANCE = {
+    "self_harm": (
+        "听到您这么说，我很担心您。您不是一个人，现在就可以打心理援助热线 12356，或者 400-161-9995，"
+        "有专业的人陪您说说话。如果已经伤害了自己、吃了药或者有生命危险，请马上拨打 120，也可以打 110。"
+        "请告诉身边信任的人，让他们现在陪着您。"
+    ),
+    "gas": (
+        "【紧急】燃气泄漏：不要开关电灯和电器，不要打电话、不要用明火；马上打开门窗，关掉燃气总阀，"
+        "离开房间后再拨打 119 或燃气公司抢修电话；有人头晕、昏迷请拨打 120。"
+    ),
+    "fire": (
+        "【紧急】发生火灾请立即拨打 119！先逃生：用湿毛巾捂住口鼻，弯腰低姿沿楼梯撤离，不要乘电梯，"
+        "不要回去拿东西；有人受伤请拨打 120。"
+    ),
+    "domestic_violence": (
+        "【紧急】您的安全最要紧。正在挨打或有危险，请立即拨打 110 报警；受伤请拨打 120。"
+        "可以拨打 12338 妇女维权公益服务热线求助。条件允许时先到安全的地方（亲友家、邻居家），"
+        "保留伤情照片、就医记录和报警回执；还可以向法院申请人身安全保护令。"
+    ),
+    "violence": (
+        "【紧急】如果您或身边的人正面临危险，请立即拨打 110 报警；有人受伤请拨打 120。"
+        "请先离开危险的地方，到安全、人多的地方去，锁好门，不要和对方正面冲突。"
+    ),
+    "medical": (
+        "【紧急】请立即拨打 120 急救电话，说清楚地址和病人情况；不要随意搬动重伤的人。"
+        "如果是有人打伤的，请同时拨打 110 报警。"
+    ),
+    "general": (
+        "【紧急】如果有人身安全危险，请立即拨打 110 报警；需要急救请拨打 120；发生火灾请拨打 119。"
+        "先保证自己和家人的安全，到安全的地方去。"
+    ),
+}
+
+LABELS = {
+    "self_harm": "自伤/轻生风险", "gas": "燃气泄漏", "fire": "火灾", "domestic_violence": "家庭暴力",
+    "violence": "暴力或威胁", "medical": "急病或重伤", "general": "人身安全",
+}
+
+HANDOFF_TEXT = "我已经把您的情况作为紧急情况转给值班的人民调解员，他们会尽快在这里联系您。请先确保自己安全。"
+
+
+def classify(text: str, hint: str | None = None) -> str:
+    """The kind of emergency in the text; `hint` is the kind the NLU safety net found, if any."""
+    for kind, pattern in _KIND_RES:
+        if pattern.search(text):
+            return kind
+    hint = {"weapon": "violence"}.get(hint or "", hint)
+    return hint if hint in GUIDANCE else "general"
+
+
+def guidance(kind: str) -> str:
+    return GUIDANCE.get(kind, GUIDANCE["general"])

@@ -1,0 +1,141 @@
+"""Choosing what an answer cites: statutes and precedents from the knowledge base, each verified against the
+snapshot before it is sent. Uses only the public KnowledgeBase API (search, snapshot().lookup/records)."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+from actions import disputes
+from actions.answer import INVALID_STATUSES
+from knowledge_base.citations import find_citations
+from knowledge_base.search import Hit, KnowledgeBase, Snapshot
+
+RRF_K = 60
+POOL_FACTOR = 3
+
+_ids_lock = threading.Lock()
+_ids_by_snapshot: weakref.WeakKeyDictionary[Snapshot, dict[str, object]] = weakref.WeakKeyDictionary()
+
+
+def _records_by_id(snap: Snapshot) -> dict[str, object]:
+    with _ids_lock:
+        ids = _ids_by_snapshot.get(snap)
+        if ids is None:
+            ids = {r.id: r for r in snap.records}
+            _ids_by_snapshot[snap] = ids
+        return ids
+
+
+def is_verified(snap: Snapshot, hit: Hit) -> bool:
+    """The hit's record is in the snapshot, unchanged; a statute must also be found by 《law》article lookup."""
+    r = hit.record
+    stored = _records_by_id(snap).get(r.id)
+    if stored is None or stored.text != r.text or stored.title != r.title:
+        return False
+    if r.kind != "statute":
+        return True
+    if r.article_num is None or not r.article_no:
+        return False
+    suffix = r.article_no.split("条", 1)[1] if "条" in r.article_no else ""
+    looked_up = snap.lookup(r.title, r.article_num, suffix)
+    return looked_up is not None and looked_up.id == r.id and looked_up.text == r.text
+
+
+def _rrf(*rankings: list[Hit]) -> list[Hit]:
+    scores: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking):
+            scores[hit.record.id] = scores.get(hit.record.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            first.setdefault(hit.record.id, hit)
+    ordered = sorted(scores, key=lambda rid: -scores[rid])
+    return [first[rid] for rid in ordered]
+
+
+def search_query(question: str, dispute_type: str | None) -> str | None:
+    """The resident's words plus the legal terms of the dispute type, or None when there is no type."""
+    t = disputes.get(dispute_type)
+    return f"{question} {t.search_terms}" if t else None
+
+
+def find_statutes(kb: KnowledgeBase, question: str, *, dispute_type: str | None, region: str | None,
+                  k: int) -> list[Hit]:
+    """Up to k verified articles for the resident's question.
+
+    Order: articles cited by name (《劳动法》第五十条); then the articles the resident's own words found among
+    the first k that belong to the dispute type; then the rest of both searches (the words alone, and the words
+    plus the legal terms of the dispute type) fused by rank, current articles before repealed or historical
+    ones, and articles of laws governing this type of dispute before those of unknown or another type."""
+    pool = max(k * POOL_FACTOR, k)
+    plain = kb.search(question, k=pool, kind="statute", region=region)
+    snap = kb.snapshot()
+    chosen: list[Hit] = []
+    if find_citations(question):
+        chosen += [h for h in plain if h.match == "citation" and is_verified(snap, h)]
+    expanded_query = search_query(question, dispute_type)
+    if expanded_query:
+        chosen += [h for h in plain[:k] if disputes.type_of_record(h.record) == dispute_type
+                   and h.record.status not in INVALID_STATUSES and is_verified(snap, h)]
+        candidates = _rrf(plain, kb.search(expanded_query, k=pool, kind="statute", region=region))
+    else:
+        candidates = plain
+    ids = {h.record.id for h in chosen}
+    rest = [h for h in candidates if h.record.id not in ids and is_verified(snap, h)]
+    rest.sort(key=lambda h: _preference(h, dispute_type))  # stable: rank order within each group
+    unique = list({h.record.id: h for h in chosen}.values())
+    return (unique + rest)[:k]
+
+
+def _preference(hit: Hit, dispute_type: str | None) -> tuple[int, int]:
+    """Current articles before repealed or historical ones; then, when the dispute type is known, articles of
+    laws governing that type of dispute, then articles of unknown type, then those of another type."""
+    invalid = int(hit.record.status in INVALID_STATUSES)
+    if dispute_type is None:
+        return invalid, 0
+    record_type = disputes.type_of_record(hit.record)
+    return invalid, 0 if record_type == dispute_type else (1 if record_type is None else 2)
+
+
+def find_precedents(kb: KnowledgeBase, question: str, *, dispute_type: str | None, statutes: list[Hit],
+                    region: str | None, k: int = 2) -> list[Hit]:
+    """Verified precedents of the same dispute type, or citing one of the answer's articles. None when the
+    knowledge base holds no precedents or none is related: never a precedent of another kind of dispute."""
+    query = search_query(question, dispute_type) or question
+    hits = kb.search(query, k=k * 5, kind="precedent", region=region)
+    if not hits:
+        return []
+    snap = kb.snapshot()
+    cited = {h.record.id for h in statutes}
+    chosen = []
+    for hit in hits:
+        if not is_verified(snap, hit) or not (hit.record.extra or {}).get("outcome"):
+            continue
+        same_type = dispute_type is not None and disputes.type_of_record(hit.record) == dispute_type
+        cites_ours = bool(cited & cited_record_ids(snap, hit))
+        if same_type or cites_ours:
+            chosen.append(hit)
+        if len(chosen) >= k:
+            break
+    return chosen
+
+
+def cited_record_ids(snap: Snapshot, precedent: Hit) -> set[str]:
+    """The statute records a precedent cites (its `cited_articles`, resolved through the snapshot)."""
+    ids = set()
+    for cited in (precedent.record.extra or {}).get("cited_articles") or []:
+        for ref in find_citations(str(cited)):
+            record = snap.lookup(ref.law, ref.article_num, ref.suffix)
+            if record is not None:
+                ids.add(record.id)
+    return ids
+
+
+def infer_dispute_type(statutes: list[Hit]) -> str | None:
+    """The most common dispute type among the cited articles (first wins a tie)."""
+    counts: dict[str, int] = {}
+    for hit in statutes:
+        t = disputes.type_of_record(hit.record)
+        if t:
+            counts[t] = counts.get(t, 0) + 1
+    return max(counts, key=lambda t: counts[t]) if counts else None

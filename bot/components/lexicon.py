@@ -1,0 +1,374 @@
+"""Rules shared by the bot's custom NLU components: entities, the emergency safety net, input checks.
+
+Pure Python (no Rasa import), so the rules are unit-tested in the app environment as well. Every
+function expects text that is already normalised (NFKC, Traditional → Simplified; see `normalize`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# --------------------------------------------------------------------------------------------------
+# Normalisation
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s.json")
+
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width letters and digits → ASCII), Traditional → Simplified, collapsed whitespace."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _t2s().convert(text)
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# Dispute types. The first eight are the topics offered as quick replies.
+
+DISPUTE_TYPES = ("劳动工资", "婚姻家庭", "邻里纠纷", "借贷", "物业", "交通事故", "消费", "土地承包",
+                 "房屋租赁", "人身损害")
+TOPIC_TYPES = DISPUTE_TYPES[:8]
+OTHER_TYPE = "其他"
+
+# keyword → weight; a longer keyword that contains a shorter one of another type wins by weight.
+_DISPUTE_KEYWORDS: dict[str, dict[str, int]] = {
+    "劳动工资": {
+        "工资": 2, "工钱": 2, "薪水": 2, "薪资": 2, "欠薪": 2, "加班费": 2, "加班": 1, "社保": 2, "劳动合同": 2,
+        "劳动仲裁": 2, "工伤": 2, "辞退": 2, "开除": 2, "炒鱿鱼": 2, "试用期": 2, "离职": 2, "辞职": 2,
+        "打工": 2, "上班": 1, "包工头": 2, "工头": 1, "工地": 1, "厂里": 1, "工厂": 1, "老板": 1, "单位": 1,
+        "公司": 1, "员工": 1, "年终奖": 2, "绩效": 1, "调岗": 2, "降薪": 2, "裁员": 2, "用人单位": 2, "干活": 1,
+        "劳务费": 2, "五险一金": 2, "公积金": 1, "工作": 1, "上岗": 1, "经济补偿": 2, "拖欠工": 2,
+    },
+    "婚姻家庭": {
+        "离婚": 3, "结婚": 2, "老公": 1, "丈夫": 1, "老婆": 1, "妻子": 1, "媳妇": 1, "前夫": 2, "前妻": 2,
+        "抚养": 2, "抚养费": 3, "抚养权": 3, "赡养": 3, "彩礼": 3, "嫁妆": 3, "遗产": 3, "遗嘱": 3, "继承": 3,
+        "分家": 2, "婆婆": 1, "公婆": 1, "夫妻": 2, "领证": 2, "订婚": 2, "分居": 2, "婚前": 2, "婚后": 2,
+        "冷静期": 2, "探视": 2, "出轨": 2, "家暴": 2, "再婚": 2, "收养": 2, "养老": 1, "不孝": 2,
+    },
+    "邻里纠纷": {
+        "邻居": 1, "隔壁": 1, "楼上": 2, "楼下": 2, "对门": 1, "噪音": 2, "漏水": 2, "渗水": 2, "采光": 2,
+        "挡光": 2, "通行": 1, "堵路": 2, "排水": 1, "滴水": 2, "空调外机": 2, "油烟": 2, "院墙": 2, "相邻": 2,
+        "树枝": 1, "占道": 1, "乱堆": 1, "堆放": 1, "邻里": 3, "吵到": 1, "扰民": 2, "装修声": 2, "楼道": 1,
+        "走廊": 1, "高空抛物": 2, "扔垃圾": 1,
+    },
+    "借贷": {
+        "借钱": 3, "借款": 3, "借条": 3, "欠条": 3, "欠钱": 2, "欠我": 1, "还钱": 2, "不还": 2, "利息": 2,
+        "高利贷": 3, "网贷": 3, "贷款": 2, "担保": 2, "催收": 3, "欠款": 2, "老赖": 3, "借给": 3, "借了": 2,
+        "赌债": 3, "债务": 2, "还款": 2, "借据": 3,
+    },
+    "物业": {
+        "物业": 3, "物业费": 3, "小区": 1, "业主": 2, "业委会": 3, "电梯": 1, "停车位": 2, "车位": 1,
+        "公摊": 2, "维修基金": 3, "保安": 1, "物业公司": 3,
+    },
+    "交通事故": {
+        "车祸": 3, "撞了": 2, "撞伤": 3, "撞到": 2, "被撞": 3, "追尾": 3, "交通事故": 3, "电动车": 1,
+        "摩托车": 1, "肇事": 3, "逃逸": 2, "交警": 2, "刮蹭": 3, "酒驾": 3, "开车": 1, "骑车": 1, "行人": 1,
+        "事故认定": 3, "交强险": 3, "车险": 2, "撞车": 3, "剐蹭": 3, "车撞": 3, "闯红灯": 2,
+    },
+    "消费": {
+        "商家": 3, "店家": 3, "假货": 3, "退货": 3, "退款": 2, "网购": 3, "快递": 2, "超市": 2, "过期": 2,
+        "质量问题": 2, "售后": 3, "健身卡": 3, "健身房": 3, "预付卡": 3, "充值卡": 3, "美容": 2, "培训班": 2,
+        "外卖": 2, "饭店": 1, "装修公司": 3, "保健品": 3, "消费者": 3, "三包": 3, "无理由": 3, "卖家": 2,
+        "买的": 1, "买了": 1, "网店": 3, "淘宝": 2, "直播间": 2, "商场": 2, "餐馆": 1, "发票": 1, "假冒": 2,
+    },
+    "土地承包": {
+        "承包地": 4, "承包": 2, "土地": 2, "宅基地": 4, "征地": 4, "拆迁": 3, "补偿款": 2, "土地流转": 4,
+        "流转": 2, "林地": 3, "耕地": 3, "山林": 3, "确权": 3, "农田": 3, "田地": 3, "村集体": 3, "分地": 3,
+        "自留地": 4, "村委会": 1, "村里": 1, "口粮田": 4, "责任田": 4,
+    },
+    "房屋租赁": {
+        "房东": 3, "租房": 3, "租客": 3, "房租": 3, "押金": 2, "中介": 2, "退租": 3, "合租": 3, "二房东": 3,
+        "租赁": 2, "二手房": 3, "定金": 1, "购房": 3, "开发商": 3, "交房": 3, "买房": 2, "租的房": 3,
+        "租金": 3, "房产证": 2, "过户": 2,
+    },
+    "人身损害": {
+        "打伤": 3, "被打": 2, "受伤": 2, "摔伤": 3, "咬伤": 3, "咬了": 2, "狗咬": 3, "医药费": 2, "误工费": 2,
+        "伤残": 3, "医疗事故": 3, "烫伤": 3, "砸伤": 3, "打架": 2, "打了": 1, "摔倒": 2, "骨折": 2, "住院": 1,
+    },
+}
+
+_RELATIONSHIPS: dict[str, tuple[str, ...]] = {
+    "公司/老板": ("老板", "公司", "单位", "厂里", "厂长", "包工头", "工头", "用人单位", "领导", "雇主", "东家",
+                 "老板娘", "厂子"),
+    "邻居": ("邻居", "隔壁", "楼上", "楼下", "对门", "邻家"),
+    "配偶": ("老公", "丈夫", "老婆", "妻子", "媳妇", "爱人", "前夫", "前妻", "男人", "婆娘"),
+    "家里人": ("父母", "爸爸", "妈妈", "父亲", "母亲", "儿子", "女儿", "兄弟", "姐妹", "哥哥", "弟弟", "姐姐",
+              "妹妹", "婆婆", "公公", "岳父", "岳母", "亲戚", "叔叔", "舅舅", "姑姑", "继母", "继父", "儿媳",
+              "女婿", "公婆", "家里人", "老人"),
+    "朋友熟人": ("朋友", "同事", "同学", "老乡", "熟人", "发小", "战友", "男朋友", "女朋友"),
+    "物业": ("物业", "物业公司", "保安", "业委会"),
+    "房东": ("房东", "二房东", "租客", "中介"),
+    "商家": ("商家", "店家", "卖家", "商店", "超市", "网店", "平台", "快递公司", "饭店", "店老板", "装修公司",
+            "健身房", "商场", "4s店", "开发商"),
+    "村委会/政府": ("村委会", "村干部", "村长", "村支书", "居委会", "街道", "政府", "乡政府", "镇政府", "村里"),
+    "陌生人": ("陌生人", "路人", "不认识的人", "外地人"),
+    "司机": ("司机", "车主", "肇事者", "对方司机"),
+}
+RELATIONSHIP_TYPES = tuple(_RELATIONSHIPS)
+
+
+def _keyword_re(words) -> re.Pattern:
+    ordered = sorted(set(words), key=len, reverse=True)
+    return re.compile("|".join(re.escape(w) for w in ordered))
+
+
+_DISPUTE_RE = _keyword_re(w for kws in _DISPUTE_KEYWORDS.values() for w in kws)
+_RELATION_RE = _keyword_re(w for kws in _RELATIONSHIPS.values() for w in kws)
+_RELATION_OF = {w: rel for rel, words in _RELATIONSHIPS.items() for w in words}
+
+
+def dispute_type_of(text: str) -> tuple[str | None, tuple[int, int] | None]:
+    """The dispute type the text is most about, and the span of its strongest keyword (None, None if none)."""
+    scores: dict[str, int] = {}
+    best_span: dict[str, tuple[int, tuple[int, int]]] = {}
+    for m in _DISPUTE_RE.finditer(text):
+        word = m.group(0)
+        for dtype, kws in _DISPUTE_KEYWORDS.items():
+            weight = kws.get(word)
+            if weight is None:
+                continue
+            scores[dtype] = scores.get(dtype, 0) + weight
+            # The span shown is the strongest keyword, a word about the dispute rather than about the party.
+            rank = weight * 2 + (word not in _RELATION_OF)
+            if dtype not in best_span or rank > best_span[dtype][0]:
+                best_span[dtype] = (rank, m.span())
+    if not scores:
+        return None, None
+    top = max(scores.values())
+    winner = next(d for d in DISPUTE_TYPES if scores.get(d) == top)
+    return winner, best_span[winner][1]
+
+
+# --------------------------------------------------------------------------------------------------
+# Numbers, money, durations, dates
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+
+
+def chinese_number(text: str) -> float | None:
+    """'三万五' → 35000, '两千' → 2000, '十二' → 12, '2.5万' → 25000, '3万5' → 35000; None if not a number."""
+    text = text.strip()
+    if not text:
+        return None
+    total, section, digit = 0.0, 0.0, None
+    last_unit = 1
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        m = re.match(r"\d+(?:\.\d+)?", text[i:])
+        if m:
+            digit = float(m.group(0))
+            i += len(m.group(0))
+            continue
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            section += (digit if digit is not None else 1) * _CN_UNITS[ch]
+            last_unit = _CN_UNITS[ch]
+            digit = None
+        elif ch in _CN_BIG:
+            section += digit or 0
+            total += (section or 1) * _CN_BIG[ch]
+            last_unit = _CN_BIG[ch]
+            section, digit = 0.0, None
+        else:
+            return None
+        i += 1
+    if digit is not None:
+        # "三万五" / "两千五": a trailing digit after a unit counts one unit lower.
+        section += digit * (last_unit // 10 if last_unit >= 100 and total + section > 0 else 1)
+    value = total + section
+    return value if value > 0 else None
+
+
+_NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)"
+_AMOUNT_RE = re.compile(
+    rf"(?P<num>{_NUM}(?:[万亿]{_NUM}?)?)(?:多|余|来)?(?P<unit>块钱|块|元|万元|千元|万块|万|千块|千)?"
+    r"(?!多|余|米|克|斤|公里|字|人|个|地|田|砖|石|肉|玻璃|年|月|天|岁|号|层|楼|平|亩|次|条)")
+
+
+def amounts(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, yuan) for each sum of money in the text (a unit of money or 万 is required)."""
+    out = []
+    for m in _AMOUNT_RE.finditer(text):
+        num, unit = m.group("num"), m.group("unit") or ""
+        if not unit and not re.search("[万亿]", num) and not num.endswith("千"):
+            continue
+        value = chinese_number(num)
+        if value is None:
+            continue
+        if unit.startswith("万"):
+            value *= 10_000
+        elif unit.startswith("千"):
+            value *= 1000
+        if unit in {"万", "千"} and value < 1000:
+            continue
+        out.append((m.start(), m.end(), int(round(value))))
+    return out
+
+
+_DURATION_RE = re.compile(
+    r"(?P<num>\d{1,3}|[一二两三四五六七八九十几半]{1,3})(?:多)?(?P<unit>个多月|个月|个星期|个礼拜|星期|礼拜|周|天|年|小时)(?:多)?")
+
+
+def durations(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, canonical value) for spans of time such as 三个月 → '3个月', 半年 → '6个月'."""
+    out = []
+    for m in _DURATION_RE.finditer(text):
+        num, unit = m.group("num"), m.group("unit")
+        if unit == "年" and m.start() > 0 and text[m.start() - 1].isdigit():
+            continue
+        if unit == "年" and num.isdigit() and len(num) >= 3:
+            continue
+        unit = {"个多月": "个月", "个星期": "周", "个礼拜": "周", "星期": "周", "礼拜": "周"}.get(unit, unit)
+        if num == "半":
+            value = "6个月" if unit == "年" else f"半{unit}"
+        elif "几" in num:
+            value = f"{num}{unit}"
+        else:
+            n = chinese_number(num)
+            if n is None:
+                continue
+            value = f"{int(n)}{unit}"
+        out.append((m.start(), m.end(), value))
+    return out
+
+
+_DATE_RE = re.compile(
+    r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?"
+    r"|\d{1,2}\s*月\s*\d{1,2}\s*[日号]"
+    r"|[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}[日号]"
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    r"|大前天|前天|昨天|今天|昨晚|今晚|今早|昨天晚上|今天早上|上周|上星期|上个星期|上个月|这个月|去年|前年|今年"
+    r"|年初|年底|上半年|下半年|春节前|春节后|过年前|过年后")
+
+
+def dates(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group(0).replace(" ", "")) for m in _DATE_RE.finditer(text)]
+
+
+def relationships(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), _RELATION_OF[m.group(0)]) for m in _RELATION_RE.finditer(text)]
+
+
+def extract_entities(text: str) -> list[dict]:
+    """Entities of a normalised message: dispute_type (one), relationship, amount, duration, date."""
+    entities: list[dict] = []
+    dtype, span = dispute_type_of(text)
+    if dtype and span:
+        entities.append({"entity": "dispute_type", "start": span[0], "end": span[1], "value": dtype})
+    seen_rel = set()
+    for start, end, rel in relationships(text):
+        if rel in seen_rel:
+            continue
+        seen_rel.add(rel)
+        entities.append({"entity": "relationship", "start": start, "end": end, "value": rel})
+    taken: list[tuple[int, int]] = []
+    for name, found in (("amount", amounts(text)), ("date", dates(text)), ("duration", durations(text))):
+        for start, end, value in found:
+            if any(start < e and s < end for s, e in taken):
+                continue
+            taken.append((start, end))
+            entities.append({"entity": name, "start": start, "end": end, "value": value})
+    return sorted(entities, key=lambda e: (e["start"], e["entity"]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Emergency safety net: unambiguous words for danger to life, right now. Deliberately narrow: the
+# classifier handles the rest; this only guarantees that these words are never missed.
+
+EMERGENCY_PATTERNS: dict[str, str] = {
+    "weapon": r"拿(着)?(菜)?刀|持刀|动刀|带着刀|砍人|砍我|砍死|砍伤|捅(了|伤|死|我|人)|拿(着)?枪|开枪|拿(着)?斧头",
+    "violence": r"杀人|杀了我|要杀|杀我|杀他|弄死我|打死我|要打死|往死里打|绑架|劫持|救命|正在打我|正在打人|在打我"
+                r"|同归于尽|出人命|泼(汽)?油",
+    "domestic_violence": r"家暴|家庭暴力|(老公|丈夫|老婆|妻子|男朋友|前夫|对象|男人)(又|天天|经常|一直|正在|在|每天|总是)?(打|揍|掐)我",
+    "self_harm": r"自杀|轻生|不想活|活不下去|活着没意思|想死|想去死|不如死了|活够了|跳楼|跳河|割腕|安眠药|喝农药|老鼠药|上吊"
+                 r"|寻短见|了结自己|结束(自己的)?生命|一死了之|吞了.{0,4}药",
+    "fire": r"(着|著)(了|大)?火|起火|失火|纵火|放火|烧起来了|煤气泄漏|燃气泄漏|煤气中毒",
+    "medical": r"昏迷|昏过去|晕过去|叫不醒|(晕|昏)倒.{0,8}(没有?反应|不动)|不省人事|大出血|流血不止|流了好多血|没有呼吸"
+               r"|没呼吸了|快不行了|口吐白沫",
+}
+_EMERGENCY_RE = {kind: re.compile(p) for kind, p in EMERGENCY_PATTERNS.items()}
+
+
+def emergency_match(text: str) -> tuple[str, str] | None:
+    """(kind, matched words) when the text names an unmistakable emergency, else None."""
+    for kind, pattern in _EMERGENCY_RE.items():
+        m = pattern.search(text)
+        if m:
+            return kind, m.group(0)
+    return None
+
+
+# Explicit requests for a person ("转人工", "找调解员", "我要投诉"): the product hands off at once, so these
+# phrases never depend on the classifier. Bare "人工" is left out (人工费 is a labour cost).
+
+HANDOFF_PATTERN = re.compile(
+    r"转(接|给)?(人工|真人|调解员)|人工(客服|服务|坐席|回复|回答|对话)|(找|要|叫|换|来)(个|一个)?(人工|真人|活人)"
+    r"|(找|叫|要|请)(个|一个)?(人民)?调解员(来|过来|跟我说|和我说|联系我|联系)?[吧啊！!。]*$"
+    r"|(叫|找|让)你们(的)?(管事的|负责人|领导|工作人员)"
+    r"|^(我要|我想)?投诉(你们|一下)?[吧啊！!。]*$")
+
+# A wish to have the dispute mediated ("我要申请调解", "能不能帮我调解", "……，能调解吗"): the intake starts,
+# whatever else the message says about the dispute. Questions about mediation itself (调解协议, 调解书, an earlier
+# mediation) are left to the classifier.
+MEDIATION_PATTERN = re.compile(
+    r"申请(人民|线上|在线)?调解|(帮|给)(我|我们|忙)?.{0,8}调解(一下)?|(能|可以|可不可以|能不能)(帮忙)?(走)?调解(吗|不|么|一下)?"
+    r"|(想|要)(找人)?(通过)?调解|调解一下")
+NOT_A_MEDIATION_REQUEST = re.compile(
+    r"调解(协议|书|员说|了|过|结果|的效力|有效|无效)|法律效力|反悔|不(想|要|用|需要)(再)?调解|(案件|案子|哪些|什么)(可以|能)调解")
+
+
+def handoff_request(text: str) -> str | None:
+    """The words of an explicit request for a person, or None."""
+    m = HANDOFF_PATTERN.search(text)
+    return m.group(0) if m else None
+
+
+def mediation_request(text: str) -> str | None:
+    """The words of a request for mediation, or None (also for questions about mediation itself)."""
+    if NOT_A_MEDIATION_REQUEST.search(text):
+        return None
+    m = MEDIATION_PATTERN.search(text)
+    return m.group(0) if m else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Input checks
+
+MAX_INPUT_CHARS = 600
+_MEANINGFUL_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+
+
+# Latin words residents really type: greetings, thanks, goodbyes, a call for help.
+KNOWN_LATIN_WORDS = frozenset({"hi", "hello", "hey", "ok", "okay", "bye", "byebye", "thanks", "thank", "you", "thx",
+                               "q", "sos", "help", "wifi", "app", "ktv", "s", "vip"})
+_INTERJECTIONS_RE = re.compile(r"[啊吧嗯哦呃哈呀额噢唉哎诶喔嘿呵嗷啦呐]")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
+def input_problem(text: str) -> str | None:
+    """'empty' (nothing or only punctuation/emoji), 'too_long', 'nonsense' (random letters and interjections,
+    such as "sdfkj 啊吧啊吧"), or None when the text can be understood."""
+    if not _MEANINGFUL_RE.search(text or ""):
+        return "empty"
+    if len(text) > MAX_INPUT_CHARS:
+        return "too_long"
+    words = [w.lower() for w in _LATIN_WORD_RE.findall(text)]
+    if words and not _CJK_RE.search(_INTERJECTIONS_RE.sub("", text)) \
+            and any(w not in KNOWN_LATIN_WORDS for w in words):
+        return "nonsense"
+    return None

@@ -1,0 +1,171 @@
+"""Custom Rasa 3.6 graph components for colloquial Chinese (see bot/config.yml for their order).
+
+- ChineseTextNormalizer: before the tokenizer, Traditional → Simplified (OpenCC t2s) and NFKC, in
+  training and at run time, so one model serves both scripts.
+- RuleEntityExtractor: dispute type, relationship of the other party, amount of money, duration and
+  date, from the rules in `components.lexicon` (deterministic and unit-tested).
+- InputGuard: empty / punctuation-only and overlong input become `nlu_fallback`, with the reason in
+  the parse data (`input_problem`) so the fallback action can say what went wrong.
+- HandoffRequestNet: explicit requests for a person (转人工, 找调解员, 我要投诉) force `request_human`, explicit
+  wishes for mediation (申请调解, 能调解吗) `request_mediation`; the classifier's choice stays in the parse data
+  (`intent_before_handoff_net`).
+- EmergencySafetyNet: unmistakable words of danger to life (kill, knife, suicide, fire …) force the
+  `emergency` intent. The classifier's own choice stays in the parse data (`intent_before_safety_net`)
+  so the evaluation can report numbers with and without the net.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components import lexicon
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+FALLBACK_INTENT = "nlu_fallback"
+EMERGENCY_INTENT = "emergency"
+HANDOFF_INTENT = "request_human"
+MEDIATION_INTENT = "request_mediation"
+
+
+class _Stateless(GraphComponent):
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.component_config = config
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> GraphComponent:
+        return cls(config)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class ChineseTextNormalizer(_Stateless):
+    """Rewrites the message text in place: NFKC, Traditional → Simplified, collapsed whitespace."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def _normalize(message: Message) -> None:
+        text = message.get(TEXT)
+        if isinstance(text, str) and text and not text.startswith("/"):
+            message.set(TEXT, lexicon.normalize(text))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._normalize(example)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._normalize(message)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class RuleEntityExtractor(_Stateless, EntityExtractorMixin):
+    """dispute_type, relationship, amount, duration and date from deterministic rules."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {}
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if not text or text.startswith("/"):
+                continue
+            found = [dict(e, extractor=self.name, confidence_entity=1.0) for e in lexicon.extract_entities(text)]
+            if found:
+                message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+        return messages
+
+
+def _force_intent(message: Message, name: str, key: str, reason: str) -> None:
+    before = dict(message.get(INTENT) or {})
+    message.set(key, before.get("name"), add_to_output=True)
+    forced = {"name": name, "confidence": 1.0}
+    message.set(INTENT, forced, add_to_output=True)
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
+    message.set(INTENT_RANKING_KEY, [forced] + ranking, add_to_output=True)
+    message.set(f"{key}_reason", reason, add_to_output=True)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class InputGuard(_Stateless):
+    """Empty and overlong input go to the fallback, whatever the classifier guessed."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"max_chars": lexicon.MAX_INPUT_CHARS}
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text.startswith("/"):
+                continue
+            problem = lexicon.input_problem(text)
+            if problem is None and len(text) > self.component_config["max_chars"]:
+                problem = "too_long"
+            if problem:
+                message.set("input_problem", problem, add_to_output=True)
+                if (message.get(INTENT) or {}).get("name") != EMERGENCY_INTENT:
+                    _force_intent(message, FALLBACK_INTENT, "intent_before_input_guard", problem)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class HandoffRequestNet(_Stateless):
+    """Explicit requests for a person (转人工, 找调解员, 我要投诉) always reach the handoff, and explicit wishes to
+    have the dispute mediated (申请调解, 能调解吗) the mediation intake."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"enabled": True}
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if not self.component_config["enabled"] or text.startswith("/"):
+                continue
+            current = (message.get(INTENT) or {}).get("name")
+            if current == EMERGENCY_INTENT:
+                continue
+            words = lexicon.handoff_request(text)
+            if words and current != HANDOFF_INTENT:
+                _force_intent(message, HANDOFF_INTENT, "intent_before_handoff_net", words)
+                continue
+            words = lexicon.mediation_request(text) if not words else None
+            if words and current not in {MEDIATION_INTENT, HANDOFF_INTENT}:
+                _force_intent(message, MEDIATION_INTENT, "intent_before_handoff_net", words)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class EmergencySafetyNet(_Stateless):
+    """Never miss an emergency spelled out in plain words."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"enabled": True}
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if not self.component_config["enabled"] or text.startswith("/"):
+                continue
+            match = lexicon.emergency_match(text)
+            if match is None:
+                continue
+            kind, words = match
+            message.set("emergency_kind", kind, add_to_output=True)
+            if (message.get(INTENT) or {}).get("name") != EMERGENCY_INTENT:
+                _force_intent(message, EMERGENCY_INTENT, "intent_before_safety_net", words)
+        return messages

@@ -1,0 +1,259 @@
+"""Handoff, emergency, fallback, topic buttons, clarifying questions and the mediation intake on tracker fixtures:
+exact events and messages."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import emergency, knowledge
+from actions.actions import (
+    FALLBACK_EMPTY,
+    FALLBACK_FIRST,
+    FALLBACK_MEDIATOR_BUTTONS,
+    FALLBACK_OFFER_MEDIATOR,
+    FALLBACK_TOO_LONG,
+    HANDOFF_TEXT,
+    INTAKE_FACTS_NOTED,
+    INTAKE_INTRO,
+    TOPIC_BUTTONS,
+    ActionEmergency,
+    ActionFallback,
+    ActionHandoff,
+    ActionStartClarify,
+    ActionStartIntake,
+    ActionSubmitIntake,
+    ActionTopicPrompt,
+    ValidateClarifyForm,
+    ValidateIntakeForm,
+    dispute_description,
+)
+from fengqiao.settings import Settings
+from knowledge_base.search import KnowledgeBase
+from tests.actions.trackers import action, bot, make_tracker, slot, turn
+
+PAUSE = [ConversationPaused(), ActionExecuted("action_listen")]
+CITATION_50 = {"kind": "statute", "id": "st-a1-50", "law": "中华人民共和国劳动法", "article_no": "第五十条",
+               "text": "工资应当以货币形式按月支付给劳动者本人。"}
+
+
+@pytest.fixture(autouse=True)
+def tiny(monkeypatch, tiny_kb):
+    monkeypatch.setattr(knowledge, "_kb", KnowledgeBase(tiny_kb))
+    monkeypatch.setattr("actions.actions.get_settings", lambda: Settings(answer_top_k=2))
+
+
+def run(action_cls, tracker):
+    dispatcher = CollectingDispatcher()
+    events = action_cls().run(dispatcher, tracker, {})
+    return events, dispatcher.messages
+
+
+# --------------------------------------------------------------------------------------------------
+# Handoff
+
+
+def test_request_for_a_person_hands_off_at_once_with_the_earlier_question_and_citations():
+    history = turn("老板拖欠工资不给怎么办", "ask_legal_question", action("action_answer_legal_question"),
+                   bot("简单说……", {"citations": [CITATION_50]}), slot("dispute_type", "劳动工资"))
+    events, messages = run(ActionHandoff, make_tracker("转人工", "request_human", history=history,
+                                                       slots={"dispute_type": "劳动工资"}))
+    assert events == PAUSE
+    assert len(messages) == 1 and messages[0]["text"] == HANDOFF_TEXT
+    assert messages[0]["custom"] == {"handoff": {
+        "reason": "resident_request", "priority": "normal", "dispute_type": "劳动工资",
+        "summary": "居民要求转人工，原话：“转人工”。此前说过：“老板拖欠工资不给怎么办”。",
+        "suggested_citations": [CITATION_50]}}
+
+
+def test_handoff_without_earlier_answers_suggests_verified_articles_for_what_was_said():
+    events, messages = run(ActionHandoff, make_tracker("我要找调解员，老板拖欠工资", "request_human"))
+    handoff = messages[0]["custom"]["handoff"]
+    assert handoff["dispute_type"] == "劳动工资"
+    assert [c["article_no"] for c in handoff["suggested_citations"]][:1] == ["第五十条"]
+    assert events == PAUSE
+
+
+def test_handoff_inside_the_intake_stops_the_form_and_keeps_what_was_filled():
+    history = turn("我要申请调解", "request_mediation", action("action_start_intake"), action("intake_form"),
+                   slot("requested_slot", "case_party"))
+    tracker = make_tracker("转人工", "request_human", history=history, active_loop="intake_form",
+                           slots={"case_facts": "楼上漏水泡坏了我家吊顶", "requested_slot": "case_party"})
+    events, messages = run(ActionHandoff, tracker)
+    assert events == [ActiveLoop(None), SlotSet("requested_slot", None)] + PAUSE
+    assert "调解登记（未完成）：事情经过：楼上漏水泡坏了我家吊顶。" in messages[0]["custom"]["handoff"]["summary"]
+
+
+def test_choosing_a_person_after_the_bot_failed_twice_is_recorded_as_such():
+    history = (turn("阿巴阿巴", "nlu_fallback", action("action_fallback"))
+               + turn("嗯嗯啊啊", "nlu_fallback", action("action_fallback")))
+    _, messages = run(ActionHandoff, make_tracker("/request_human", "request_human", history=history))
+    handoff = messages[0]["custom"]["handoff"]
+    assert handoff["reason"] == "repeated_fallback"
+    assert handoff["summary"] == "机器人连续没能理解居民的意思，居民选择转人工。此前说过：“阿巴阿巴”；“嗯嗯啊啊”。"
+
+
+# --------------------------------------------------------------------------------------------------
+# Emergencies: guidance first, then the urgent handoff
+
+
+@pytest.mark.parametrize(("text", "kind", "numbers"), [
+    ("他拿着菜刀站在我家门口要砍我", "violence", ["110", "120"]),
+    ("我老公又喝醉了在打我", "domestic_violence", ["110", "12338"]),
+    ("我不想活了", "self_harm", ["12356", "400-161-9995", "120"]),
+    ("我家著火了", "fire", ["119"]),
+    ("屋里一股煤气味", "gas", ["119"]),
+    ("我爸突然昏过去了", "medical", ["120"]),
+])
+def test_emergency_guidance_then_urgent_handoff(text, kind, numbers):
+    events, messages = run(ActionEmergency, make_tracker(text, "emergency"))
+    assert events == PAUSE
+    assert [m["text"] for m in messages] == [emergency.guidance(kind), emergency.HANDOFF_TEXT]
+    assert all(n in messages[0]["text"] for n in numbers)
+    assert "custom" not in messages[0] or not messages[0]["custom"]
+    handoff = messages[1]["custom"]["handoff"]
+    assert (handoff["reason"], handoff["priority"]) == ("emergency", "urgent")
+    assert handoff["summary"].startswith(f"紧急情况（{emergency.LABELS[kind]}）：居民说“{text}”。")
+
+
+def test_emergency_inside_a_form_stops_it():
+    tracker = make_tracker("他拿刀来了", "emergency", active_loop="intake_form",
+                           slots={"requested_slot": "case_amount"})
+    events, _ = run(ActionEmergency, tracker)
+    assert events == [ActiveLoop(None), SlotSet("requested_slot", None)] + PAUSE
+
+
+def test_unknown_kind_of_emergency_gets_every_number():
+    assert emergency.classify("快来人啊") == "general"
+    assert all(n in emergency.guidance("general") for n in ("110", "120", "119"))
+    assert emergency.classify("快来人啊", hint="weapon") == "violence"
+
+
+# --------------------------------------------------------------------------------------------------
+# Fallback: two stages
+
+
+def test_first_failure_asks_to_rephrase_with_topics():
+    events, messages = run(ActionFallback, make_tracker("阿巴阿巴", "nlu_fallback"))
+    assert events == []
+    assert [(m["text"], m["buttons"]) for m in messages] == [(FALLBACK_FIRST, TOPIC_BUTTONS)]
+
+
+def test_second_failure_in_a_row_offers_a_mediator():
+    history = turn("阿巴阿巴", "nlu_fallback", action("action_fallback"))
+    _, messages = run(ActionFallback, make_tracker("嗯嗯啊啊", "nlu_fallback", history=history))
+    assert [(m["text"], m["buttons"]) for m in messages] == [(FALLBACK_OFFER_MEDIATOR, FALLBACK_MEDIATOR_BUTTONS)]
+    assert {"title": "转人工调解员", "payload": "/request_human"} in FALLBACK_MEDIATOR_BUTTONS
+
+
+def test_a_success_in_between_starts_the_count_again():
+    history = (turn("阿巴阿巴", "nlu_fallback", action("action_fallback"))
+               + turn("你好", "greet", action("utter_greet")))
+    _, messages = run(ActionFallback, make_tracker("嗯嗯啊啊", "nlu_fallback", history=history))
+    assert messages[0]["text"] == FALLBACK_FIRST
+
+
+def test_overlong_and_empty_input_say_what_went_wrong():
+    _, long_messages = run(ActionFallback, make_tracker("工资" * 400, "nlu_fallback", input_problem="too_long"))
+    _, empty_messages = run(ActionFallback, make_tracker("？？？", "nlu_fallback", input_problem="empty"))
+    assert [m["text"] for m in long_messages] == [FALLBACK_TOO_LONG]
+    assert [m["text"] for m in empty_messages] == [FALLBACK_EMPTY]
+
+
+# --------------------------------------------------------------------------------------------------
+# Topic buttons and clarifying questions
+
+
+def test_topic_button_asks_for_details_of_that_kind():
+    events, messages = run(ActionTopicPrompt, make_tracker('/inform{"dispute_type":"借贷"}', "inform",
+                                                           entities=[{"entity": "dispute_type", "value": "借贷"}]))
+    assert events == [SlotSet("dispute_type", "借贷")]
+    assert [m["text"] for m in messages] == [
+        "好的，借贷方面的问题。请用一两句话说说具体情况，比如“朋友借了我五万块不还”或者“借条丢了还能要回钱吗”。"]
+
+
+def test_clarifying_starts_from_what_the_vague_question_already_says():
+    events, _ = run(ActionStartClarify, make_tracker("邻居欺负我怎么办", "vague_question"))
+    assert events == [SlotSet("pending_question", "邻居欺负我怎么办"), SlotSet("dispute_type", "邻里纠纷"),
+                      SlotSet("other_party", "邻居"), SlotSet("clarify_detail", None)]
+    events, _ = run(ActionStartClarify, make_tracker("我被欺负了怎么办", "vague_question",
+                                                     slots={"dispute_type": "借贷"}))
+    assert events[1] == SlotSet("dispute_type", None)  # an old topic does not carry over
+
+
+def required(tracker) -> list[str]:
+    return asyncio.run(ValidateClarifyForm().required_slots(
+        ["dispute_type", "other_party", "clarify_detail"], CollectingDispatcher(), tracker, {}))
+
+
+def test_at_most_two_clarifying_questions():
+    start = turn("我被欺负了怎么办", "vague_question", action("action_start_clarify"), action("clarify_form"))
+    # nothing known: ask the type and the other party, nothing more
+    assert required(make_tracker("x", history=start, slots={})) == ["dispute_type", "other_party"]
+    asked = start[:-1] + [slot("requested_slot", "dispute_type"), action("action_listen")]
+    assert required(make_tracker("x", history=asked, slots={"dispute_type": "劳动工资", "other_party": "公司/老板"})) \
+        == ["dispute_type", "other_party"]
+    # both clear from the vague question itself: one open question instead of none
+    assert required(make_tracker("x", history=start, slots={"dispute_type": "邻里纠纷", "other_party": "邻居"})) \
+        == ["dispute_type", "other_party", "clarify_detail"]
+
+
+def test_typed_answers_join_the_question_and_unknown_types_become_other():
+    tracker = make_tracker("就是工作上的事，经常被骂", slots={"pending_question": "我被欺负了怎么办"})
+    validated = ValidateClarifyForm().validate_dispute_type("就是工作上的事，经常被骂", CollectingDispatcher(),
+                                                            tracker, {})
+    assert validated == {"dispute_type": "其他", "pending_question": "我被欺负了怎么办；就是工作上的事，经常被骂"}
+    button = make_tracker('/inform{"dispute_type":"劳动工资"}', "inform", slots={"pending_question": "我被欺负了"})
+    assert ValidateClarifyForm().validate_dispute_type("劳动工资", CollectingDispatcher(), button, {}) == {
+        "dispute_type": "劳动工资"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Mediation intake
+
+
+def test_intake_prefills_what_the_request_already_says():
+    events, messages = run(ActionStartIntake, make_tracker("邻居不肯赔我那五千块钱，能不能帮我调解", "request_mediation"))
+    assert [m["text"] for m in messages] == [INTAKE_INTRO + INTAKE_FACTS_NOTED]
+    assert events == [SlotSet(s, None) for s in ("case_facts", "case_party", "case_amount", "case_outcome",
+                                                 "case_contact")] + [
+        SlotSet("case_facts", "邻居不肯赔我那五千块钱，能不能帮我调解"), SlotSet("case_party", "邻居"),
+        SlotSet("case_amount", "5000元")]
+    events, messages = run(ActionStartIntake, make_tracker("我要申请调解", "request_mediation"))
+    assert len(events) == 5
+    assert [m["text"] for m in messages] == [INTAKE_INTRO]
+
+
+def test_dispute_description_needs_more_than_the_request():
+    assert dispute_description("我要申请调解") is None
+    assert dispute_description("能不能帮我们调解一下") is None
+    assert dispute_description("楼上漏水不赔，帮我调解") == "楼上漏水不赔，帮我调解"
+
+
+def test_intake_answers_are_normalised():
+    v, d = ValidateIntakeForm(), CollectingDispatcher()
+    assert v.validate_case_amount("没有", d, make_tracker("没有"), {}) == {"case_amount": "不涉及"}
+    assert v.validate_case_amount("大概两万", d, make_tracker("大概两万"), {}) == {
+        "case_amount": "20000元（原话：大概两万）"}
+    assert v.validate_case_contact("我电话 138 1234 5678", d, make_tracker("x"), {}) == {"case_contact": "13812345678"}
+    assert v.validate_case_contact("不留了", d, make_tracker("x"), {}) == {"case_contact": "未留电话（在本对话中联系）"}
+    assert v.validate_case_facts("？？", d, make_tracker("？？"), {}) == {"case_facts": None}
+    assert d.messages and "发生了什么事" in d.messages[0]["text"]
+
+
+def test_submitted_intake_is_confirmed_and_handed_off_with_its_summary():
+    slots = {"case_facts": "楼上漏水泡坏了我家吊顶，他不肯赔", "case_party": "楼上邻居", "case_amount": "3000元",
+             "case_outcome": "赔偿修吊顶的钱", "case_contact": "13812345678", "dispute_type": "邻里纠纷"}
+    events, messages = run(ActionSubmitIntake, make_tracker("13812345678", slots=slots))
+    assert events == PAUSE
+    assert messages[0]["text"] == (
+        "已为您登记调解申请：\n· 事情经过：楼上漏水泡坏了我家吊顶，他不肯赔\n· 对方：楼上邻居\n· 涉及金额：3000元\n"
+        "· 希望的结果：赔偿修吊顶的钱\n· 联系方式：13812345678\n正在为您转接人民调解员，请稍等；调解员接入后会在这里和您联系。")
+    handoff = messages[0]["custom"]["handoff"]
+    assert (handoff["reason"], handoff["priority"], handoff["dispute_type"]) == ("mediation_request", "normal", "邻里纠纷")
+    assert handoff["summary"] == ("调解申请。事情经过：楼上漏水泡坏了我家吊顶，他不肯赔；对方：楼上邻居；涉及金额：3000元；"
+                                  "希望的结果：赔偿修吊顶的钱；联系方式：13812345678。")
+    assert all(c["kind"] == "statute" for c in handoff["suggested_citations"])
