@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from knowledge_base.records import Record
+
+_CITY_RE = re.compile(r"^([\u4e00-\u9fff]{2,6}?(?:市|自治州|地区|盟))")
+
+
+def refine_region(region: str | None, title: str) -> str | None:
+    """A city's regulation (杭州市物业管理条例) binds that city only: 浙江省 → 浙江省杭州市."""
+    if not region:
+        return region
+    m = _CITY_RE.match(title)
+    if m and not title.startswith(region) and m.group(1) != region:
+        return region + m.group(1)
+    return region
 
 
 def read_statutes_jsonl(path: Path) -> Iterator[Record]:
@@ -28,7 +41,7 @@ def read_statutes_jsonl(path: Path) -> Iterator[Record]:
                 title=row["law"],
                 text=text,
                 level=row.get("level"),
-                region=row.get("region"),
+                region=refine_region(row.get("region"), row["law"]),
                 chapter=row.get("chapter"),
                 article_no=row.get("article_no"),
                 article_num=row.get("article_num"),

@@ -95,3 +95,16 @@ def test_a_failed_build_leaves_the_current_version_alone(tmp_path, tiny_files):
         build(kb_dir, [Source("statutes_jsonl", empty)], progress=lambda m: None)
     assert store.current_version_dir(kb_dir) == good
     assert json.loads((good / "aliases.json").read_text())["劳动法"] == "中华人民共和国劳动法"
+
+
+def test_city_regulations_bind_their_city_only(tmp_path):
+    from knowledge_base.search import KnowledgeBase
+
+    rows = [{"id": "hz-10", "law": "杭州市物业管理条例", "level": "地方性法规", "region": "浙江省",
+             "article_no": "第十条", "article_num": 10, "text": "业主应当按时交纳物业服务费用。"}]
+    (record,) = read_statutes_jsonl(write_jsonl(tmp_path / "hz.jsonl", rows))
+    assert record.region == "浙江省杭州市"
+    build(tmp_path / "kb", [Source("statutes_jsonl", tmp_path / "hz.jsonl")], progress=lambda m: None)
+    kb = KnowledgeBase(tmp_path / "kb")
+    assert kb.search("物业服务费用", region="浙江省杭州市西湖区")[0].record.title == "杭州市物业管理条例"
+    assert kb.search("物业服务费用", region="浙江省绍兴市") == []
