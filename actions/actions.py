@@ -81,6 +81,15 @@ def handoff_payload(*, reason: str, priority: str, dispute_type: str | None, sum
                         "summary": summary[:SUMMARY_CHARS], "suggested_citations": suggested_citations}}
 
 
+_REQUEST_WORDS_RE = re.compile(r"转人工|人工服务|人工|真人|找调解员|调解员|工作人员|客服|我要|我想|帮我|请|投诉|转接|找人|[\W_]")
+
+
+def _substance(text: str | None) -> str:
+    """The part of a handoff request that describes the dispute ("" for a bare "转人工")."""
+    rest = _REQUEST_WORDS_RE.sub("", text or "")
+    return text or "" if len(rest) >= 4 else ""
+
+
 def suggested_citations(tracker: Tracker, query: str | None, region: str | None) -> list[dict]:
     """Statutes already cited in this conversation; if none, the best verified articles for `query`."""
     earlier = earlier_citations(tracker)
@@ -140,7 +149,8 @@ class ActionHandoff(Action):
         if (tracker.active_loop or {}).get("name") == "intake_form" and _intake_lines(tracker):
             parts.append("调解登记（未完成）：" + "；".join(_intake_lines(tracker)) + "。")
         summary = "".join(parts)
-        query = " ".join(t for t in earlier + [text] if t and not is_payload(t)) or None
+        # A bare request ("转人工") says nothing about the dispute: search only on what carries substance.
+        query = " ".join(t for t in earlier + [_substance(text)] if t and not is_payload(t)) or None
         payload = handoff_payload(reason=reason, priority=PRIORITY_NORMAL, dispute_type=_dispute_type(tracker),
                                   summary=summary, suggested_citations=suggested_citations(tracker, query,
                                                                                             _region(tracker)))

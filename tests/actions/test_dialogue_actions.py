@@ -257,3 +257,9 @@ def test_submitted_intake_is_confirmed_and_handed_off_with_its_summary():
     assert handoff["summary"] == ("调解申请。事情经过：楼上漏水泡坏了我家吊顶，他不肯赔；对方：楼上邻居；涉及金额：3000元；"
                                   "希望的结果：赔偿修吊顶的钱；联系方式：13812345678。")
     assert all(c["kind"] == "statute" for c in handoff["suggested_citations"])
+
+
+def test_bare_request_for_a_person_suggests_no_articles():
+    events, messages = run(ActionHandoff, make_tracker("转人工", "request_human"))
+    assert events == PAUSE
+    assert messages[0]["custom"]["handoff"]["suggested_citations"] == []
