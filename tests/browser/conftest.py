@@ -7,6 +7,7 @@ real stack (Rasa, action server, gateway as processes). Screenshots go to test-a
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -68,7 +69,9 @@ class ThreadedServer(uvicorn.Server):
 @pytest.fixture
 def gateway(tmp_path, tiny_kb) -> Iterator[Gateway]:
     rasa = ScriptedRasa()
-    settings = Settings(data_dir=tmp_path, kb_dir=tiny_kb, gateway_port=free_port(), handoff_default_wait_s=120)
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(tiny_kb, kb_dir)  # closing a case adds a precedent: never to the session's shared corpus
+    settings = Settings(data_dir=tmp_path, kb_dir=kb_dir, gateway_port=free_port(), handoff_default_wait_s=120)
     app = create_app(settings, rasa=rasa)
     server = ThreadedServer(uvicorn.Config(app, host="127.0.0.1", port=settings.gateway_port, log_level="warning",
                                            lifespan="on"))
