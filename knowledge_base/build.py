@@ -158,10 +158,7 @@ def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = No
         raise
     manifest |= {"version": version, "encoder_hash": dense["encoder_hash"], "dense": dense,
                  "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    final = store.versions_dir(kb_dir) / version
-    staging.rename(final)
-    store.activate(kb_dir, final)
+    final = store.publish(kb_dir, staging, manifest)
     say(f"dense index ready in {dense['encode_seconds']} s; now serving knowledge base {version}")
     return final
 
@@ -226,12 +223,9 @@ def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progre
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "build_seconds": round(time.monotonic() - started, 1),
         }
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    final = store.versions_dir(kb_dir) / version
-    staging.rename(final)
-    store.activate(kb_dir, final)
+    final = store.publish(kb_dir, staging, manifest)
     say(f"knowledge base {version} ready: {len(records):,} records in {manifest['build_seconds']} s")
     return final

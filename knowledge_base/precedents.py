@@ -8,7 +8,6 @@ serialised by a lock file.
 from __future__ import annotations
 
 import fcntl
-import json
 import shutil
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -79,12 +78,7 @@ def add_precedent(kb_dir: Path, record: Record) -> Path:
             manifest |= {"version": version, "counts": counts,
                          "added": [*manifest.get("added", []), record.id],
                          "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
-            (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
-                                                   encoding="utf-8")
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        final = store.versions_dir(kb_dir) / version
-        staging.rename(final)
-        store.activate(kb_dir, final)
-        return final
+        return store.publish(kb_dir, staging, manifest)

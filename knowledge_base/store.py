@@ -76,3 +76,18 @@ def write_tokens(path: Path, corpus_tokens: Iterable[list[str]]) -> None:
 def read_tokens(path: Path) -> list[list[str]]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
+
+
+def publish(kb_dir: Path, staging: Path, manifest: dict) -> Path:
+    """Finish a staged version: write its manifest, move it into place under its name, make it current.
+
+    A staging directory that cannot be finished is removed, so no half-built version is ever left."""
+    try:
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        final = versions_dir(kb_dir) / manifest["version"]
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    activate(kb_dir, final)
+    return final
