@@ -77,6 +77,11 @@ def test_durations_and_dates_are_told_apart():
     ("我家著火了", "fire"),  # Traditional 著 stays 著 after t2s
     ("闻到煤气泄漏的味道", "fire"),
     ("我爸昏过去了", "medical"),
+    ("前男友举着铁棍堵在门口", "weapon"),
+    ("他扬言要灭了我们全家", "violence"),
+    ("遗书我都写好了", "self_harm"),
+    ("有人倒在路边一动不动", "medical"),
+    ("孩子掉河里了", "medical"),
 ])
 def test_emergency_net_catches_unmistakable_words(text, kind):
     assert lexicon.emergency_match(lexicon.normalize(text))[0] == kind
@@ -84,7 +89,8 @@ def test_emergency_net_catches_unmistakable_words(text, kind):
 
 @pytest.mark.parametrize("text", [
     "老板拖欠工资怎么办", "买的菜刀质量不好", "邻居砍了我家的树", "着急上火睡不着", "火灾保险怎么理赔",
-    "孩子在学校被同学打伤了", "被人打了对方要赔多少",
+    "孩子在学校被同学打伤了", "被人打了对方要赔多少", "装修工人拿锤子砸坏了我家墙能索赔吗",
+    "交通事故对方住院了怎么赔", "他说要起诉我", "遗产怎么分",
 ])
 def test_emergency_net_stays_quiet_on_ordinary_questions(text):
     assert lexicon.emergency_match(lexicon.normalize(text)) is None
@@ -107,7 +113,9 @@ def test_input_problems():
     ("转人工", "转人工"), ("转人工服务谢谢", "转人工"), ("人工客服在哪", "人工客服"), ("我要找调解员", "找调解员"),
     ("我要投诉！", "我要投诉!"), ("换个真人跟我说吧", "换个真人"), ("请调解员联系我", "请调解员联系我"),
     ("我要投诉物业乱收费", None), ("装修的人工费怎么算", None), ("调解员说的话有效吗", None),
-    ("我想找个调解员调解一下邻居的事", None),
+    ("我想找个调解员调解一下邻居的事", None), ("客服电话多少", None),
+    ("有没有真人在线", "有没有真人"), ("叫你们工作人员来", "叫你们工作人员"), ("接线员在哪", "接线员在哪"),
+    ("我不想跟机器人聊", "不想跟机器人聊"),
 ])
 def test_explicit_requests_for_a_person(text, words):
     assert lexicon.handoff_request(lexicon.normalize(text)) == words
@@ -115,7 +123,8 @@ def test_explicit_requests_for_a_person(text, words):
 
 @pytest.mark.parametrize(("text", "is_request"), [
     ("我要申请调解", True), ("邻居不肯赔钱，能不能帮我调解", True), ("物业乱收费，这个能调解不", True),
-    ("我想调解，不想打官司", True), ("帮我们两家调解一下", True),
+    ("我想调解，不想打官司", True), ("帮我们两家调解一下", True), ("请村里给我们评评理", True),
+    ("能不能找个人帮我们两家说和说和", True), ("帮我联系调解员", False), ("双方协调一下赔偿可以吗", False),
     ("调解协议签了能不能反悔", False), ("人民调解协议有法律效力吗", False), ("派出所调解了对方还是不赔", False),
     ("我不想调解了", False), ("老板拖欠工资怎么办", False), ("刑事案件可以调解吗", False),
 ])
