@@ -206,12 +206,19 @@ class HandoffRequest:
                    summary=str(raw.get("summary") or "")[:SUMMARY_CHARS], suggested_citations=citations)
 
 
+BOT_HANDOFF_NOTICE = "已转入人民调解员接待队列。"
+
+
 def open_handoff(session: Session, outbox: Outbox, conversation: Conversation, request: HandoffRequest, *,
                  source: str, actor: str, default_wait_s: int) -> tuple[Handoff, dict[str, int]]:
     """bot → waiting with a new handoff record. Raises Conflict when the conversation is not bot-owned."""
     handoff_id = uuid.uuid4().hex
+    # When the bot hands off, its own reply has just told the resident that a mediator is coming: the system
+    # line then only records the state change instead of repeating that sentence.
+    notice = (BOT_HANDOFF_NOTICE if source == "bot"
+              else "正在为您转接人民调解员，请稍候。调解员接入后会在这里直接和您对话。")
     transition(session, outbox, conversation, WAITING, actor=actor, reason=request.reason, handoff_id=handoff_id,
-               notice="正在为您转接人民调解员，请稍候。调解员接入后会在这里直接和您对话。")
+               notice=notice)
     handoff = Handoff(id=handoff_id, conversation_id=conversation.id, status=H_WAITING, source=source,
                       reason=request.reason, priority=request.priority, priority_rank=PRIORITIES[request.priority],
                       dispute_type=request.dispute_type, summary=request.summary,

@@ -49,8 +49,10 @@ def test_bot_handoff_creates_a_waiting_handoff_and_tells_the_queue_place(client,
     assert data["mode"] == "waiting"
     assert data["queue"]["position"] == 1
     system = [m for m in data["messages"] if m["sender"] == "system"]
-    assert any("正在为您转接人民调解员" in m["text"] for m in system)
+    assert system[0]["text"] == "已转入人民调解员接待队列。"
     assert any("排在第 1 位" in m["text"] for m in system)
+    # The bot's reply announced the transfer; the system lines do not say it a second time.
+    assert sum("正在为您转接" in m["text"] for m in data["messages"]) == 1
     assert system[0]["event"]["mode"] == {**system[0]["event"]["mode"], "from": "bot", "to": "waiting", "actor": "bot"}
 
     rows = client.get("/api/handoffs?status=waiting", headers=mediator).json()
