@@ -216,7 +216,7 @@ class ActionAnswerLegalQuestion(Action):
             log.warning("knowledge base not built; cannot answer %r", question[:50])
             dispatcher.utter_message(text=KB_UNAVAILABLE)
             return reset
-        for message in compose_answer(question, statutes, precedents, dispute_type):
+        for message in compose_answer(question, statutes, precedents, dispute_type, kb.snapshot().repealed):
             _send(dispatcher, message)
         events = reset
         if dispute_type and dispute_type != tracker.get_slot("dispute_type"):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions import disputes
+from knowledge_base.repeals import repealed_in
 from knowledge_base.search import Hit
 
 DISCLAIMER = "以上是法律信息，不是针对您个案的法律意见；情况复杂时请咨询律师或拨打 12348 法律援助热线。"
@@ -119,7 +120,17 @@ def statutes_message(question: str, statutes: list[Hit]) -> Message:
     return Message("\n".join(lines), {"citations": [h.citation() for h in statutes]})
 
 
-def precedents_message(precedents: list[Hit]) -> Message | None:
+def repeal_note(outcome: str, repealed: dict[str, str]) -> str | None:
+    """A warning when a precedent's outcome applies laws that have since been repealed (物权法, 民法通则 …)."""
+    found = repealed_in(outcome, repealed)
+    if not found:
+        return None
+    names = "、".join(f"《{title}》" for title, _ in found)
+    by = "、".join(dict.fromkeys(label for _, label in found))
+    return f"   注意：该案适用的{names}已经废止（见{by}），现在请以现行法律为准。"
+
+
+def precedents_message(precedents: list[Hit], repealed: dict[str, str] | None = None) -> Message | None:
     lines = ["类似纠纷是这样处理的："]
     shown = []
     for hit in precedents:
@@ -128,6 +139,9 @@ def precedents_message(precedents: list[Hit]) -> Message | None:
             continue
         shown.append(hit)
         lines.append(f"{len(shown)}. {hit.record.title}\n   结果：{excerpt(outcome, OUTCOME_CHARS)}")
+        note = repeal_note(outcome, repealed or {})
+        if note:
+            lines.append(note)
     if not shown:
         return None
     return Message("\n".join(lines), {"citations": [h.citation() for h in shown]})
@@ -143,11 +157,11 @@ def next_steps_message(dispute_type: str | None) -> Message:
 
 
 def compose_answer(question: str, statutes: list[Hit], precedents: Iterable[Hit] = (),
-                   dispute_type: str | None = None) -> list[Message]:
+                   dispute_type: str | None = None, repealed: dict[str, str] | None = None) -> list[Message]:
     if not statutes:
         return [Message(NO_RESULT, {"citations": []})]
     messages = [statutes_message(question, statutes)]
-    cases = precedents_message(list(precedents))
+    cases = precedents_message(list(precedents), repealed)
     if cases:
         messages.append(cases)
     messages.append(next_steps_message(dispute_type))

@@ -18,6 +18,7 @@ from knowledge_base.aliases import build_alias_map, short_names
 from knowledge_base.bm25_index import BM25Index
 from knowledge_base.dense import DenseIndex
 from knowledge_base.records import Record
+from knowledge_base.repeals import REPEALED_FILE, repealed_laws
 from knowledge_base.sources.cases_jsonl import read_cases_jsonl
 from knowledge_base.sources.laws_db import embedded_laws_db, read_laws_db
 from knowledge_base.sources.statutes_jsonl import read_statutes_jsonl
@@ -208,6 +209,7 @@ def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progre
         store.write_records(staging / "records.jsonl", records)
         (staging / "userdict.txt").write_text("".join(f"{w} 2000\n" for w in user_words), encoding="utf-8")
         (staging / "aliases.json").write_text(json.dumps(alias_map, ensure_ascii=False), encoding="utf-8")
+        (staging / REPEALED_FILE).write_text(json.dumps(repealed_laws(records), ensure_ascii=False), encoding="utf-8")
         counts: dict[str, int] = defaultdict(int)
         for r in records:
             counts[r.kind] += 1

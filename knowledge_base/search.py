@@ -15,6 +15,7 @@ from knowledge_base.citations import find_citations
 from knowledge_base.dense import DenseIndex
 from knowledge_base.fusion import FusionWeights, fuse
 from knowledge_base.records import Record
+from knowledge_base.repeals import REPEALED_FILE
 from knowledge_base.text import Tokenizer, normalize
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ class Snapshot:
         self.bm25 = BM25Index.load(version_dir / "bm25")
         self.tokenizer = Tokenizer.from_user_dict(version_dir / "userdict.txt")
         self.aliases: dict[str, str] = json.loads((version_dir / "aliases.json").read_text(encoding="utf-8"))
+        repealed = version_dir / REPEALED_FILE  # absent in versions built before it was derived
+        self.repealed: dict[str, str] = (json.loads(repealed.read_text(encoding="utf-8")) if repealed.is_file()
+                                         else {})
         self.dense: DenseIndex | None = None
         self.encoder = None
         self.fusion = FusionWeights()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -12,6 +13,30 @@ import numpy as np
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
+INFERENCE_FILE = "inference.json"  # {"int8": true}: run the linear layers with dynamic int8 quantisation
+
+
+def wants_int8(model_dir: Path) -> bool:
+    f = model_dir / INFERENCE_FILE
+    return bool(json.loads(f.read_text(encoding="utf-8")).get("int8")) if f.is_file() else False
+
+
+def quantize_int8(model):
+    """Dynamic int8 quantisation of the attention and feed-forward input projections (VNNI kernels on CPU).
+
+    The two output projections of each layer (`...output.dense`) stay in float32: their inputs carry the
+    outliers that per-tensor activation quantisation handles badly (cosine to float32 0.979 when they are
+    quantised too, 0.997 when they are not, on statute passages).
+    """
+    import warnings
+
+    import torch
+
+    names = {name for name, module in model.named_modules()
+             if isinstance(module, torch.nn.Linear) and not name.endswith("output.dense")}
+    with warnings.catch_warnings():  # torch marks its quantised tensor types as deprecated; they work in 2.13
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.ao.quantization.quantize_dynamic(model, names, dtype=torch.qint8)
 
 
 def model_fingerprint(model_dir: Path) -> str:
@@ -35,9 +60,10 @@ def model_fingerprint(model_dir: Path) -> str:
 class Encoder:
     """Lazily loads the model on first use, in the process (and worker) that uses it."""
 
-    def __init__(self, model_dir: Path, *, threads: int | None = None):
+    def __init__(self, model_dir: Path, *, threads: int | None = None, int8: bool | None = None):
         self.model_dir = model_dir
         self.threads = threads
+        self.int8 = wants_int8(model_dir) if int8 is None else int8
         self._model = None
         self._lock = threading.Lock()
 
@@ -53,7 +79,9 @@ class Encoder:
 
                     if self.threads:
                         torch.set_num_threads(self.threads)
-                    self._model = SentenceTransformer(str(self.model_dir), device="cpu")
+                    model = SentenceTransformer(str(self.model_dir), device="cpu")
+                    model.eval()
+                    self._model = quantize_int8(model) if self.int8 else model
         return self._model
 
     @property
