@@ -109,10 +109,45 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
         return 0
     out = registry.encoders_dir(settings.data_dir) / f"finetuned-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-    train_encoder(KnowledgeBase(settings.resolved_kb_dir), base, out, queries, config=config,
-                  with_cases=not args.no_cases)
+    kb = KnowledgeBase(settings.resolved_kb_dir)
+    train_encoder(kb, base, out, queries, config=config, with_cases=not args.no_cases)
+    if not args.no_trim:
+        out = _trim(kb, out, out.with_name(out.name + "-trimmed"), queries, int8=args.int8)
     registry.activate(settings.data_dir, out)
     print(f"active encoder: {out.name}; rebuild the dense index with `fengqiao index-dense`")
+    return 0
+
+
+def _trim(kb, src: Path, dst: Path, queries: Path | None, *, int8: bool) -> Path:
+    import json
+
+    from knowledge_base.encoder.model import INFERENCE_FILE
+    from knowledge_base.encoder.trim import trim_encoder, vocabulary_texts
+    from knowledge_base.stard import load_queries
+
+    questions = [q.question for q in load_queries(queries, "train")] if queries else []
+    trim_encoder(src, dst, vocabulary_texts(kb.snapshot().records, questions), progress=print)
+    (dst / INFERENCE_FILE).write_text(json.dumps({"int8": int8}) + "\n", encoding="utf-8")
+    return dst
+
+
+def _cmd_trim_encoder(args: argparse.Namespace) -> int:
+    from knowledge_base.encoder import registry
+    from knowledge_base.search import KnowledgeBase
+
+    settings = get_settings()
+    src = Path(args.encoder) if args.encoder else registry.active_encoder(settings.data_dir)
+    if src is None or not (src / "config.json").is_file():
+        print("no encoder to trim: train one with `fengqiao train-encoder` or pass --encoder DIR", file=sys.stderr)
+        return 2
+    queries = Path(args.queries) if args.queries else None
+    if queries is not None and not queries.is_file():
+        print(f"no such file: {queries}", file=sys.stderr)
+        return 2
+    dst = registry.encoders_dir(settings.data_dir) / (src.name.removesuffix("-trimmed") + "-trimmed")
+    _trim(KnowledgeBase(settings.resolved_kb_dir), src, dst, queries, int8=args.int8)
+    registry.activate(settings.data_dir, dst)
+    print(f"active encoder: {dst.name}; rebuild the dense index with `fengqiao index-dense`")
     return 0
 
 
@@ -181,7 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--no-cases", action="store_true", help="leave out precedent→cited-article pairs")
     p.add_argument("--convert-only", action="store_true", help="only convert the base model")
+    p.add_argument("--no-trim", action="store_true", help="keep the full 250k-piece vocabulary")
+    p.add_argument("--int8", action="store_true", help="serve and index with dynamic int8 linear layers")
     p.set_defaults(func=_cmd_train_encoder)
+
+    p = sub.add_parser("trim-encoder", help="trim an encoder's vocabulary to the knowledge base's, and activate it")
+    p.add_argument("--encoder", metavar="DIR", help="default: the active encoder")
+    p.add_argument("--queries", metavar="FILE.jsonl", help="STARD-format questions whose train split must tokenize exactly")
+    p.add_argument("--int8", action="store_true", help="serve and index with dynamic int8 linear layers")
+    p.set_defaults(func=_cmd_trim_encoder)
 
     p = sub.add_parser("index-dense", help="add a dense index (active encoder) to the current knowledge base")
     p.add_argument("--encoder", help="encoder directory; default: the active one, else the converted base")
