@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from knowledge_base import store
 from knowledge_base.aliases import build_alias_map, short_names
 from knowledge_base.bm25_index import BM25Index
@@ -116,13 +118,45 @@ def dense_text(record: Record) -> str:
     return f"{record.title} {record.text}"
 
 
-def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say: Progress) -> dict:
-    """Embed every record into a FAISS index under out_dir; returns the manifest's dense section."""
+TEXT_HASHES = "text_hashes.json"  # beside the FAISS index: which passage text each row embeds
+
+
+def text_hash(record: Record) -> str:
+    return hashlib.sha1(dense_text(record).encode("utf-8")).hexdigest()[:16]
+
+
+def reusable_vectors(previous: Path | None, encoder_hash: str) -> dict[str, np.ndarray]:
+    """Vectors of an earlier version built with the same encoder, by passage-text hash (empty when none)."""
+    if previous is None:
+        return {}
+    try:
+        dense = store.read_manifest(previous).get("dense") or {}
+        hashes = json.loads((previous / "dense" / TEXT_HASHES).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    if dense.get("encoder_hash") != encoder_hash:
+        return {}
+    vectors = DenseIndex.load(previous / "dense").vectors()
+    if len(vectors) != len(hashes):
+        return {}
+    return dict(zip(hashes, vectors, strict=True))
+
+
+def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say: Progress,
+                   previous: Path | None = None) -> dict:
+    """Embed every record into a FAISS index under out_dir; returns the manifest's dense section.
+
+    Passages whose text an earlier version (`previous`) already embedded with the same encoder are not
+    encoded again, so rebuilding after adding or amending a few laws takes seconds, not half an hour."""
     from knowledge_base.encoder.model import Encoder, model_fingerprint
 
+    encoder_hash = model_fingerprint(encoder_dir)
     encoder = Encoder(encoder_dir)
     started = time.monotonic()
     last = [0.0]
+    hashes = [text_hash(r) for r in records]
+    known = reusable_vectors(previous, encoder_hash)
+    todo = [i for i, h in enumerate(hashes) if h not in known]
 
     def report(done: int, total: int) -> None:
         now = time.monotonic()
@@ -134,11 +168,23 @@ def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say:
         say(f"  encoded {done:,}/{total:,} ({100 * done // total}%), {rate:.0f} passages/s, "
             f"about {eta / 60:.1f} min left")
 
-    say(f"encoding {len(records):,} records with the encoder in {encoder_dir.name}/")
-    embeddings = encoder.encode_passages([dense_text(r) for r in records], progress=report)
+    if known:
+        say(f"reusing {len(records) - len(todo):,} embeddings of the previous version (same encoder, same text)")
+    say(f"encoding {len(todo):,} records with the encoder in {encoder_dir.name}/")
+    fresh = (encoder.encode_passages([dense_text(records[i]) for i in todo], progress=report) if todo
+             else np.zeros((0, 0), dtype=np.float32))
+    dim = fresh.shape[1] if todo else len(next(iter(known.values())))
+    embeddings = np.zeros((len(records), dim), dtype=np.float32)
+    for row, i in enumerate(todo):
+        embeddings[i] = fresh[row]
+    for i, h in enumerate(hashes):
+        if h in known:
+            embeddings[i] = known[h]
     DenseIndex.build(embeddings).save(out_dir)
-    return {"encoder_dir": str(encoder_dir.resolve()), "encoder_hash": model_fingerprint(encoder_dir),
-            "dim": int(embeddings.shape[1]), "encode_seconds": round(time.monotonic() - started, 1)}
+    (out_dir / TEXT_HASHES).write_text(json.dumps(hashes), encoding="utf-8")
+    return {"encoder_dir": str(encoder_dir.resolve()), "encoder_hash": encoder_hash,
+            "dim": int(embeddings.shape[1]), "encoded": len(todo), "reused": len(records) - len(todo),
+            "encode_seconds": round(time.monotonic() - started, 1)}
 
 
 def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = None) -> Path:
@@ -153,7 +199,7 @@ def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = No
     staging = store.versions_dir(kb_dir) / f".building-{version}"
     shutil.copytree(current, staging, ignore=shutil.ignore_patterns("dense"))
     try:
-        dense = encode_records(records, encoder_dir, staging / "dense", say)
+        dense = encode_records(records, encoder_dir, staging / "dense", say, previous=current)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -205,7 +251,8 @@ def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progre
         say("building the BM25 index")
         BM25Index.build(corpus_tokens).save(staging / "bm25")
         store.write_tokens(staging / store.TOKENS, corpus_tokens)
-        dense = encode_records(records, encoder_dir, staging / "dense", say) if encoder_dir else None
+        dense = (encode_records(records, encoder_dir, staging / "dense", say,
+                                previous=store.current_version_dir(kb_dir)) if encoder_dir else None)
         store.write_records(staging / "records.jsonl", records)
         (staging / "userdict.txt").write_text("".join(f"{w} 2000\n" for w in user_words), encoding="utf-8")
         (staging / "aliases.json").write_text(json.dumps(alias_map, ensure_ascii=False), encoding="utf-8")

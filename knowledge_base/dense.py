@@ -29,6 +29,9 @@ class DenseIndex:
     def load(cls, directory: Path) -> DenseIndex:
         return cls(faiss.read_index(str(directory / INDEX_FILE)))
 
+    def vectors(self) -> np.ndarray:
+        return self._index.reconstruct_n(0, self._index.ntotal)
+
     @property
     def size(self) -> int:
         return self._index.ntotal

@@ -8,6 +8,7 @@ serialised by a lock file.
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ import numpy as np
 
 from knowledge_base import store
 from knowledge_base.bm25_index import BM25Index
-from knowledge_base.build import dense_text, index_text
+from knowledge_base.build import TEXT_HASHES, dense_text, index_text, text_hash
 from knowledge_base.dense import INDEX_FILE, DenseIndex
 from knowledge_base.records import Record
 from knowledge_base.text import Tokenizer, normalize
@@ -73,6 +74,10 @@ def add_precedent(kb_dir: Path, record: Record) -> Path:
                 vectors = index.reconstruct_n(0, index.ntotal)
                 vector = Encoder(Path(dense["encoder_dir"])).encode_passages([dense_text(record)])
                 DenseIndex.build(np.vstack([vectors, vector])).save(staging / "dense")
+                hashes_file = current / "dense" / TEXT_HASHES
+                if hashes_file.is_file():
+                    hashes = json.loads(hashes_file.read_text(encoding="utf-8")) + [text_hash(record)]
+                    (staging / "dense" / TEXT_HASHES).write_text(json.dumps(hashes), encoding="utf-8")
             counts = dict(manifest.get("counts", {}))
             counts["precedent"] = counts.get("precedent", 0) + 1
             manifest |= {"version": version, "counts": counts,
