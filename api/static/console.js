@@ -3,6 +3,8 @@
   "use strict";
 
   var TOKEN_KEY = "fq-mediator";
+  var EXPIRED_KEY = "fq-mediator-expired";
+  var EXPIRED_TEXT = "登录已过期，请重新登录。";
   var CANNED = [
     "您好，我是人民调解员，已经看过您和智能助手的对话，接下来由我为您服务。",
     "请您详细说说事情的经过：什么时间、和谁、因为什么发生了纠纷？",
@@ -84,8 +86,10 @@
     if (auth && !expired) api("/api/mediators/logout", {method: "POST"}).catch(function () {});
     auth = null;
     sessionStorage.removeItem(TOKEN_KEY);
+    // Remembered so that the reason survives a reload that races with the request that found the expiry.
+    if (expired) sessionStorage.setItem(EXPIRED_KEY, "1"); else sessionStorage.removeItem(EXPIRED_KEY);
     if (ws) { var old = ws; ws = null; old.close(); }
-    showLogin(expired ? "登录已过期，请重新登录。" : "");
+    showLogin(expired ? EXPIRED_TEXT : "");
   }
   $("login-form").addEventListener("submit", function (e) {
     e.preventDefault();
@@ -94,6 +98,7 @@
       .then(function (data) {
         auth = data;
         sessionStorage.setItem(TOKEN_KEY, JSON.stringify(data));
+        sessionStorage.removeItem(EXPIRED_KEY);
         $("login-password").value = "";
         enter();
       })
@@ -428,6 +433,6 @@
   if (auth) {
     api("/api/mediators/me").then(enter).catch(function () {});
   } else {
-    showLogin("");
+    showLogin(sessionStorage.getItem(EXPIRED_KEY) ? EXPIRED_TEXT : "");
   }
 })();
