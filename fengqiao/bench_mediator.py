@@ -94,6 +94,21 @@ def _wait_for(ws, predicate) -> dict:
             return event
 
 
+def _send_and_hear(http: httpx.Client, path: str, headers: dict[str, str], text: str,
+                   ws) -> tuple[float, float | None]:
+    """POST one message; (ms until the POST returned, ms until the other side's socket delivered it or None)."""
+    client_id = f"bench-{uuid.uuid4().hex}"
+    started = time.perf_counter()
+    resp = http.post(path, headers=headers, json={"text": text, "client_id": client_id})
+    post_ms = (time.perf_counter() - started) * 1000
+    try:
+        resp.raise_for_status()
+        _wait_for(ws, lambda e: e["type"] == "message" and e["message"].get("client_id") == client_id)
+    except (httpx.HTTPError, TimeoutError):
+        return post_ms, None
+    return post_ms, (time.perf_counter() - started) * 1000
+
+
 def _run(base_url: str, n: int, username: str, password: str) -> dict:
     ws_base = "ws" + base_url.removeprefix("http")
     to_mediator: list[float] = []
@@ -116,30 +131,16 @@ def _run(base_url: str, n: int, username: str, password: str) -> dict:
             mws.send(json.dumps({"type": "watch", "conversation_id": cid}))
             _wait_for(mws, lambda e: e["type"] == "watching")
             for i in range(n):
-                client_id = f"bench-{uuid.uuid4().hex}"
-                started = time.perf_counter()
-                resp = http.post(f"/api/conversations/{cid}/messages", headers=resident,
-                                 json={"text": f"调解测试消息 {i}", "client_id": client_id})
-                post_ms.append((time.perf_counter() - started) * 1000)
-                try:
-                    resp.raise_for_status()
-                    _wait_for(mws, lambda e, c=client_id: e["type"] == "message"
-                              and e["message"].get("client_id") == c)
-                    to_mediator.append((time.perf_counter() - started) * 1000)
-                except (httpx.HTTPError, TimeoutError):
-                    errors += 1
+                post, heard = _send_and_hear(http, f"/api/conversations/{cid}/messages", resident,
+                                             f"调解测试消息 {i}", mws)
+                post_ms.append(post)
+                errors += heard is None
+                to_mediator += [heard] if heard is not None else []
             for i in range(n):
-                client_id = f"bench-{uuid.uuid4().hex}"
-                started = time.perf_counter()
-                resp = http.post(f"/api/handoffs/{handoff['handoff_id']}/messages", headers=mediator,
-                                 json={"text": f"调解员回复 {i}", "client_id": client_id})
-                try:
-                    resp.raise_for_status()
-                    _wait_for(rws, lambda e, c=client_id: e["type"] == "message"
-                              and e["message"].get("client_id") == c)
-                    to_resident.append((time.perf_counter() - started) * 1000)
-                except (httpx.HTTPError, TimeoutError):
-                    errors += 1
+                _, heard = _send_and_hear(http, f"/api/handoffs/{handoff['handoff_id']}/messages", mediator,
+                                          f"调解员回复 {i}", rws)
+                errors += heard is None
+                to_resident += [heard] if heard is not None else []
     return {
         "n": n,
         "errors": errors,
