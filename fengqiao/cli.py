@@ -119,28 +119,30 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(settings.resolved_kb_dir)
     train_encoder(kb, base, out, queries, config=config, with_cases=not args.no_cases)
     if not args.no_trim:
-        out = _trim(kb, out, out.with_name(out.name + "-trimmed"), queries, int8=args.int8)
+        out = _trim(settings.resolved_kb_dir, out, out.with_name(out.name + "-trimmed"), queries, int8=args.int8)
     registry.activate(settings.data_dir, out)
     print(f"active encoder: {out.name}; rebuild the dense index with `fengqiao index-dense`")
     return 0
 
 
-def _trim(kb, src: Path, dst: Path, queries: Path | None, *, int8: bool) -> Path:
+def _trim(kb_dir: Path, src: Path, dst: Path, queries: Path | None, *, int8: bool) -> Path:
     import json
 
+    from knowledge_base import store
     from knowledge_base.encoder.model import INFERENCE_FILE
     from knowledge_base.encoder.trim import trim_encoder, vocabulary_texts
     from knowledge_base.stard import load_queries
 
     questions = [q.question for q in load_queries(queries, "train")] if queries else []
-    trim_encoder(src, dst, vocabulary_texts(kb.snapshot().records, questions), progress=print)
+    version = store.current_version_dir(kb_dir)
+    records = store.read_records(version / "records.jsonl") if version else []  # the indexes are not needed
+    trim_encoder(src, dst, vocabulary_texts(records, questions), progress=print)
     (dst / INFERENCE_FILE).write_text(json.dumps({"int8": int8}) + "\n", encoding="utf-8")
     return dst
 
 
 def _cmd_trim_encoder(args: argparse.Namespace) -> int:
     from knowledge_base.encoder import registry
-    from knowledge_base.search import KnowledgeBase
 
     settings = get_settings()
     src = Path(args.encoder) if args.encoder else registry.active_encoder(settings.data_dir)
@@ -152,7 +154,7 @@ def _cmd_trim_encoder(args: argparse.Namespace) -> int:
         print(f"no such file: {queries}", file=sys.stderr)
         return 2
     dst = registry.encoders_dir(settings.data_dir) / (src.name.removesuffix("-trimmed") + "-trimmed")
-    _trim(KnowledgeBase(settings.resolved_kb_dir), src, dst, queries, int8=args.int8)
+    _trim(settings.resolved_kb_dir, src, dst, queries, int8=args.int8)
     registry.activate(settings.data_dir, dst)
     print(f"active encoder: {dst.name}; rebuild the dense index with `fengqiao index-dense`")
     return 0
