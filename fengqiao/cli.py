@@ -138,6 +138,10 @@ def _trim(kb_dir: Path, src: Path, dst: Path, queries: Path | None, *, int8: boo
     records = store.read_records(version / "records.jsonl") if version else []  # the indexes are not needed
     trim_encoder(src, dst, vocabulary_texts(records, questions), progress=print)
     (dst / INFERENCE_FILE).write_text(json.dumps({"int8": int8}) + "\n", encoding="utf-8")
+    from knowledge_base.encoder.onnx_export import export_onnx
+
+    print(f"exporting {dst.name} to ONNX ({'int8' if int8 else 'float32'})")
+    export_onnx(dst, int8=int8)
     return dst
 
 
@@ -229,13 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cases", action="store_true", help="leave out precedent→cited-article pairs")
     p.add_argument("--convert-only", action="store_true", help="only convert the base model")
     p.add_argument("--no-trim", action="store_true", help="keep the full 250k-piece vocabulary")
-    p.add_argument("--int8", action="store_true", help="serve and index with dynamic int8 linear layers")
+    p.add_argument("--int8", action="store_true", help="serve and index with the int8 ONNX model (dynamic quantisation)")
     p.set_defaults(func=_cmd_train_encoder)
 
     p = sub.add_parser("trim-encoder", help="trim an encoder's vocabulary to the knowledge base's, and activate it")
     p.add_argument("--encoder", metavar="DIR", help="default: the active encoder")
     p.add_argument("--queries", metavar="FILE.jsonl", help="STARD-format questions whose train split must tokenize exactly")
-    p.add_argument("--int8", action="store_true", help="serve and index with dynamic int8 linear layers")
+    p.add_argument("--int8", action="store_true", help="serve and index with the int8 ONNX model (dynamic quantisation)")
     p.set_defaults(func=_cmd_trim_encoder)
 
     p = sub.add_parser("index-dense", help="add a dense index (active encoder) to the current knowledge base")

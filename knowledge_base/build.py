@@ -152,6 +152,10 @@ def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say:
 
     encoder_hash = model_fingerprint(encoder_dir)
     encoder = Encoder(encoder_dir)
+    from knowledge_base.encoder.onnx_export import is_current
+
+    if not is_current(encoder_dir, int8=encoder.int8):
+        say(f"exporting the encoder in {encoder_dir.name}/ to ONNX ({'int8' if encoder.int8 else 'float32'})")
     started = time.monotonic()
     last = [0.0]
     hashes = [text_hash(r) for r in records]

@@ -13,7 +13,8 @@ import numpy as np
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
-INFERENCE_FILE = "inference.json"  # {"int8": true}: run the linear layers with dynamic int8 quantisation
+INFERENCE_FILE = "inference.json"  # {"int8": true}: run the int8 ONNX model (see onnx_export)
+RUNTIME = b"onnxruntime-fused-v1"  # part of the fingerprint: embeddings depend on the runtime, not only weights
 
 
 def wants_int8(model_dir: Path) -> bool:
@@ -21,27 +22,9 @@ def wants_int8(model_dir: Path) -> bool:
     return bool(json.loads(f.read_text(encoding="utf-8")).get("int8")) if f.is_file() else False
 
 
-def quantize_int8(model):
-    """Dynamic int8 quantisation of the attention and feed-forward input projections (VNNI kernels on CPU).
-
-    The two output projections of each layer (`...output.dense`) stay in float32: their inputs carry the
-    outliers that per-tensor activation quantisation handles badly (cosine to float32 0.979 when they are
-    quantised too, 0.997 when they are not, on statute passages).
-    """
-    import warnings
-
-    import torch
-
-    names = {name for name, module in model.named_modules()
-             if isinstance(module, torch.nn.Linear) and not name.endswith("output.dense")}
-    with warnings.catch_warnings():  # torch marks its quantised tensor types as deprecated; they work in 2.13
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.ao.quantization.quantize_dynamic(model, names, dtype=torch.qint8)
-
-
 def model_fingerprint(model_dir: Path) -> str:
     """Hash of the weight and tokenizer files: an index is only valid with the encoder that built it."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(RUNTIME)
     for f in sorted(model_dir.rglob("*")):
         if f.is_file() and f.suffix in {".safetensors", ".json", ".bin", ".txt", ".model"}:
             h.update(str(f.relative_to(model_dir)).encode())
@@ -58,57 +41,70 @@ def model_fingerprint(model_dir: Path) -> str:
 
 
 class Encoder:
-    """Lazily loads the model on first use, in the process (and worker) that uses it."""
+    """Sentence embeddings with ONNX Runtime; the session is created on first use, in the process that uses it.
+
+    The ONNX model is exported from the encoder directory the first time it is needed (see onnx_export);
+    index builds do that, so serving processes find it and never import torch."""
 
     def __init__(self, model_dir: Path, *, threads: int | None = None, int8: bool | None = None):
         self.model_dir = model_dir
         self.threads = threads
         self.int8 = wants_int8(model_dir) if int8 is None else int8
-        self._model = None
+        self._session = None
+        self._tokenizer = None
         self._lock = threading.Lock()
 
-    @property
-    def model(self):
-        if self._model is None:
+    def _load(self):
+        if self._session is None:
             with self._lock:
-                if self._model is None:
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                    import torch
-                    from sentence_transformers import SentenceTransformer
+                if self._session is None:
+                    import onnxruntime as ort
+                    from tokenizers import Tokenizer
 
-                    if self.threads:
-                        torch.set_num_threads(self.threads)
-                    model = SentenceTransformer(str(self.model_dir), device="cpu")
-                    model.eval()
-                    self._model = quantize_int8(model) if self.int8 else model
-        return self._model
+                    from knowledge_base.encoder.onnx_export import ensure_onnx
+
+                    path = ensure_onnx(self.model_dir, int8=self.int8)
+                    tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+                    limit = (tokenizer.truncation or {}).get("max_length") or self._max_positions()
+                    tokenizer.enable_truncation(min(int(limit), self._max_positions()))
+                    pad = tokenizer.token_to_id("<pad>")
+                    tokenizer.enable_padding(pad_id=1 if pad is None else pad, pad_token="<pad>")
+                    options = ort.SessionOptions()
+                    options.intra_op_num_threads = self.threads or os.cpu_count() or 1
+                    options.inter_op_num_threads = 1
+                    self._tokenizer = tokenizer
+                    self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return self._session, self._tokenizer
+
+    def _max_positions(self) -> int:
+        config = json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))
+        return int(config.get("max_position_embeddings", 512))
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return int(json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+
+    def _run(self, texts: Sequence[str]) -> np.ndarray:
+        session, tokenizer = self._load()
+        encodings = tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        return session.run(None, {"input_ids": ids, "attention_mask": mask})[0].astype(np.float32)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-
-        with torch.inference_mode():
-            return self.model.encode([QUERY_PREFIX + t for t in texts], batch_size=32, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self._run([QUERY_PREFIX + t for t in texts[i : i + 32]]) for i in range(0, len(texts), 32)])
 
     def encode_passages(self, texts: Sequence[str], *, batch_size: int = 32,
                         progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """Encode in order of length (little padding), in chunks so progress can be reported."""
-        import torch
-
+        """Encode in order of length (little padding), reporting progress every few hundred passages."""
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        chunk = batch_size * 16
-        with torch.inference_mode():
-            for start in range(0, len(texts), chunk):
-                ids = order[start : start + chunk]
-                out[ids] = self.model.encode([PASSAGE_PREFIX + texts[i] for i in ids], batch_size=batch_size,
-                                             normalize_embeddings=True, convert_to_numpy=True,
-                                             show_progress_bar=False)
-                if progress:
-                    progress(min(start + chunk, len(texts)), len(texts))
+        for start in range(0, len(texts), batch_size):
+            ids = order[start : start + batch_size]
+            out[ids] = self._run([PASSAGE_PREFIX + texts[i] for i in ids])
+            done = min(start + batch_size, len(texts))
+            if progress and (done == len(texts) or (start // batch_size) % 16 == 15):
+                progress(done, len(texts))
         return out
