@@ -1,4 +1,9 @@
-"""Dense retrieval: normalised sentence embeddings in a FAISS inner-product index."""
+"""Dense retrieval: normalised sentence embeddings in a FAISS inner-product index.
+
+The vectors are stored as float16 (exhaustive search, no approximation beyond the rounding): half the memory
+of float32 and faster, since a single-query scan is bound by memory bandwidth. On 81,135 vectors of
+dimension 384, one thread, top 200: float32 flat p50 17.3 ms, float16 11.0 ms, 8-bit 9.3 ms.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,10 @@ class DenseIndex:
     @classmethod
     def build(cls, embeddings: np.ndarray) -> DenseIndex:
         embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
-        index = faiss.IndexFlatIP(embeddings.shape[1])
+        index = faiss.IndexScalarQuantizer(embeddings.shape[1], faiss.ScalarQuantizer.QT_fp16,
+                                           faiss.METRIC_INNER_PRODUCT)
+        if not index.is_trained:
+            index.train(embeddings[:1] if len(embeddings) else np.zeros((1, embeddings.shape[1]), np.float32))
         index.add(embeddings)
         return cls(index)
 
