@@ -176,6 +176,20 @@ def _cmd_index_dense(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune_query_encoder(args: argparse.Namespace) -> int:
+    from knowledge_base.encoder.query_tuning import QueryTuningConfig, tune_query_encoder
+    from knowledge_base.search import KnowledgeBase
+
+    queries = Path(args.queries)
+    if not queries.is_file():
+        print(f"no such file: {queries}", file=sys.stderr)
+        return 2
+    kb = KnowledgeBase(get_settings().resolved_kb_dir)
+    out = tune_query_encoder(kb, queries, config=QueryTuningConfig(epochs=args.epochs, lr=args.lr))
+    print(f"query encoder written to {out.parent.name}/{out.name}/; now choosing the fusion weights again")
+    return _cmd_tune_fusion(args)
+
+
 def _cmd_tune_fusion(args: argparse.Namespace) -> int:
     from knowledge_base.evaluation import evaluate
     from knowledge_base.search import KnowledgeBase
@@ -245,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index-dense", help="add a dense index (active encoder) to the current knowledge base")
     p.add_argument("--encoder", help="encoder directory; default: the active one, else the converted base")
     p.set_defaults(func=_cmd_index_dense)
+
+    p = sub.add_parser("tune-query-encoder",
+                       help="fine-tune the question side of the active index's encoder against its fixed passages")
+    p.add_argument("--queries", required=True, help="STARD-format questions (train split used; then tune-fusion)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--lr", type=float, default=1e-5)
+    p.set_defaults(func=_cmd_tune_query_encoder)
 
     p = sub.add_parser("tune-fusion", help="choose BM25/dense fusion weights on the tune split, then score val")
     p.add_argument("--queries", required=True, metavar="FILE.jsonl")

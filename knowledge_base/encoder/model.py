@@ -14,6 +14,9 @@ import numpy as np
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 INFERENCE_FILE = "inference.json"  # {"int8": true}: run the int8 ONNX model (see onnx_export)
+QUERY_DIR = "query"  # optional query-side copy of the encoder, tuned against the fixed passage index
+# Files that describe a model without changing its embeddings: not part of the fingerprint.
+NOT_WEIGHTS = {"card.json", "fusion.json", "README.md"}
 RUNTIME = b"onnxruntime-fused-v1"  # part of the fingerprint: embeddings depend on the runtime, not only weights
 
 
@@ -26,6 +29,8 @@ def model_fingerprint(model_dir: Path) -> str:
     """Hash of the weight and tokenizer files: an index is only valid with the encoder that built it."""
     h = hashlib.sha256(RUNTIME)
     for f in sorted(model_dir.rglob("*")):
+        if f.relative_to(model_dir).parts[0] == QUERY_DIR or f.name in NOT_WEIGHTS:
+            continue  # a query tower or re-tuned fusion weights leave the passage embeddings valid
         if f.is_file() and f.suffix in {".safetensors", ".json", ".bin", ".txt", ".model"}:
             h.update(str(f.relative_to(model_dir)).encode())
             stat = f.stat()
@@ -53,6 +58,9 @@ class Encoder:
         self._session = None
         self._tokenizer = None
         self._lock = threading.Lock()
+        query_dir = model_dir / QUERY_DIR
+        self.query_encoder = (Encoder(query_dir, threads=threads, int8=self.int8)
+                              if (query_dir / "config.json").is_file() else None)
 
     def _load(self):
         if self._session is None:
@@ -92,6 +100,8 @@ class Encoder:
         return session.run(None, {"input_ids": ids, "attention_mask": mask})[0].astype(np.float32)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if self.query_encoder is not None:
+            return self.query_encoder.encode_queries(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([self._run([QUERY_PREFIX + t for t in texts[i : i + 32]]) for i in range(0, len(texts), 32)])

@@ -1,0 +1,126 @@
+"""Query-side fine-tuning against the frozen passage index.
+
+The passage embeddings of the built index stay as they are; only a copy of the encoder used for questions
+is trained, with a softmax over every statute in the index (not just in-batch negatives): each training
+question must score its gold articles above all 80k others. Because the passages are fixed, a step costs
+one forward and backward pass over a batch of short questions, so an epoch takes about 90 s on two cores
+instead of the 25 minutes of full fine-tuning, and the index does not have to be rebuilt.
+
+The tuned copy is saved as `query/` inside the encoder directory; `Encoder.encode_queries` uses it when it
+is there. It does not change the encoder's fingerprint: the index stays valid.
+
+Measured once on the tuning split (124 questions, i % 10 == 3, never trained on), full corpus, 3 epochs,
+lr 1e-5, temperature 0.05: dense alone Recall@10 0.639 → 0.691, Recall@100 0.885 → 0.903, MRR@10
+0.512 → 0.549.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from knowledge_base.encoder.model import QUERY_DIR, QUERY_PREFIX
+from knowledge_base.goldmap import GoldMapper
+from knowledge_base.search import KnowledgeBase
+from knowledge_base.stard import load_queries
+from knowledge_base.text import normalize
+
+Progress = Callable[[str], None]
+CARD_FILE = "query_card.json"
+
+
+@dataclass(frozen=True)
+class QueryTuningConfig:
+    epochs: int = 3
+    batch_size: int = 32
+    lr: float = 1e-5
+    temperature: float = 0.05
+    seed: int = 13
+    threads: int = 2
+
+
+def tune_query_encoder(kb: KnowledgeBase, queries_file: Path, *, config: QueryTuningConfig | None = None,
+                       progress: Progress = print) -> Path:
+    """Train `query/` in the encoder directory of the current index on the train split; returns its path."""
+    import numpy as np
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    config = config or QueryTuningConfig()
+    snap = kb.snapshot()
+    if not snap.has_dense:
+        raise ValueError("the current knowledge base has no dense index; build one first")
+    encoder_dir = Path(snap.manifest["dense"]["encoder_dir"])
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+
+    mapper = GoldMapper(snap.records)
+    pairs: list[tuple[str, list[int]]] = []
+    questions = load_queries(queries_file, "train")
+    for q in questions:
+        gold = sorted({i for i in (mapper.map(g) for g in q.gold) if i is not None})
+        if gold:
+            pairs.append((normalize(q.question), gold))
+    if not pairs:
+        raise ValueError(f"no training question of {queries_file.name} has a gold article in the corpus")
+    # National statutes only: the questions are national, and local regulations are filtered out for them.
+    searchable = np.array([r.kind == "statute" and not r.region for r in snap.records])
+    passages = torch.from_numpy(np.ascontiguousarray(snap.dense.vectors(), dtype=np.float32))
+    passages[torch.from_numpy(~searchable)] = 0.0
+    progress(f"{len(pairs)} training questions against {int(searchable.sum()):,} fixed passage embeddings")
+
+    model = SentenceTransformer(str(encoder_dir), device="cpu")
+    for name, param in model.named_parameters():
+        if "word_embeddings" in name:  # the trimmed vocabulary's rows stay shared with the passage encoder
+            param.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
+
+    def encode(texts: list[str]):
+        features = model.tokenize([QUERY_PREFIX + t for t in texts])
+        return torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
+
+    started = time.monotonic()
+    losses = []
+    model.train()
+    for epoch in range(1, config.epochs + 1):
+        rng.shuffle(pairs)
+        epoch_loss = []
+        for start in range(0, len(pairs), config.batch_size):
+            batch = pairs[start : start + config.batch_size]
+            log_p = torch.log_softmax(encode([text for text, _ in batch]) @ passages.T / config.temperature, dim=-1)
+            loss = -torch.stack([log_p[row, gold].mean() for row, (_, gold) in enumerate(batch)]).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            epoch_loss.append(float(loss.detach()))
+        losses.append(round(sum(epoch_loss) / len(epoch_loss), 4))
+        progress(f"epoch {epoch}/{config.epochs}: loss {losses[-1]} ({time.monotonic() - started:.0f} s)")
+
+    out = encoder_dir / QUERY_DIR
+    staging = encoder_dir / f".{QUERY_DIR}-building"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save(str(staging))
+    card = {"trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "train_seconds": round(time.monotonic() - started, 1),
+            "passages": {"index_version": snap.version, "encoder_hash": snap.manifest["dense"]["encoder_hash"],
+                         "count": int(searchable.sum())},
+            "data": {"questions_file": queries_file.name, "split": "train (tune and validation never used)",
+                     "training_questions": len(pairs)},
+            "config": asdict(config), "epoch_losses": losses}
+    (staging / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
+    from knowledge_base.encoder.model import wants_int8
+    from knowledge_base.encoder.onnx_export import export_onnx
+
+    export_onnx(staging, int8=wants_int8(encoder_dir))
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    return out
