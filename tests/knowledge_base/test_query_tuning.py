@@ -12,7 +12,6 @@ from knowledge_base.build import Source, build
 from knowledge_base.encoder.model import QUERY_DIR, Encoder, model_fingerprint
 from knowledge_base.encoder.query_tuning import CARD_FILE, QueryTuningConfig, tune_query_encoder
 from knowledge_base.search import KnowledgeBase
-from tests.knowledge_base.test_evaluation import questions_file  # noqa: F401  (fixture)
 
 WAGES = "工资应当以货币形式按月支付给劳动者本人。"
 
@@ -28,7 +27,7 @@ def own_encoder_kb(tmp_path, tiny_files, base_encoder):
     return kb_dir, encoder
 
 
-def test_query_tower_is_trained_on_the_train_split_and_used_for_questions(own_encoder_kb, questions_file):  # noqa: F811
+def test_query_tower_is_trained_on_the_train_split_and_used_for_questions(own_encoder_kb, questions_file):
     kb_dir, encoder = own_encoder_kb
     fingerprint = model_fingerprint(encoder)
     before = Encoder(encoder).encode_queries(["老板拖欠工资不发怎么办"])
@@ -54,6 +53,6 @@ def test_query_tower_is_trained_on_the_train_split_and_used_for_questions(own_en
     assert hits[0].record.id == "st-a1-50"
 
 
-def test_needs_a_dense_index(tiny_kb, questions_file):  # noqa: F811
+def test_needs_a_dense_index(tiny_kb, questions_file):
     with pytest.raises(ValueError, match="no dense index"):
         tune_query_encoder(KnowledgeBase(tiny_kb), questions_file, progress=lambda m: None)
