@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -84,13 +85,16 @@ class Encoder:
                     self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return self._session, self._tokenizer
 
+    @functools.cached_property
+    def _config(self) -> dict:
+        return json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))
+
     def _max_positions(self) -> int:
-        config = json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))
-        return int(config.get("max_position_embeddings", 512))
+        return int(self._config.get("max_position_embeddings", 512))
 
     @property
     def dim(self) -> int:
-        return int(json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+        return int(self._config["hidden_size"])
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
         session, tokenizer = self._load()
