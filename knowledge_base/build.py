@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections import defaultdict
@@ -151,7 +152,8 @@ def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say:
     from knowledge_base.encoder.model import Encoder, model_fingerprint
 
     encoder_hash = model_fingerprint(encoder_dir)
-    encoder = Encoder(encoder_dir)
+    workers = os.cpu_count() or 1
+    encoder = Encoder(encoder_dir, threads=1)  # one batch per core at a time (see encode_passages)
     from knowledge_base.encoder.onnx_export import is_current
 
     if not is_current(encoder_dir, int8=encoder.int8):
@@ -175,7 +177,7 @@ def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say:
     if known:
         say(f"reusing {len(records) - len(todo):,} embeddings of the previous version (same encoder, same text)")
     say(f"encoding {len(todo):,} records with the encoder in {encoder_dir.name}/")
-    fresh = (encoder.encode_passages([dense_text(records[i]) for i in todo], progress=report) if todo
+    fresh = (encoder.encode_passages([dense_text(records[i]) for i in todo], workers=workers, progress=report) if todo
              else np.zeros((0, 0), dtype=np.float32))
     dim = fresh.shape[1] if todo else len(next(iter(known.values())))
     embeddings = np.zeros((len(records), dim), dtype=np.float32)

@@ -49,3 +49,15 @@ def test_serving_an_exported_encoder_does_not_load_torch(base_encoder):
 
 def test_empty_query_list_gives_an_empty_matrix(base_encoder):
     assert Encoder(base_encoder, int8=False).encode_queries([]).shape == (0, 384)
+
+
+def test_parallel_batches_give_the_same_embeddings_in_the_same_order(base_encoder):
+    texts = [s + f" 第{i}条" for i in range(7) for s in SENTENCES]  # 28 texts, several batches of mixed length
+    reported = []
+    encoder = Encoder(base_encoder, threads=1, int8=False)
+    one_at_a_time = encoder.encode_passages(texts, batch_size=4)
+    parallel = encoder.encode_passages(texts, batch_size=4, workers=2,
+                                       progress=lambda done, total: reported.append((done, total)))
+    assert parallel.shape == (28, 384)
+    assert np.allclose(parallel, one_at_a_time, atol=1e-6)
+    assert reported[-1] == (28, 28) and [d for d, _ in reported] == sorted(d for d, _ in reported)
