@@ -185,9 +185,27 @@ def _cmd_tune_query_encoder(args: argparse.Namespace) -> int:
         print(f"no such file: {queries}", file=sys.stderr)
         return 2
     kb = KnowledgeBase(get_settings().resolved_kb_dir)
-    out = tune_query_encoder(kb, queries, config=QueryTuningConfig(epochs=args.epochs, lr=args.lr))
+    config = QueryTuningConfig(epochs=args.epochs, lr=args.lr, restart=args.restart)
+    out = tune_query_encoder(kb, queries, config=config)
     print(f"query encoder written to {out.parent.name}/{out.name}/; now choosing the fusion weights again")
     return _cmd_tune_fusion(args)
+
+
+def _cmd_distill_encoder(args: argparse.Namespace) -> int:
+    from knowledge_base.encoder import registry
+    from knowledge_base.encoder.distill import DistillConfig, distill_passage_encoder
+    from knowledge_base.search import KnowledgeBase
+
+    settings = get_settings()
+    kb = KnowledgeBase(settings.resolved_kb_dir)
+    teacher = Path(kb.snapshot().manifest.get("dense", {}).get("encoder_dir", "encoder"))
+    out = registry.encoders_dir(settings.data_dir) / f"{teacher.name}-L{args.layers}"
+    config = DistillConfig(layers=args.layers, passages=args.passages, epochs=args.epochs, lr=args.lr)
+    distill_passage_encoder(kb, out, config=config)
+    registry.activate(settings.data_dir, out)
+    print(f"active encoder: {out.name}; rebuild the index with `fengqiao ingest …` (or `fengqiao index-dense`), "
+          "then adapt the question tower with `fengqiao tune-query-encoder`")
+    return 0
 
 
 def _cmd_tune_fusion(args: argparse.Namespace) -> int:
@@ -265,7 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", required=True, help="STARD-format questions (train split used; then tune-fusion)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=1e-5)
+    p.add_argument("--restart", action="store_true",
+                   help="start from the passage encoder, not from the question tower already there")
     p.set_defaults(func=_cmd_tune_query_encoder)
+
+    p = sub.add_parser("distill-encoder",
+                       help="train a shallower passage encoder on the current index's vectors, and activate it")
+    p.add_argument("--layers", type=int, default=8, help="transformer layers the student keeps (teacher: 12)")
+    p.add_argument("--passages", type=int, default=24_000, help="training passages, drawn from the index")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.set_defaults(func=_cmd_distill_encoder)
 
     p = sub.add_parser("tune-fusion", help="choose BM25/dense fusion weights on the tune split, then score val")
     p.add_argument("--queries", required=True, metavar="FILE.jsonl")

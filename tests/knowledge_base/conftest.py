@@ -1,9 +1,12 @@
-"""Fixtures of the knowledge-base tests: a small question file in the STARD format."""
+"""Fixtures of the knowledge-base tests: a small question file in the STARD format, a private encoder."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
+from knowledge_base.build import Source, build
 from tests.conftest import write_jsonl
 
 QUESTIONS = [
@@ -20,3 +23,14 @@ def questions_file(tmp_path):
     rows = [{"query_id": i, "question": q, "relevant": [{"name": n, "text": t} for n, t in gold]}
             for i, (q, gold) in enumerate(QUESTIONS * 4)]
     return write_jsonl(tmp_path / "questions.jsonl", rows)
+
+
+@pytest.fixture
+def own_encoder_kb(tmp_path, tiny_files, base_encoder):
+    """A private copy of the encoder and a tiny index built with it: what a test trains never reaches others."""
+    encoder = tmp_path / "encoder"
+    shutil.copytree(base_encoder, encoder)
+    kb_dir = tmp_path / "kb"
+    build(kb_dir, [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
+          progress=lambda m: None, encoder_dir=encoder)
+    return kb_dir, encoder

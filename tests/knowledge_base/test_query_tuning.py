@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
-from knowledge_base.build import Source, build
 from knowledge_base.encoder.model import QUERY_DIR, Encoder, model_fingerprint
 from knowledge_base.encoder.query_tuning import CARD_FILE, QueryTuningConfig, tune_query_encoder
 from knowledge_base.search import KnowledgeBase
 
 WAGES = "工资应当以货币形式按月支付给劳动者本人。"
-
-
-@pytest.fixture
-def own_encoder_kb(tmp_path, tiny_files, base_encoder):
-    """A private copy of the encoder, so the query tower written here never reaches other tests."""
-    encoder = tmp_path / "encoder"
-    shutil.copytree(base_encoder, encoder)
-    kb_dir = tmp_path / "kb"
-    build(kb_dir, [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
-          progress=lambda m: None, encoder_dir=encoder)
-    return kb_dir, encoder
 
 
 def test_query_tower_is_trained_on_the_train_split_and_used_for_questions(own_encoder_kb, questions_file):
