@@ -28,6 +28,7 @@ def test_query_tower_is_trained_on_the_train_split_and_used_for_questions(own_en
     assert card["data"]["training_questions"] == 14  # of 20: every fifth is validation, i % 10 == 3 tuning
     assert card["passages"]["count"] == 4  # national statutes only: no Zhejiang regulation, no precedent
     assert card["epoch_losses"][-1] < card["epoch_losses"][0]
+    assert card["started_from"] == "passage encoder"  # there was no question tower yet
     assert any("14 training questions" in m for m in messages)
     # The passage side, and so the index, stays valid; only questions are encoded by the new tower.
     assert model_fingerprint(encoder) == fingerprint
