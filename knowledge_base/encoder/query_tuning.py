@@ -79,11 +79,11 @@ def tune_query_encoder(kb: KnowledgeBase, queries_file: Path, *, config: QueryTu
     progress(f"{len(pairs)} training questions against {int(searchable.sum()):,} fixed passage embeddings")
 
     # An existing tower (for a distilled encoder: its teacher's) is adapted further, not thrown away.
-    start = encoder_dir / QUERY_DIR
-    if config.restart or not (start / "config.json").is_file():
-        start = encoder_dir
-    progress(f"starting from {'the question tower in ' + QUERY_DIR if start != encoder_dir else 'the passage encoder'}")
-    model = SentenceTransformer(str(start), device="cpu")
+    init_dir = encoder_dir / QUERY_DIR
+    if config.restart or not (init_dir / "config.json").is_file():
+        init_dir = encoder_dir
+    progress(f"starting from {'the question tower in ' + QUERY_DIR if init_dir != encoder_dir else 'the passage encoder'}")
+    model = SentenceTransformer(str(init_dir), device="cpu")
     for name, param in model.named_parameters():
         if "word_embeddings" in name:  # the trimmed vocabulary's rows stay shared with the passage encoder
             param.requires_grad_(False)
@@ -122,7 +122,7 @@ def tune_query_encoder(kb: KnowledgeBase, queries_file: Path, *, config: QueryTu
                          "count": int(searchable.sum())},
             "data": {"questions_file": queries_file.name, "split": "train (tune and validation never used)",
                      "training_questions": len(pairs)},
-            "started_from": "previous question tower" if start != encoder_dir else "passage encoder",
+            "started_from": "previous question tower" if init_dir != encoder_dir else "passage encoder",
             "config": asdict(config), "epoch_losses": losses}
     (staging / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
     from knowledge_base.encoder.model import wants_int8
