@@ -185,7 +185,8 @@ def _cmd_tune_query_encoder(args: argparse.Namespace) -> int:
         print(f"no such file: {queries}", file=sys.stderr)
         return 2
     kb = KnowledgeBase(get_settings().resolved_kb_dir)
-    config = QueryTuningConfig(epochs=args.epochs, lr=args.lr, restart=args.restart)
+    chosen = {name: value for name, value in (("epochs", args.epochs), ("lr", args.lr)) if value is not None}
+    config = QueryTuningConfig(restart=args.restart, **chosen)
     out = tune_query_encoder(kb, queries, config=config)
     print(f"query encoder written to {out.parent.name}/{out.name}/; now choosing the fusion weights again")
     return _cmd_tune_fusion(args)
@@ -281,8 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tune-query-encoder",
                        help="fine-tune the question side of the active index's encoder against its fixed passages")
     p.add_argument("--queries", required=True, help="STARD-format questions (train split used; then tune-fusion)")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--lr", type=float, default=1e-5)
+    p.add_argument("--epochs", type=int, help="default: 6 (QueryTuningConfig)")
+    p.add_argument("--lr", type=float, help="default: 1e-5 (QueryTuningConfig)")
     p.add_argument("--restart", action="store_true",
                    help="start from the passage encoder, not from the question tower already there")
     p.set_defaults(func=_cmd_tune_query_encoder)
