@@ -19,7 +19,8 @@ INFERENCE_FILE = "inference.json"  # {"int8": true}: run the int8 ONNX model (se
 QUERY_DIR = "query"  # optional query-side copy of the encoder, tuned against the fixed passage index
 # Files that describe a model without changing its embeddings: not part of the fingerprint.
 NOT_WEIGHTS = {"card.json", "fusion.json", "README.md"}
-RUNTIME = b"onnxruntime-fused-v1"  # part of the fingerprint: embeddings depend on the runtime, not only weights
+RUNTIME = b"onnxruntime-fused-v2"  # part of the fingerprint: embeddings depend on the runtime (v2: truncation
+# at sentence-transformers' max_seq_length), not only on the weights
 
 
 def wants_int8(model_dir: Path) -> bool:
@@ -75,8 +76,7 @@ class Encoder:
 
                     path = ensure_onnx(self.model_dir, int8=self.int8)
                     tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-                    limit = (tokenizer.truncation or {}).get("max_length") or self._max_positions()
-                    tokenizer.enable_truncation(min(int(limit), self._max_positions()))
+                    tokenizer.enable_truncation(self.max_seq_length(tokenizer))
                     pad = tokenizer.token_to_id("<pad>")
                     tokenizer.enable_padding(pad_id=1 if pad is None else pad, pad_token="<pad>")
                     options = ort.SessionOptions()
@@ -92,6 +92,16 @@ class Encoder:
 
     def _max_positions(self) -> int:
         return int(self._config.get("max_position_embeddings", 512))
+
+    def max_seq_length(self, tokenizer) -> int:
+        """Where sentence-transformers truncates this model: its module config's max_seq_length, else the
+        tokenizer's own limit, else the position embeddings."""
+        limit = None
+        st_config = self.model_dir / "sentence_bert_config.json"
+        if st_config.is_file():
+            limit = json.loads(st_config.read_text(encoding="utf-8")).get("max_seq_length")
+        limit = limit or (tokenizer.truncation or {}).get("max_length") or self._max_positions()
+        return min(int(limit), self._max_positions())
 
     @property
     def dim(self) -> int:

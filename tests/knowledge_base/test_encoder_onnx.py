@@ -25,6 +25,20 @@ def test_onnx_float32_matches_sentence_transformers(base_encoder):
     assert float(np.sum(query * Encoder(base_encoder, int8=False).encode_queries([SENTENCES[1]]))) > 0.9999
 
 
+
+def test_long_passages_are_truncated_where_sentence_transformers_truncates_them(base_encoder):
+    """The converted model declares max_seq_length 256 and its tokenizer sets no limit of its own: a
+    passage of about 420 tokens must give sentence-transformers' vector, not one of all its tokens."""
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(base_encoder), device="cpu")
+    assert reference.max_seq_length == 256
+    long_text = "".join(f"第{i}项，用人单位拖欠劳动者工资的，劳动行政部门责令限期支付。" for i in range(20))
+    assert len(reference.tokenizer(PASSAGE_PREFIX + long_text)["input_ids"]) > 400
+    expected = reference.encode([PASSAGE_PREFIX + long_text], normalize_embeddings=True)
+    got = Encoder(base_encoder, int8=False).encode_passages([long_text])
+    assert float(np.sum(expected * got)) > 0.9999
+
 def test_export_is_redone_when_the_weights_change(base_encoder):
     path = ensure_onnx(base_encoder, int8=False)
     assert path == onnx_file(base_encoder, int8=False) and is_current(base_encoder, int8=False)
