@@ -199,7 +199,7 @@ def _cmd_distill_encoder(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     kb = KnowledgeBase(settings.resolved_kb_dir)
-    teacher = Path(kb.snapshot().manifest.get("dense", {}).get("encoder_dir", "encoder"))
+    teacher = Path((kb.snapshot().manifest.get("dense") or {}).get("encoder_dir", "encoder"))
     out = registry.encoders_dir(settings.data_dir) / f"{teacher.name}-L{args.layers}"
     config = DistillConfig(layers=args.layers, passages=args.passages, epochs=args.epochs, lr=args.lr)
     distill_passage_encoder(kb, out, config=config)
@@ -345,7 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileExistsError) as exc:  # a state or input the command cannot work with
+        if args.verbose:
+            raise
+        print(f"fengqiao: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

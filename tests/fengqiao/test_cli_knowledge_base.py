@@ -48,3 +48,14 @@ def test_trim_encoder_activates_a_trimmed_copy(data_dir, tiny_files, base_encode
     assert active.name == f"{base_encoder.name}-trimmed"
     assert json.loads((active / TRIM_FILE).read_text())["pieces_after"] < 20_000
     assert json.loads((active / "inference.json").read_text()) == {"int8": True}
+
+
+def test_encoder_commands_without_a_dense_index_say_so(data_dir, tiny_files, capsys):
+    """distill-encoder and tune-query-encoder on a BM25-only knowledge base: exit 2 and one clear line."""
+    assert cli.main(["ingest", "--no-embedded", "--no-dense", "--statutes", str(tiny_files["statutes"])]) == 0
+    capsys.readouterr()
+    assert cli.main(["distill-encoder"]) == 2
+    assert "no dense index" in capsys.readouterr().err
+    assert cli.main(["tune-query-encoder", "--queries", str(tiny_files["statutes"])]) == 2
+    err = capsys.readouterr().err
+    assert "no dense index" in err and "Traceback" not in err
