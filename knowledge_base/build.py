@@ -194,7 +194,10 @@ def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say:
 
 
 def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = None) -> Path:
-    """New version = the current one plus a dense index; BM25 keeps serving until it is switched in."""
+    """New version = the current one plus a dense index; BM25 keeps serving until it is switched in.
+
+    The encoding (minutes) runs without the writer lock on a copy of the version current at the start;
+    precedents added meanwhile are carried over when it is published (see `commit`)."""
     say = progress or (lambda msg: log.info(msg))
     current = store.current_version_dir(kb_dir)
     if current is None:
@@ -202,18 +205,85 @@ def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = No
     manifest = store.read_manifest(current)
     records = store.read_records(current / "records.jsonl")
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{manifest['corpus_hash']}"
-    staging = store.versions_dir(kb_dir) / f".building-{version}"
-    shutil.copytree(current, staging, ignore=shutil.ignore_patterns("dense"))
+    staging = store.new_staging_dir(kb_dir, version)
     try:
+        shutil.copytree(current, staging, ignore=shutil.ignore_patterns("dense", store.MANIFEST), dirs_exist_ok=True)
         dense = encode_records(records, encoder_dir, staging / "dense", say, previous=current)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     manifest |= {"version": version, "encoder_hash": dense["encoder_hash"], "dense": dense,
                  "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    final = store.publish(kb_dir, staging, manifest)
-    say(f"dense index ready in {dense['encode_seconds']} s; now serving knowledge base {version}")
+    final = commit(kb_dir, staging, manifest, say)
+    say(f"dense index ready in {dense['encode_seconds']} s; now serving knowledge base {final.name}")
     return final
+
+
+def append_records(version_dir: Path, manifest: dict, new: list[Record], *,
+                   reuse_from: Path | None = None) -> dict:
+    """Add records to a staged version in place (BM25 re-indexed from the stored tokens, one vector each);
+    returns the updated manifest. Vectors of the same text and encoder in `reuse_from` are not encoded again."""
+    records = store.read_records(version_dir / "records.jsonl")
+    known = {r.id for r in records}
+    new = [r for r in new if r.id not in known]
+    if not new:
+        return manifest
+    tokenizer = Tokenizer.from_user_dict(version_dir / "userdict.txt")
+    tokens_path = version_dir / store.TOKENS
+    if tokens_path.is_file():
+        corpus_tokens = store.read_tokens(tokens_path)
+    else:  # versions built before tokens were stored
+        corpus_tokens = [tokenizer.tokens(normalize(index_text(r))) for r in records]
+    corpus_tokens += [tokenizer.tokens(normalize(index_text(r))) for r in new]
+    records += new
+    BM25Index.build(corpus_tokens).save(version_dir / "bm25")
+    store.write_tokens(tokens_path, corpus_tokens)
+    store.write_records(version_dir / "records.jsonl", records)
+    dense = manifest.get("dense")
+    if dense:
+        index = DenseIndex.load(version_dir / "dense")
+        known_vectors = reusable_vectors(reuse_from, dense["encoder_hash"]) if reuse_from else {}
+        missing = [r for r in new if text_hash(r) not in known_vectors]
+        if missing:
+            from knowledge_base.encoder.model import Encoder
+
+            fresh = Encoder(Path(dense["encoder_dir"])).encode_passages([dense_text(r) for r in missing])
+            known_vectors |= {text_hash(r): v for r, v in zip(missing, fresh, strict=True)}
+        added = np.vstack([known_vectors[text_hash(r)] for r in new])
+        DenseIndex.build(np.vstack([index.vectors(), added])).save(version_dir / "dense")
+        hashes_file = version_dir / "dense" / TEXT_HASHES
+        if hashes_file.is_file():
+            hashes = json.loads(hashes_file.read_text(encoding="utf-8")) + [text_hash(r) for r in new]
+            hashes_file.write_text(json.dumps(hashes), encoding="utf-8")
+    counts = dict(manifest.get("counts", {}))
+    for r in new:
+        counts[r.kind] = counts.get(r.kind, 0) + 1
+    return manifest | {"counts": counts, "added": [*manifest.get("added", []), *(r.id for r in new)]}
+
+
+def commit(kb_dir: Path, staging: Path, manifest: dict, say: Progress | None = None) -> Path:
+    """Publish a staged version under the writer lock, on top of whatever was published since it was started.
+
+    Records added one at a time (closed cases, listed in the manifest's `added`) to the version that is
+    current now, and missing from the staged one, are added to it first: a long build never drops a
+    precedent that arrived while it ran."""
+    say = say or (lambda msg: log.info(msg))
+    with store.writer_lock(kb_dir):
+        try:
+            current = store.current_version_dir(kb_dir)
+            if current is not None:
+                added = set(store.read_manifest(current).get("added", []))
+                carried = [r for r in store.read_records(current / "records.jsonl") if r.id in added] if added else []
+                if carried:
+                    before = manifest.get("counts", {}).get("precedent", 0)
+                    manifest = append_records(staging, manifest, carried, reuse_from=current)
+                    n = manifest.get("counts", {}).get("precedent", 0) - before
+                    if n:
+                        say(f"carried over {n} precedent(s) published while this version was being built")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return store.publish(kb_dir, staging, manifest)
 
 
 def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progress | None = None,
@@ -244,8 +314,7 @@ def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progre
     store.versions_dir(kb_dir).mkdir(exist_ok=True)
     digest = corpus_hash(records)
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digest}"
-    staging = store.versions_dir(kb_dir) / f".building-{version}"
-    staging.mkdir()
+    staging = store.new_staging_dir(kb_dir, version)
     try:
         say(f"tokenising {len(records):,} records")
         corpus_tokens = []
@@ -281,6 +350,6 @@ def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progre
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    final = store.publish(kb_dir, staging, manifest)
+    final = commit(kb_dir, staging, manifest, say)
     say(f"knowledge base {version} ready: {len(records):,} records in {manifest['build_seconds']} s")
     return final
