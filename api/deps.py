@@ -9,6 +9,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
 from api.events import EventBus
+from api.messaging import ConversationRef, MessageFlow
 from api.models import ROLE_ADMIN, Conversation, Mediator, MediatorSession, as_utc, utcnow
 from api.rasa_client import RasaClient
 from api.security import hash_token, token_matches
@@ -49,15 +50,8 @@ def _bearer(authorization: str | None) -> str | None:
     return None
 
 
-def get_conversation(
-    conversation_id: str,
-    session: SessionDep,
-    authorization: Annotated[str | None, Header()] = None,
-    token: Annotated[str | None, Query()] = None,
-    x_conversation_token: Annotated[str | None, Header()] = None,
-) -> Conversation:
+def _authenticated(session: Session, conversation_id: str, supplied: str | None) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
-    supplied = _bearer(authorization) or x_conversation_token or token
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
     if not supplied:
@@ -68,7 +62,38 @@ def get_conversation(
     return conversation
 
 
+def get_conversation(
+    conversation_id: str,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+    token: Annotated[str | None, Query()] = None,
+    x_conversation_token: Annotated[str | None, Header()] = None,
+) -> Conversation:
+    return _authenticated(session, conversation_id, _bearer(authorization) or x_conversation_token or token)
+
+
+def get_conversation_ref(
+    conversation_id: str,
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    token: Annotated[str | None, Query()] = None,
+    x_conversation_token: Annotated[str | None, Header()] = None,
+) -> ConversationRef:
+    """The authenticated conversation, checked in a transaction of its own that is over before the route runs
+    (the message route must hold no connection while the bot thinks)."""
+    with request.app.state.db.sessions() as session:
+        conversation = _authenticated(session, conversation_id,
+                                      _bearer(authorization) or x_conversation_token or token)
+        return ConversationRef(id=conversation.id, region=conversation.region)
+
+
+def get_message_flow(request: Request) -> MessageFlow:
+    return request.app.state.messages
+
+
 ConversationDep = Annotated[Conversation, Depends(get_conversation)]
+ConversationRefDep = Annotated[ConversationRef, Depends(get_conversation_ref)]
+MessageFlowDep = Annotated[MessageFlow, Depends(get_message_flow)]
 
 
 def mediator_for_token(session: Session, token: str | None) -> Mediator | None:

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from api.db import Database
 from api.events import EventBus, InProcessBus
 from api.limits import BodySizeLimit, RateLimiter
+from api.messaging import MessageFlow, sweeping
 from api.metrics import Metrics
 from api.precedents import AddPrecedent, PrecedentPublisher
 from api.rasa_client import RasaClient
@@ -31,8 +32,9 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
-        app.state.rasa.close()
+        async with sweeping(app.state.messages):
+            yield
+        await app.state.rasa.aclose()
         db.engine.dispose()
 
     app = FastAPI(title="Fengqiao legal assistant", version="0.2.0", lifespan=lifespan)
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
     app.state.metrics = Metrics(db)
     app.state.message_limiter = RateLimiter(settings.message_rate_per_minute, 60.0)
     app.state.login_limiter = RateLimiter(settings.login_failures_per_window, settings.login_failure_window_s)
+    app.state.messages = MessageFlow(app.state)
+    app.state.metrics.pending.set_function(lambda: app.state.messages.pending)
 
     def reload_kb() -> None:
         # A fresh searcher: it sees the knowledge base as it is now, however the precedent was added.

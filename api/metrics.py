@@ -19,6 +19,9 @@ class Metrics:
                                 registry=r)
         self.handoff_wait = Histogram("fengqiao_handoff_wait_seconds", "time a handoff waited before a claim",
                                       buckets=(10, 30, 60, 120, 300, 600, 1200, 3600), registry=r)
+        self.overload = Counter("fengqiao_messages_refused_busy", "resident messages refused with 503 (bound reached)",
+                                registry=r)
+        self.pending = Gauge("fengqiao_messages_pending", "resident messages waiting for or with the bot", registry=r)
         self.websockets = Gauge("fengqiao_websockets", "open WebSocket connections", ["side"], registry=r)
         queue = Gauge("fengqiao_handoffs_open", "open handoffs, by status", ["status"], registry=r)
 

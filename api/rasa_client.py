@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -51,12 +52,29 @@ def _buttons(raw: Any) -> list[dict[str, str]]:
 
 
 class RasaClient:
-    def __init__(self, rasa_url: str, action_url: str, timeout_s: float, transport: httpx.BaseTransport | None = None):
+    """Sync calls for the rare events (pause, resume, status); the resident's message goes through the async
+    `send`, so that a gateway waiting for Rasa holds no worker thread."""
+
+    def __init__(self, rasa_url: str, action_url: str, timeout_s: float, transport: httpx.BaseTransport | None = None,
+                 async_transport: httpx.AsyncBaseTransport | None = None):
         self.rasa_url = rasa_url.rstrip("/")
         self.action_url = action_url.rstrip("/")
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=3.0), transport=transport)
+        self._timeout = httpx.Timeout(timeout_s, connect=3.0)
+        self._http = httpx.Client(timeout=self._timeout, transport=transport)
+        self._async_transport = async_transport
+        self._ahttp: httpx.AsyncClient | None = None
+        self._ahttp_loop: asyncio.AbstractEventLoop | None = None
 
-    def send(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotReply]:
+    def _async_client(self) -> httpx.AsyncClient:
+        """One pooled async client per event loop (a test may run several loops one after the other)."""
+        loop = asyncio.get_running_loop()
+        if self._ahttp is None or self._ahttp_loop is not loop:
+            self._ahttp = httpx.AsyncClient(timeout=self._timeout, transport=self._async_transport,
+                                            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64))
+            self._ahttp_loop = loop
+        return self._ahttp
+
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotReply]:
         """One resident message; retried once when Rasa could not take the conversation's lock.
 
         A lock error shows as HTTP 5xx naming the lock, or, on the REST channel (which swallows the error), as an
@@ -64,9 +82,10 @@ class RasaClient:
         metadata = dict(metadata or {})
         metadata.setdefault("gateway_message_id", uuid.uuid4().hex)
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        http = self._async_client()
         for attempt in (1, 2):
             try:
-                resp = self._http.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body)
+                resp = await http.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body)
             except httpx.HTTPError as exc:
                 raise RasaUnavailable(f"Rasa unreachable: {type(exc).__name__}") from exc
             if resp.status_code >= 500 and _is_lock_error(resp) and attempt == 1:
@@ -79,15 +98,16 @@ class RasaClient:
             except ValueError as exc:
                 raise RasaUnavailable("Rasa answered with something that is not JSON") from exc
             replies = merge_rasa_messages(data if isinstance(data, list) else [])
-            if replies or attempt == 2 or self._was_processed(conversation_id, metadata["gateway_message_id"]):
+            if replies or attempt == 2 or await self._was_processed(http, conversation_id,
+                                                                     metadata["gateway_message_id"]):
                 return replies
             log.info("conversation %s: Rasa dropped the message (lock not acquired), retrying once", conversation_id)
         return []
 
-    def _was_processed(self, conversation_id: str, marker: str) -> bool:
+    async def _was_processed(self, http: httpx.AsyncClient, conversation_id: str, marker: str) -> bool:
         """Did the tracker record the user message carrying `marker`? When unsure, say yes (no resend)."""
         try:
-            resp = self._http.get(f"{self.rasa_url}/conversations/{conversation_id}/tracker",
+            resp = await http.get(f"{self.rasa_url}/conversations/{conversation_id}/tracker",
                                   params={"include_events": "AFTER_RESTART"}, timeout=5.0)
             if resp.status_code != 200:
                 return True
@@ -130,8 +150,10 @@ class RasaClient:
         except httpx.HTTPError:
             return False
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self._http.close()
+        if self._ahttp is not None and self._ahttp_loop is asyncio.get_running_loop():
+            await self._ahttp.aclose()
 
 
 def _is_lock_error(resp: httpx.Response) -> bool:

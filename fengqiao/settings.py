@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     login_failures_per_window: int = Field(default=5, description="failed logins of one username before a pause")
     login_failure_window_s: int = Field(default=300, description="window of the failed-login limit")
     handoff_default_wait_s: int = Field(default=300, description="wait estimate per queue place before any history")
+    # Gateway under load (issue 11): see api/messaging.py.
+    rasa_concurrency: int = Field(default=4, ge=1, description="messages one gateway has with Rasa at once")
+    max_pending_messages: int = Field(default=200, ge=1,
+                                      description="messages one gateway holds (waiting or with Rasa) before 503")
+    orphan_after_s: float = Field(default=90.0, description="a stored message with no answer after this long is "
+                                                            "answered by the sweep (its gateway died)")
     run_migrations_on_start: bool = Field(default=True, description="the gateway upgrades its database at start")
 
     @property

@@ -312,6 +312,10 @@
         } else if (err.status === 429) {
           markUnsent(item.client_id, "发送太频繁，稍后自动重发", false);
           scheduleFlush(Math.max(2, err.retryAfter || 5) * 1000);
+        } else if (err.status === 503 && err.retryAfter) {
+          // The gateway is at its bound: the message was not taken; it goes again, same client_id, when told.
+          markUnsent(item.client_id, "现在咨询的人较多，正在排队，" + err.retryAfter + " 秒后自动重发", false);
+          scheduleFlush(Math.max(1, err.retryAfter) * 1000);
         } else if (err.status >= 500) {
           markUnsent(item.client_id, "服务暂时不可用，稍后自动重发", false);
           scheduleFlush(5000);

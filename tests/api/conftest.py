@@ -35,7 +35,7 @@ class ScriptedRasa:
     calls: list[tuple[str, str, dict]] = field(default_factory=list)
     events: list[tuple[str, dict]] = field(default_factory=list)
 
-    def send(self, conversation_id, text, metadata=None):
+    async def send(self, conversation_id, text, metadata=None):
         self.calls.append((conversation_id, text, metadata or {}))
         if self.down:
             raise RasaUnavailable("Rasa unreachable: ConnectError")
@@ -64,7 +64,7 @@ class ScriptedRasa:
     def action_server_healthy(self):
         return not self.actions_down
 
-    def close(self):
+    async def aclose(self):
         pass
 
 

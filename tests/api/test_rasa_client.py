@@ -21,6 +21,7 @@ def test_custom_only_message_and_junk():
 # --------------------------------------------------------------------------------------------------------------
 # The real client against a scripted Rasa HTTP server (httpx.MockTransport): lock errors, resume.
 
+import asyncio  # noqa: E402
 import json  # noqa: E402
 
 import httpx  # noqa: E402
@@ -47,12 +48,17 @@ def scripted(responses):
 
 
 def client_for(transport) -> RasaClient:
-    return RasaClient("http://rasa", "http://actions", 5, transport=transport)
+    return RasaClient("http://rasa", "http://actions", 5, transport=transport, async_transport=transport)
+
+
+def send(client: RasaClient, conversation_id: str, text: str):
+    """The resident path is async (the gateway holds no thread while Rasa thinks)."""
+    return asyncio.run(client.send(conversation_id, text))
 
 
 def test_lock_error_is_retried_once():
     seen, transport = scripted([(500, LOCK_500), (200, [{"recipient_id": "c1", "text": "您好"}])])
-    replies = client_for(transport).send("c1", "你好")
+    replies = send(client_for(transport), "c1", "你好")
     assert [r.text for r in replies] == ["您好"]
     assert [r.url.path for r in seen] == ["/webhooks/rest/webhook"] * 2
     first, second = (json.loads(r.content) for r in seen)
@@ -62,13 +68,13 @@ def test_lock_error_is_retried_once():
 def test_second_lock_error_gives_up():
     _, transport = scripted([(500, LOCK_500), (500, LOCK_500)])
     with pytest.raises(RasaUnavailable, match="HTTP 500"):
-        client_for(transport).send("c1", "你好")
+        send(client_for(transport), "c1", "你好")
 
 
 def test_other_server_errors_are_not_retried():
     seen, transport = scripted([(500, {"message": "boom"})])
     with pytest.raises(RasaUnavailable):
-        client_for(transport).send("c1", "你好")
+        send(client_for(transport), "c1", "你好")
     assert len(seen) == 1
 
 
@@ -76,7 +82,7 @@ def test_empty_answer_for_a_message_rasa_never_recorded_is_sent_again():
     """The REST channel swallows a lock error and answers []; the tracker shows the message was never taken."""
     seen, transport = scripted([(200, []), (200, {"events": [{"event": "user", "text": "更早的", "metadata": {}}]}),
                                 (200, [{"text": "答复"}])])
-    assert [r.text for r in client_for(transport).send("c1", "你好")] == ["答复"]
+    assert [r.text for r in send(client_for(transport), "c1", "你好")] == ["答复"]
     assert [r.url.path for r in seen] == ["/webhooks/rest/webhook", "/conversations/c1/tracker",
                                           "/webhooks/rest/webhook"]
 
@@ -92,7 +98,7 @@ def test_empty_answer_for_a_recorded_message_is_not_sent_again():
         return []
 
     seen, transport = scripted([(200, webhook), (200, tracker)])
-    assert client_for(transport).send("c1", "你好") == []
+    assert send(client_for(transport), "c1", "你好") == []
     assert len(seen) == 2
 
 
