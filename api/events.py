@@ -138,3 +138,93 @@ class InProcessBus:
     def _remove(self, sub: _LocalSubscription) -> None:
         for channel in list(sub.channels):
             self._discard(sub, channel)
+
+    def end_all(self) -> None:
+        """End every subscription (its client reconnects and catches up from the database)."""
+        with self._lock:
+            subscribers = {s for subs in self._channels.values() for s in subs}
+        for sub in subscribers:
+            sub.end()
+
+
+class RedisBus:
+    """Fan-out across gateways through Redis pub/sub, for several gateways behind a balancer.
+
+    Each event is delivered to this gateway's own subscribers at once (through an `InProcessBus`) and
+    published to Redis with this gateway's id; a listener task delivers the other gateways' events. When the
+    connection to Redis breaks, events of other gateways published meanwhile cannot be received: once it is
+    back, every local subscriber is ended, so each WebSocket client reconnects and catches up from the database
+    (`after=<last id>`), as after any dropped connection. Publishing never blocks a request on a dead Redis for
+    longer than its short socket timeout, and never fails it.
+    """
+
+    PREFIX = "fengqiao:"
+
+    def __init__(self, url: str, *, socket_timeout_s: float = 1.0):
+        import uuid
+
+        import redis
+
+        self.url = url
+        self.origin = uuid.uuid4().hex
+        self.local = InProcessBus()
+        self._redis = redis.Redis.from_url(url, socket_timeout=socket_timeout_s,
+                                           socket_connect_timeout=socket_timeout_s)
+        self.connected = asyncio.Event()
+
+    def publish(self, channel: str, event: dict[str, Any]) -> None:
+        import json
+
+        import redis
+
+        self.local.publish(channel, event)
+        try:
+            self._redis.publish(self.PREFIX + channel, json.dumps({"o": self.origin, "e": event}, ensure_ascii=False))
+        except redis.RedisError as exc:
+            log.warning("event for %s not sent to the other gateways (Redis: %s)", channel, type(exc).__name__)
+
+    def subscribe(self, channels: Iterable[str]) -> _LocalSubscription:
+        return self.local.subscribe(channels)
+
+    def subscriber_count(self, channel: str | None = None) -> int:
+        return self.local.subscriber_count(channel)
+
+    async def listen(self) -> None:
+        """Deliver the other gateways' events until cancelled; reconnect after a failure."""
+        import json
+
+        import redis.asyncio as aredis
+        from redis.exceptions import RedisError
+
+        lost = False
+        while True:
+            client = aredis.Redis.from_url(self.url, socket_connect_timeout=1.0)
+            try:
+                pubsub = client.pubsub()
+                await pubsub.psubscribe(self.PREFIX + "*")
+                if lost:
+                    log.warning("Redis is back: live clients reconnect and catch up from the database")
+                    self.local.end_all()
+                    lost = False
+                self.connected.set()
+                async for message in pubsub.listen():
+                    if message.get("type") != "pmessage":
+                        continue
+                    try:
+                        data = json.loads(message["data"])
+                    except (TypeError, ValueError):
+                        continue
+                    if data.get("o") != self.origin:
+                        channel = message["channel"].decode().removeprefix(self.PREFIX)
+                        self.local.publish(channel, data.get("e") or {})
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                if not lost:
+                    log.warning("lost the connection to Redis (%s); retrying", type(exc).__name__)
+                lost = True
+                self.connected.clear()
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.aclose()

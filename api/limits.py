@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import logging
 import threading
 import time
+import uuid
 from collections import deque
 
 from starlette.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
 
 
 class BodySizeLimit:
@@ -109,3 +115,65 @@ class RateLimiter:
     def reset(self, key: str) -> None:
         with self._lock:
             self._events.pop(key, None)
+
+
+_SLIDING_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now)
+end
+if ARGV[3] == '1' then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+end
+return 0
+"""
+
+
+class RedisRateLimiter:
+    """The same sliding window as `RateLimiter`, kept in Redis so that every gateway counts together (a sorted
+    set per key, updated atomically by a script on Redis's own clock). While Redis cannot be reached, each
+    gateway falls back to counting alone, so a Redis restart neither blocks everyone nor lets anyone through
+    unlimited."""
+
+    def __init__(self, url: str, name: str, limit: int, window_s: float):
+        import redis
+
+        self.limit = limit
+        self.window_s = window_s
+        self._prefix = f"fengqiao:limit:{name}:"
+        self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._script = self._redis.register_script(_SLIDING_WINDOW)
+        self._local = RateLimiter(limit, window_s)
+        self._seq = itertools.count()
+
+    def _call(self, key: str, count: bool) -> float | None:
+        import redis
+
+        member = f"{uuid.uuid4().hex}{next(self._seq)}"
+        try:
+            waited_ms = self._script(keys=[self._prefix + key],
+                                     args=[int(self.window_s * 1000), self.limit, "1" if count else "0", member])
+        except redis.RedisError as exc:
+            log.warning("rate limit %s counted in this gateway only (Redis: %s)", self._prefix, type(exc).__name__)
+            return None
+        return int(waited_ms) / 1000.0
+
+    def hit(self, key: str) -> float:
+        wait = self._call(key, True)
+        return self._local.hit(key) if wait is None else wait
+
+    def blocked_for(self, key: str) -> float:
+        wait = self._call(key, False)
+        return self._local.blocked_for(key) if wait is None else wait
+
+    def reset(self, key: str) -> None:
+        import redis
+
+        self._local.reset(key)
+        with contextlib.suppress(redis.RedisError):
+            self._redis.delete(self._prefix + key)

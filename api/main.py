@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from contextlib import asynccontextmanager
 
@@ -9,8 +11,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.db import Database
-from api.events import EventBus, InProcessBus
-from api.limits import BodySizeLimit, RateLimiter
+from api.events import EventBus, InProcessBus, RedisBus
+from api.limits import BodySizeLimit, RateLimiter, RedisRateLimiter
 from api.messaging import MessageFlow, sweeping
 from api.metrics import Metrics
 from api.precedents import AddPrecedent, PrecedentPublisher
@@ -32,20 +34,31 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        listener = asyncio.create_task(app.state.bus.listen()) if hasattr(app.state.bus, "listen") else None
         async with sweeping(app.state.messages):
             yield
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
         await app.state.rasa.aclose()
         db.engine.dispose()
+
+    def limiter(name: str, limit: int, window_s: float) -> RateLimiter | RedisRateLimiter:
+        """Shared by every gateway through Redis when one is configured."""
+        if settings.redis_url:
+            return RedisRateLimiter(settings.redis_url, name, limit, window_s)
+        return RateLimiter(limit, window_s)
 
     app = FastAPI(title="Fengqiao legal assistant", version="0.2.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.db = db
     app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.action_url, settings.rasa_timeout_s)
     app.state.kb = KnowledgeBase(settings.resolved_kb_dir)
-    app.state.bus = bus or InProcessBus()
+    app.state.bus = bus or (RedisBus(settings.redis_url) if settings.redis_url else InProcessBus())
     app.state.metrics = Metrics(db)
-    app.state.message_limiter = RateLimiter(settings.message_rate_per_minute, 60.0)
-    app.state.login_limiter = RateLimiter(settings.login_failures_per_window, settings.login_failure_window_s)
+    app.state.message_limiter = limiter("messages", settings.message_rate_per_minute, 60.0)
+    app.state.login_limiter = limiter("logins", settings.login_failures_per_window, settings.login_failure_window_s)
     app.state.messages = MessageFlow(app.state)
     app.state.metrics.pending.set_function(lambda: app.state.messages.pending)
 

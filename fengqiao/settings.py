@@ -42,6 +42,8 @@ class Settings(BaseSettings):
                                       description="messages one gateway holds (waiting or with Rasa) before 503")
     orphan_after_s: float = Field(default=90.0, description="a stored message with no answer after this long is "
                                                             "answered by the sweep (its gateway died)")
+    redis_url: str | None = Field(default=None, description="Redis shared by several gateways (live events, rate "
+                                                         "limits) and Rasa servers (lock store); default: none")
     run_migrations_on_start: bool = Field(default=True, description="the gateway upgrades its database at start")
 
     @property

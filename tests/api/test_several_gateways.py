@@ -1,0 +1,135 @@
+"""Two gateways on one PostgreSQL database and one Redis (a throwaway server of each): live events, rate limits
+and claims hold across them, and a Redis restart costs a reconnect, not a message."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from api.main import create_app
+from fengqiao.redis_server import RedisServer
+from tests.api.conftest import (
+    ScriptedRasa,
+    auth,
+    hand_off,
+    handoff_id_of,
+    login,
+    make_mediator,
+    new_conversation,
+)
+from tests.api.test_live import until
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(postgres):
+    url = postgres.create_database()
+    yield url
+    postgres.drop_database(url)
+
+
+@pytest.fixture
+def gateways(settings, redis_server, precedent_sink):
+    """Gateway A and gateway B, each with its own scripted Rasa, as two processes behind a balancer would be."""
+    shared = settings.model_copy(update={"redis_url": redis_server.url, "message_rate_per_minute": 3})
+    apps = [create_app(shared, rasa=ScriptedRasa(), add_precedent=precedent_sink),
+            create_app(shared.model_copy(update={"run_migrations_on_start": False}), rasa=ScriptedRasa(),
+                       add_precedent=precedent_sink)]
+    with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
+        for app in apps:
+            wait_for(app.state.bus.connected.is_set)
+        yield apps, a, b
+
+
+def wait_for(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def test_a_resident_on_gateway_a_hears_a_mediator_on_gateway_b(gateways):
+    (app_a, app_b), a, b = gateways
+    conv = new_conversation(a)
+    cid = conv["conversation_id"]
+    hand_off(a, app_a.state.rasa, conv)
+    make_mediator(app_b, "wang", display_name="王调解员")
+    mediator = login(b, "wang")
+    hid = handoff_id_of(b, mediator, cid)
+    with a.websocket_connect(f"/ws/conversations/{cid}?token={conv['token']}") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        assert b.post(f"/api/handoffs/{hid}/claim", headers=mediator).status_code == 200
+        mode = until(ws, "mode")
+        assert mode["mode"] == "mediator" and mode["mediator"] == "王调解员"
+        assert b.post(f"/api/handoffs/{hid}/messages", json={"text": "您好，我是调解员"},
+                      headers=mediator).status_code == 201
+        said = until(ws, "message")["message"]
+        while said["sender"] != "mediator":
+            said = until(ws, "message")["message"]
+        assert said["text"] == "您好，我是调解员"
+
+
+def test_a_claim_is_race_free_across_gateways(gateways):
+    (app_a, app_b), a, b = gateways
+    conv = new_conversation(a)
+    hand_off(a, app_a.state.rasa, conv)
+    make_mediator(app_a, "wang")
+    make_mediator(app_a, "li")
+    wang, li = login(a, "wang"), login(b, "li")
+    hid = handoff_id_of(a, wang, conv["conversation_id"])
+    results = sorted([a.post(f"/api/handoffs/{hid}/claim", headers=wang).status_code,
+                      b.post(f"/api/handoffs/{hid}/claim", headers=li).status_code])
+    assert results == [200, 409]
+
+
+def test_the_message_rate_limit_counts_across_gateways(gateways):
+    _, a, b = gateways
+    conv = new_conversation(a)
+    url = f"/api/conversations/{conv['conversation_id']}/messages"
+    assert [c.post(url, json={"text": "你好"}, headers=auth(conv)).status_code for c in (a, b, a)] == [200] * 3
+    refused = b.post(url, json={"text": "你好"}, headers=auth(conv))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+
+
+def test_a_redis_restart_costs_a_reconnect_not_a_message(gateways, redis_server):
+    (app_a, app_b), a, b = gateways
+    conv = new_conversation(a)
+    cid = conv["conversation_id"]
+    hand_off(a, app_a.state.rasa, conv)
+    make_mediator(app_b, "wang")
+    mediator = login(b, "wang")
+    hid = handoff_id_of(b, mediator, cid)
+    b.post(f"/api/handoffs/{hid}/claim", headers=mediator)
+    with a.websocket_connect(f"/ws/conversations/{cid}?token={conv['token']}") as ws:
+        hello = ws.receive_json()
+        last_seen = max([m["id"] for m in hello.get("messages", [])] or [0])
+        redis_server.kill()
+        wait_for(lambda: not app_a.state.bus.connected.is_set())
+        # Sent while Redis is down: stored, and published to gateway B's own clients only.
+        assert b.post(f"/api/handoffs/{hid}/messages", json={"text": "停电时发的话"}, headers=mediator).status_code == 201
+        redis_server.start()
+        # Once Redis is back the resident's socket is ended, so the widget reconnects and catches up.
+        with pytest.raises(WebSocketDisconnect):
+            for _ in range(100):
+                ws.receive_json()
+    with a.websocket_connect(f"/ws/conversations/{cid}?token={conv['token']}&after={last_seen}") as ws:
+        missed = ws.receive_json()["messages"]
+    assert "停电时发的话" in [m["text"] for m in missed]
+    wait_for(app_b.state.bus.connected.is_set)
+    with a.websocket_connect(f"/ws/conversations/{cid}?token={conv['token']}") as ws:
+        ws.receive_json()
+        b.post(f"/api/handoffs/{hid}/messages", json={"text": "恢复后的话"}, headers=mediator)
+        said = until(ws, "message")["message"]
+        assert said["text"] == "恢复后的话"
