@@ -16,8 +16,9 @@ export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help install run test lint bot kb bench bench-mediator clean system
 
-# System packages the browser and database tests need: Debian's Chromium (driven by Playwright; `playwright install`
-# cannot download here), a CJK font for the screenshots, and PostgreSQL's server binaries (throwaway test server).
+# System packages the browser, database and cluster tests need: Debian's Chromium (driven by Playwright; `playwright
+# install` cannot download here), a CJK font for the screenshots, PostgreSQL's server binaries and Redis (throwaway
+# test servers), and HAProxy (the balancer of `fengqiao serve --cluster`).
 # Installed only when missing.
 
 help:
@@ -62,6 +63,8 @@ system:
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	{ command -v fc-list >/dev/null && fc-list :lang=zh | grep -q .; } || missing="$$missing fonts-wqy-microhei"; \
 	{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || missing="$$missing haproxy"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "missing system packages:$$missing; install them: sudo apt-get install -y$$missing"; exit 1; fi; \
 	  echo "installing system packages:$$missing"; \

@@ -1,8 +1,9 @@
-"""A throwaway PostgreSQL server for tests, from the installed server binaries (initdb, pg_ctl).
+"""A private PostgreSQL server from the installed server binaries (initdb, pg_ctl): throwaway for the tests and
+benchmarks, or kept in the data directory for `fengqiao serve --cluster` on one machine.
 
 PostgreSQL refuses to run as root; when the tests run as root (CI does) the server runs as the `postgres`
-system user through `runuser`, in a data directory that user owns. It listens on a free loopback port only, with
-fsync off (throwaway data), and is stopped and deleted at the end.
+system user through `runuser`, in a data directory that user owns. It listens on a loopback port only. A throwaway
+server runs with fsync off and is deleted when stopped; a kept one (`root=` given) keeps its data and fsync.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ def find_binary(name: str) -> str:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="fengqiao-pg-"))
+    def __init__(self, root: Path | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.keep = root is not None
+        self.root = root or Path(tempfile.mkdtemp(prefix="fengqiao-pg-"))
+        self.root.mkdir(parents=True, exist_ok=True)
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.user = "postgres"
@@ -48,10 +51,12 @@ class PostgresServer:
                        cwd=self.root, timeout=120)
 
     def start(self) -> PostgresServer:
-        self._run(find_binary("initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust", "-E", "UTF8",
-                  "--locale=C", "--no-sync")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+        if not (self.data / "PG_VERSION").is_file():
+            self._run(find_binary("initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust", "-E", "UTF8",
+                      "--locale=C", "--no-sync")
+        durability = "" if self.keep else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 {durability}"
+                   "-c max_connections=200")
         try:
             self._run(find_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "-t",
                       "60", "start")
@@ -61,10 +66,19 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            if self.data.is_dir():
-                self._run(find_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            if (self.data / "postmaster.pid").is_file():
+                self._run(find_binary("pg_ctl"), "-D", str(self.data), "-m", "fast" if self.keep else "immediate",
+                          "-w", "stop")
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            if not self.keep:
+                shutil.rmtree(self.root, ignore_errors=True)
+
+    def ensure_database(self, name: str) -> str:
+        """The URL of database `name`, created if it does not exist yet."""
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{name}"
 
     def admin_url(self) -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
