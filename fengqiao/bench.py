@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,8 +38,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def private_stack(base: Settings | None = None):
-    """A whole stack on free ports with its own databases, sharing the built knowledge base and Rasa model."""
+def private_stack(base: Settings | None = None, progress: Callable[[str], None] | None = None):
+    """A whole stack on free ports with its own databases, sharing the built knowledge base and Rasa model.
+
+    `progress` hears what the stack says (builds, starts, restarts); silent by default."""
     base = base or get_settings()
     with tempfile.TemporaryDirectory(prefix="fengqiao-") as tmp:
         settings = base.model_copy(update={
@@ -47,7 +50,7 @@ def private_stack(base: Settings | None = None):
             "models_dir": base.resolved_models_dir,
             "gateway_port": free_port(), "rasa_port": free_port(), "action_port": free_port(),
         })
-        stack = Stack(settings, echo=False, progress=lambda m: None)
+        stack = Stack(settings, echo=False, progress=progress or (lambda m: None))
         stack.start()
         try:
             yield stack

@@ -338,6 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", help="a mediator of the running gateway")
     p.add_argument("--password")
     p.set_defaults(func=_cmd_bench_mediator)
+    from fengqiao import bench_load
+
+    p = bench.add_parser("load", help="many residents at once (closed or open loop): throughput, latency "
+                                      "percentiles, status histogram, lost messages",
+                         description="Closed loop: --residents N --messages M. Open loop: --rate R --duration S. "
+                                     "Exit status 1 when a message was lost or stored twice.")
+    bench_load.add_arguments(p)
+    p.set_defaults(func=bench_load.command)
     return parser
 
 

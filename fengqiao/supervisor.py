@@ -220,6 +220,38 @@ class Stack:
         proc.start()
         proc.wait_healthy(self.settings.startup_timeout_s)
 
+    def supervise(self, stop: threading.Event, *, poll_s: float = 1.0, max_restarts: int = 3, window_s: float = 60.0,
+                  on_event: Callable[[str, ManagedProcess], None] | None = None) -> bool:
+        """Restart a process that dies until `stop` is set; give up when one died `max_restarts` times in
+        `window_s`. Returns False (with `stop` set) when it gave up, True when stopped from outside.
+
+        `on_event(kind, proc)` hears "died", "back" (healthy again), "failed" (a restart did not come up) and
+        "gave_up", from this thread."""
+        notify = on_event or (lambda kind, proc: None)
+        restarts: dict[str, list[float]] = {p.name: [] for p in self.processes}
+        while not stop.wait(poll_s):
+            for proc in self.processes:
+                if proc.running() or stop.is_set():
+                    continue
+                now = time.monotonic()
+                recent = [t for t in restarts[proc.name] if now - t < window_s]
+                if len(recent) >= max_restarts:
+                    self.say(f"{proc.name} keeps dying; giving up (see {proc.log_path})")
+                    notify("gave_up", proc)
+                    stop.set()
+                    return False
+                restarts[proc.name] = recent + [now]
+                self.say(f"{proc.name} exited with code {proc.proc.returncode if proc.proc else '?'}; restarting")
+                notify("died", proc)
+                try:
+                    self.restart(proc)
+                    self.say(f"{proc.name} is back (pid {proc.pid})")
+                    notify("back", proc)
+                except (RuntimeError, TimeoutError) as exc:
+                    self.say(str(exc))
+                    notify("failed", proc)
+        return True
+
     def stop(self) -> None:
         for proc in reversed(self.processes):
             proc.stop()
@@ -269,27 +301,10 @@ def serve(settings: Settings) -> int:
     stack.say(f"logs:             {settings.logs_dir}")
     if settings.build_dense_on_start:
         stack.start_dense_upgrade()
-    restarts: dict[str, list[float]] = {p.name: [] for p in stack.processes}
     exit_code = 0
     try:
-        while not stop.wait(1.0):
-            for proc in stack.processes:
-                if proc.running():
-                    continue
-                now = time.monotonic()
-                recent = [t for t in restarts[proc.name] if now - t < 60]
-                if len(recent) >= 3:
-                    stack.say(f"{proc.name} keeps dying; giving up (see {proc.log_path})")
-                    exit_code = 1
-                    stop.set()
-                    break
-                restarts[proc.name] = recent + [now]
-                stack.say(f"{proc.name} exited with code {proc.proc.returncode}; restarting")
-                try:
-                    stack.restart(proc)
-                    stack.say(f"{proc.name} is back (pid {proc.pid})")
-                except (RuntimeError, TimeoutError) as exc:
-                    stack.say(str(exc))
+        if not stack.supervise(stop):
+            exit_code = 1
     finally:
         stack.stop()
         stack.say("stopped")
