@@ -144,12 +144,14 @@ class Stack:
         self.gateway = ManagedProcess(
             "gateway", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", s.host,
                         "--port", str(s.gateway_port), "--no-access-log"],
-            env, PROJECT_ROOT, logs, _http_ok(f"{s.gateway_url}/healthz"), echo)
+            env, PROJECT_ROOT, logs, _http_ok(f"{s.gateway_url}/livez"), echo)
         self.processes = [self.actions, self.rasa, self.gateway]
 
     def prepare(self) -> None:
         """Build what is missing: the knowledge base and the Rasa model."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        for line in store.repair(self.settings.resolved_kb_dir):  # what a crashed writer may have left
+            self.say(f"[kb] {line}")
         if store.current_version_dir(self.settings.resolved_kb_dir) is None:
             from knowledge_base.build import build
 

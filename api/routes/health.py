@@ -58,3 +58,13 @@ def healthz(response: Response, rasa: RasaDep, kb: KnowledgeBaseDep, session: Se
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     overall = "down" if down else "degraded" if degraded else "ok"
     return {"status": overall, "down": down, "degraded": degraded, "checks": checks}
+
+
+@router.get("/livez")
+def livez(response: Response, session: SessionDep) -> dict[str, Any]:
+    """This gateway itself: up and able to reach its database (what a supervisor or balancer needs to know to
+    send it traffic; the bot being down is reported by /healthz and answered with an apology)."""
+    database = _check_db(session)
+    if database["status"] != "ok":
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return {"status": database["status"], "checks": {"database": database}}

@@ -61,3 +61,12 @@ def test_search_kind_filter_and_bad_parameters(client):
     assert client.get("/api/search", params={"q": "   "}).status_code == 422
     assert client.get("/api/search", params={"q": "工资", "k": 0}).status_code == 422
     assert client.get("/api/search", params={"q": "工资", "kind": "blog"}).status_code == 422
+
+
+def test_livez_is_about_the_gateway_alone(client, rasa):
+    """A supervisor restarting the gateway must see it up even while Rasa is down (that is /healthz's 503)."""
+    rasa.down = True
+    assert client.get("/healthz").status_code == 503
+    resp = client.get("/livez")
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok", "checks": {"database": {"status": "ok"}}}
