@@ -38,8 +38,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def private_stack(base: Settings | None = None, progress: Callable[[str], None] | None = None):
-    """A whole stack on free ports with its own databases, sharing the built knowledge base and Rasa model.
+def private_stack(base: Settings | None = None, progress: Callable[[str], None] | None = None, cluster: int = 0):
+    """A whole stack on free ports with its own databases, sharing the built knowledge base and Rasa model; with
+    `cluster` N, N instances of each process behind HAProxy on a throwaway PostgreSQL and Redis.
 
     `progress` hears what the stack says (builds, starts, restarts); silent by default."""
     base = base or get_settings()
@@ -50,7 +51,13 @@ def private_stack(base: Settings | None = None, progress: Callable[[str], None] 
             "models_dir": base.resolved_models_dir,
             "gateway_port": free_port(), "rasa_port": free_port(), "action_port": free_port(),
         })
-        stack = Stack(settings, echo=False, progress=progress or (lambda m: None))
+        if cluster:
+            from fengqiao.cluster import ClusterStack
+
+            stack: Stack = ClusterStack(settings, instances=cluster, echo=False, progress=progress or (lambda m: None),
+                                        keep_data=False)
+        else:
+            stack = Stack(settings, echo=False, progress=progress or (lambda m: None))
         stack.start()
         try:
             yield stack

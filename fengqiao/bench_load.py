@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import signal
 import statistics
 import sys
@@ -34,7 +35,7 @@ import httpx
 
 from fengqiao.bench import BENCH_QUESTIONS, _percentile
 
-# Processes of the private stack that --kill may kill: the names of Stack.processes (add "redis" with it).
+# Processes of the private single stack that --kill may kill (a cluster's are listed in --help).
 KILLABLE = ("rasa", "actions", "gateway")
 # A message asking for a person would hand the conversation off and stop the bot's answers.
 _HANDOFF_WORDS = ("人工", "调解员", "真人", "转接")
@@ -387,18 +388,24 @@ def make_client(base_url: str, timeout_s: float = 60.0, transport: httpx.AsyncBa
 async def run_load(base_url: str, *, residents: int | None = None, messages: int | None = None,
                    rate: float | None = None, duration_s: float | None = None, per_conversation: int = 10,
                    timeout_s: float = 60.0, max_retries: int = 20, error_backoff_s: float = 1.0,
-                   seed: int | None = None, killer: Killer | None = None, recovery_timeout_s: float = 300.0,
+                   seed: int | None = None, killers: list[Killer] | None = None, recovery_timeout_s: float = 300.0,
                    transport: httpx.AsyncBaseTransport | None = None) -> dict[str, Any]:
     """One run against `base_url`: closed loop with `residents`/`messages`, open loop with `rate`/`duration_s`."""
     open_loop = rate is not None
     async with make_client(base_url, timeout_s, transport) as client:
+        killers = killers or []
+
+        def on_start(t0: float) -> None:
+            for killer in killers:
+                killer.schedule(t0)
+
         run = LoadRun(client, max_retries=max_retries, error_backoff_s=error_backoff_s, seed=seed,
-                      on_start=killer.schedule if killer else None)
+                      on_start=on_start if killers else None)
         if open_loop:
             await run.open_loop(rate, duration_s or 30.0, per_conversation)
         else:
             await run.closed_loop(residents or 10, messages or 5)
-        if killer:
+        for killer in killers:
             await killer.finish(recovery_timeout_s)  # the transcripts are read from a healthy stack
         lost = await run.check()
     if open_loop:
@@ -414,16 +421,23 @@ async def run_load(base_url: str, *, residents: int | None = None, messages: int
         result["littles_law_latency_ms"] = round(result["residents"] / result["throughput_msg_s"] * 1000, 1)
     if run.read_status:
         result["read_status"] = dict(sorted(run.read_status.items()))
-    if killer:
-        result["kill"] = killer.report(run.t0)
+    if killers:
+        result["kills"] = [killer.report(run.t0) for killer in killers]
     return result
 
 
-def bench_load(*, url: str | None = None, kill: str | None = None, kill_at_s: float = 10.0,
-               progress: Callable[[str], None] | None = None, **options: Any) -> dict[str, Any]:
-    """`run_load` against `url`, or against a private stack (supervised, so that --kill comes back)."""
+def parse_kill(spec: str, default_at_s: float) -> tuple[str, float]:
+    """`rasa`, `gateway-1@20` (process name, optionally @ seconds into the run)."""
+    name, _, at = spec.partition("@")
+    return name, float(at) if at else default_at_s
+
+
+def bench_load(*, url: str | None = None, kill: list[str] | str | None = None, kill_at_s: float = 10.0,
+               cluster: int = 0, progress: Callable[[str], None] | None = None, **options: Any) -> dict[str, Any]:
+    """`run_load` against `url`, or against a private stack or cluster (supervised, so that --kill comes back)."""
+    kills = [kill] if isinstance(kill, str) else list(kill or [])
     if url:
-        if kill:
+        if kills:
             raise ValueError("--kill needs the private stack: leave out --url")
         return asyncio.run(run_load(url.rstrip("/"), **options))
     from fengqiao.bench import private_stack
@@ -431,22 +445,24 @@ def bench_load(*, url: str | None = None, kill: str | None = None, kill_at_s: fl
     say = progress or (lambda m: None)
     with contextlib.ExitStack() as stack_cm:
         with _stdout_to_stderr():  # a first start trains the Rasa model, loudly: keep stdout for the result
-            stack = stack_cm.enter_context(private_stack(progress=say))
-        killer = Killer(stack, kill, kill_at_s) if kill else None
+            stack = stack_cm.enter_context(private_stack(progress=say, cluster=cluster))
+        killers = [Killer(stack, *parse_kill(k, kill_at_s)) for k in kills]
         stop = threading.Event()
 
         def on_event(kind: str, proc: Any) -> None:
             say(f"supervisor: {proc.name} {kind} (pid {proc.pid})")
-            if killer:
+            for killer in killers:
                 killer.on_event(kind, proc)
 
         supervisor = threading.Thread(target=stack.supervise, args=(stop,), kwargs={"on_event": on_event},
                                       name="bench-supervisor", daemon=True)
         supervisor.start()
         try:
-            result = asyncio.run(run_load(stack.settings.gateway_url, killer=killer,
+            result = asyncio.run(run_load(stack.settings.gateway_url, killers=killers,
                                           recovery_timeout_s=stack.settings.startup_timeout_s, **options))
             result["rss_mb"] = stack.rss_mb()
+            if cluster:
+                result["cluster"] = cluster
         finally:
             stop.set()
             supervisor.join(timeout=stack.settings.startup_timeout_s + 10)
@@ -507,8 +523,7 @@ def format_table(r: dict[str, Any]) -> str:
     for ex in r["lost_examples"]:
         lines.append(f"    lost: {ex['why']} {ex['conversation_id']} {ex['client_id']} "
                      f"(last status {ex['final_status']}) {ex['text']}")
-    if "kill" in r:
-        k = r["kill"]
+    for k in r.get("kills", []):
         if not k["killed"]:
             row(f"kill {k['process']}", f"not done: {k['note']}")
         else:
@@ -533,8 +548,13 @@ def add_arguments(p: Any) -> None:
                         "(default 20)")
     p.add_argument("--seed", type=int, help="seed of the open loop's arrivals")
     p.add_argument("--url", help="a running gateway; default: start a private stack on free ports")
-    p.add_argument("--kill", choices=KILLABLE, help="private stack only: SIGKILL this process during the run; "
-                                                    "a supervisor restarts it")
+    p.add_argument("--cluster", type=int, nargs="?", const=2, default=0, metavar="N",
+                   help="private stack: N (default 2) gateways, Rasa servers and action servers behind HAProxy, "
+                        "on a private PostgreSQL and Redis")
+    p.add_argument("--kill", action="append", metavar="NAME[@S]",
+                   help="private stack only: SIGKILL this process S seconds into the run (default --at); a "
+                        "supervisor restarts it. Names: " + ", ".join(KILLABLE) + "; in a cluster gateway-1, "
+                        "rasa-2, actions-1, redis, … Repeat for several.")
     p.add_argument("--at", type=float, default=10.0, metavar="S", help="seconds into the run for --kill (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -551,6 +571,14 @@ def command(args: Any) -> int:
     if args.kill and args.url:
         print("--kill needs the private stack: leave out --url", file=sys.stderr)
         return 2
+    for spec in args.kill or []:
+        name = spec.partition("@")[0]
+        known = (re.fullmatch(r"(gateway|rasa|actions)-[1-9]\d*|redis|haproxy", name) if args.cluster
+                 else name in KILLABLE)
+        if not known:
+            print(f"--kill {name}: no such process in the private {'cluster' if args.cluster else 'stack'}",
+                  file=sys.stderr)
+            return 2
     if any(v is not None and v <= 0 for v in (args.residents, args.messages, args.rate, args.duration)):
         print("--residents, --messages, --rate and --duration must be positive", file=sys.stderr)
         return 2
@@ -564,6 +592,7 @@ def command(args: Any) -> int:
     else:
         options |= {"residents": args.residents or 10, "messages": args.messages or 5}
     progress = lambda m: print(f"[stack] {m}", file=sys.stderr, flush=True)  # noqa: E731
-    result = bench_load(url=args.url, kill=args.kill, kill_at_s=args.at, progress=progress, **options)
+    result = bench_load(url=args.url, kill=args.kill, kill_at_s=args.at, cluster=args.cluster, progress=progress,
+                        **options)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 1 if result["lost"] or result["answered_twice"] else 0

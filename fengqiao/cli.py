@@ -14,7 +14,7 @@ from fengqiao.settings import get_settings
 def _cmd_serve(args: argparse.Namespace) -> int:
     from fengqiao.supervisor import serve
 
-    return serve(get_settings())
+    return serve(get_settings(), cluster=args.cluster)
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -239,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="build what is missing, start Rasa, the action server and the gateway")
+    p.add_argument("--cluster", type=int, nargs="?", const=2, default=0, metavar="N",
+                   help="N (default 2) gateways, Rasa servers and action servers behind HAProxy, on PostgreSQL and "
+                        "Redis (private ones under the data directory unless FENGQIAO_DATABASE_URL, "
+                        "FENGQIAO_TRACKER_DB_URL and FENGQIAO_REDIS_URL name them)")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("ingest", help="build a new knowledge-base version from the given sources and switch to it")

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     action_port: int = Field(default=5055, description="port of the action server")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
     tracker_db: Path | None = Field(default=None, description="Rasa tracker SQLite file; default in data_dir")
+    tracker_db_url: str | None = Field(default=None, description="Rasa's tracker store on PostgreSQL "
+                                                              "(postgresql://user[:pw]@host:port/db); default: tracker_db")
     kb_dir: Path | None = Field(default=None, description="knowledge-base directory; default data_dir/kb")
     models_dir: Path | None = Field(default=None, description="trained Rasa models; default data_dir/models")
     rasa_venv: Path = Field(default=PROJECT_ROOT / ".venv-rasa", description="Python 3.10 environment with Rasa")

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from fengqiao import rasa_model
+from fengqiao.rasa_endpoints import write_endpoints
 from fengqiao.settings import PROJECT_ROOT, Settings
 from knowledge_base import store
 
@@ -23,22 +24,21 @@ WARMUP_QUESTION = "老板拖欠我三个月工资怎么办"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The resolved settings as FENGQIAO_* variables, so every child sees exactly the same configuration."""
+    """Every setting as its FENGQIAO_* variable (derived from the model, so none is forgotten), with the paths
+    and URLs resolved, so that every child sees exactly the same configuration."""
     env = dict(os.environ)
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        key = f"FENGQIAO_{name.upper()}"
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value).lower() if isinstance(value, bool) else str(value)
     env.update(
-        FENGQIAO_DATA_DIR=str(settings.data_dir),
-        FENGQIAO_HOST=settings.host,
-        FENGQIAO_GATEWAY_PORT=str(settings.gateway_port),
-        FENGQIAO_RASA_PORT=str(settings.rasa_port),
-        FENGQIAO_ACTION_PORT=str(settings.action_port),
         FENGQIAO_DATABASE_URL=settings.resolved_database_url,
         FENGQIAO_TRACKER_DB=str(settings.resolved_tracker_db),
         FENGQIAO_KB_DIR=str(settings.resolved_kb_dir),
         FENGQIAO_MODELS_DIR=str(settings.resolved_models_dir),
-        FENGQIAO_RASA_VENV=str(settings.rasa_venv),
-        FENGQIAO_BOT_DIR=str(settings.bot_dir),
-        FENGQIAO_RASA_TIMEOUT_S=str(settings.rasa_timeout_s),
-        FENGQIAO_ANSWER_TOP_K=str(settings.answer_top_k),
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -123,6 +123,35 @@ def _http_ok(url: str, check: Callable[[httpx.Response], bool] | None = None) ->
     return probe
 
 
+def action_process(s: Settings, name: str = "actions", echo: bool = True) -> ManagedProcess:
+    env = settings_env(s) | {"SANIC_HOST": s.host, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                             "TOKENIZERS_PARALLELISM": "false"}
+    return ManagedProcess(
+        name, [sys.executable, "-m", "rasa_sdk", "--actions", "actions.actions", "--port", str(s.action_port)],
+        env, PROJECT_ROOT, s.logs_dir, _http_ok(f"{s.action_url}/health"), echo)
+
+
+def rasa_process(s: Settings, name: str = "rasa", echo: bool = True) -> ManagedProcess:
+    """Its argv is set by `rasa_argv` once the model is known."""
+    return ManagedProcess(name, [], settings_env(s) | rasa_model.rasa_env(s), s.bot_dir, s.logs_dir,
+                          _http_ok(f"{s.rasa_url}/status", lambda r: bool(r.json().get("model_file"))), echo)
+
+
+def rasa_argv(s: Settings, model: Path, name: str = "rasa") -> list[str]:
+    """Rasa with an endpoints file written from the settings (tracker store, lock store, action endpoint)."""
+    endpoints = write_endpoints(s, s.data_dir / f"{name}-endpoints.yml")
+    return [str(rasa_model.rasa_executable(s)), "run", "--enable-api", "-i", s.host, "-p", str(s.rasa_port),
+            "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+            "--log-file", str(s.logs_dir / f"{name}-server.log")]
+
+
+def gateway_process(s: Settings, name: str = "gateway", echo: bool = True) -> ManagedProcess:
+    return ManagedProcess(
+        name, [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", s.host,
+               "--port", str(s.gateway_port), "--no-access-log"],
+        settings_env(s), PROJECT_ROOT, s.logs_dir, _http_ok(f"{s.gateway_url}/livez"), echo)
+
+
 class Stack:
     """The whole product on one machine. Used by `fengqiao serve`, the end-to-end tests and the benchmarks."""
 
@@ -130,25 +159,18 @@ class Stack:
         self.settings = settings
         self.echo = echo
         self.say = progress
-        env = settings_env(settings)
-        logs = settings.logs_dir
-        s = settings
-        action_env = env | {"SANIC_HOST": s.host, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                            "TOKENIZERS_PARALLELISM": "false"}
-        self.actions = ManagedProcess(
-            "actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions.actions", "--port", str(s.action_port)],
-            action_env, PROJECT_ROOT, logs, _http_ok(f"{s.action_url}/health"), echo)
-        self.rasa = ManagedProcess(
-            "rasa", [], env | rasa_model.rasa_env(s), s.bot_dir, logs,
-            _http_ok(f"{s.rasa_url}/status", lambda r: bool(r.json().get("model_file"))), echo)
-        self.gateway = ManagedProcess(
-            "gateway", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", s.host,
-                        "--port", str(s.gateway_port), "--no-access-log"],
-            env, PROJECT_ROOT, logs, _http_ok(f"{s.gateway_url}/livez"), echo)
+        self.actions = action_process(settings, echo=echo)
+        self.rasa = rasa_process(settings, echo=echo)
+        self.gateway = gateway_process(settings, echo=echo)
         self.processes = [self.actions, self.rasa, self.gateway]
 
     def prepare(self) -> None:
-        """Build what is missing: the knowledge base and the Rasa model."""
+        """Build what is missing, and give Rasa its model."""
+        self.build_missing()
+        self.rasa.argv = rasa_argv(self.settings, self.model)
+
+    def build_missing(self) -> None:
+        """The knowledge base (repaired first) and the Rasa model."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         for line in store.repair(self.settings.resolved_kb_dir):  # what a crashed writer may have left
             self.say(f"[kb] {line}")
@@ -157,13 +179,7 @@ class Stack:
 
             self.say("no knowledge base yet: building it from the embedded statutes")
             build(self.settings.resolved_kb_dir, progress=lambda m: self.say(f"[kb] {m}"))
-        model = rasa_model.ensure_model(self.settings)
-        s = self.settings
-        self.rasa.argv = [
-            str(rasa_model.rasa_executable(s)), "run", "--enable-api", "-i", s.host, "-p", str(s.rasa_port),
-            "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            "--log-file", str(s.logs_dir / "rasa-server.log"),
-        ]
+        self.model = rasa_model.ensure_model(self.settings)
 
     def start(self) -> None:
         self.prepare()
@@ -283,9 +299,15 @@ def _tree_rss_kb(pid: int) -> int:
     return total + sum(_tree_rss_kb(child) for child in _children(pid))
 
 
-def serve(settings: Settings) -> int:
-    """Run until Ctrl-C or SIGTERM; restart a process that dies, at most a few times a minute."""
-    stack = Stack(settings)
+def serve(settings: Settings, *, cluster: int = 0) -> int:
+    """Run until Ctrl-C or SIGTERM; restart a process that dies, at most a few times a minute. With `cluster`
+    N, N gateways, Rasa servers and action servers behind HAProxy, on PostgreSQL and Redis (fengqiao.cluster)."""
+    if cluster:
+        from fengqiao.cluster import ClusterStack
+
+        stack: Stack = ClusterStack(settings, instances=cluster)
+    else:
+        stack = Stack(settings)
     stop = threading.Event()
 
     def _on_signal(signum, _frame):

@@ -220,12 +220,12 @@ def test_kill_is_restarted_by_the_supervisor_and_reported(fake_stack):
                                   kwargs={"poll_s": 0.02, "on_event": killer.on_event})
     supervisor.start()
     try:
-        result = asyncio.run(run_load("http://fake", residents=2, messages=10, killer=killer, recovery_timeout_s=5,
+        result = asyncio.run(run_load("http://fake", residents=2, messages=10, killers=[killer], recovery_timeout_s=5,
                                       transport=gateway.transport()))
     finally:
         stop.set()
         supervisor.join(timeout=5)
-    kill = result["kill"]
+    (kill,) = result["kills"]
     assert kill["killed"] and kill["pid"] == old_pid and kill["killed_at_s"] >= 0.1
     assert kill["healthy_at_s"] >= kill["killed_at_s"] and kill["new_pid"] not in (None, old_pid)
     assert fake_stack.processes[0].running() and fake_stack.processes[0].pid == kill["new_pid"]
@@ -248,5 +248,5 @@ def test_cli_refuses_mixed_loops_and_kill_with_url(capsys):
     assert cli.main(["bench", "load", "--residents", "2", "--rate", "3"]) == 2
     assert cli.main(["bench", "load", "--url", "http://x", "--kill", "rasa"]) == 2
     assert "--kill" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["bench", "load", "--kill", "nginx"])
+    assert cli.main(["bench", "load", "--kill", "nginx"]) == 2
+    assert cli.main(["bench", "load", "--cluster", "--kill", "rasa"]) == 2  # a cluster's are rasa-1, rasa-2, …
