@@ -7,11 +7,15 @@ import contextlib
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.db import Database
 from api.events import EventBus, InProcessBus, RedisBus
+from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit, RateLimiter, RedisRateLimiter
 from api.messaging import MessageFlow, sweeping
 from api.metrics import Metrics
@@ -23,6 +27,23 @@ from fengqiao.settings import Settings, get_settings
 from knowledge_base.search import KnowledgeBase
 
 log = logging.getLogger(__name__)
+
+
+def _printable(value):
+    """A text that JSON can carry: lone surrogates and NULs shown as escapes, so a 422 never becomes a 500."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 body, without echoing the input (it may be huge, or not encodable at all)."""
+    errors = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]
+    return JSONResponse(status_code=422, content={"detail": _printable(jsonable_encoder(errors))})
 
 
 def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = None, bus: EventBus | None = None,
@@ -50,7 +71,8 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
             return RedisRateLimiter(settings.redis_url, name, limit, window_s)
         return RateLimiter(limit, window_s)
 
-    app = FastAPI(title="Fengqiao legal assistant", version="0.2.0", lifespan=lifespan)
+    docs = {} if settings.enable_docs else {"docs_url": None, "redoc_url": None}
+    app = FastAPI(title="Fengqiao legal assistant", version="0.2.0", lifespan=lifespan, **docs)
     app.state.settings = settings
     app.state.db = db
     app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.action_url, settings.rasa_timeout_s)
@@ -72,5 +94,7 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
                    health.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
                                                             "answered by the sweep (its gateway died)")
     redis_url: str | None = Field(default=None, description="Redis shared by several gateways (live events, rate "
                                                          "limits) and Rasa servers (lock store); default: none")
+    enable_docs: bool = Field(default=False, description="serve the interactive API docs at /docs and /redoc")
     run_migrations_on_start: bool = Field(default=True, description="the gateway upgrades its database at start")
 
     @property
