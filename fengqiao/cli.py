@@ -76,6 +76,16 @@ def _cmd_bench_mediator(args: argparse.Namespace) -> int:
     return 0 if not result["errors"] else 1
 
 
+def _cmd_bench_profile(args: argparse.Namespace) -> int:
+    import json
+
+    from fengqiao.bench_profile import bench_profile, format_report
+
+    result = bench_profile(residents=args.residents, seconds=args.seconds)
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_report(result))
+    return 0
+
+
 def _cmd_eval_retrieval(args: argparse.Namespace) -> int:
     from knowledge_base.evaluation import evaluate
     from knowledge_base.search import KnowledgeBase
@@ -342,6 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", help="a mediator of the running gateway")
     p.add_argument("--password")
     p.set_defaults(func=_cmd_bench_mediator)
+    p = bench.add_parser("profile", help="CPU per message, per process and stage, at saturation (py-spy)")
+    p.add_argument("--residents", type=int, default=20, help="closed-loop residents (default 20)")
+    p.add_argument("--seconds", type=float, default=40.0, help="how long to record (default 40)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_bench_profile)
     from fengqiao import bench_load
 
     p = bench.add_parser("load", help="many residents at once (closed or open loop): throughput, latency "
