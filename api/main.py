@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
     app = FastAPI(title="Fengqiao legal assistant", version="0.2.0", lifespan=lifespan, **docs)
     app.state.settings = settings
     app.state.db = db
-    app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.action_url, settings.rasa_timeout_s)
+    app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.action_url, settings.rasa_timeout_s,
+                                          token=settings.internal_token)
     app.state.kb = KnowledgeBase(settings.resolved_kb_dir)
     app.state.bus = bus or (RedisBus(settings.redis_url) if settings.redis_url else InProcessBus())
     app.state.metrics = Metrics(db)

@@ -56,11 +56,13 @@ class RasaClient:
     `send`, so that a gateway waiting for Rasa holds no worker thread."""
 
     def __init__(self, rasa_url: str, action_url: str, timeout_s: float, transport: httpx.BaseTransport | None = None,
-                 async_transport: httpx.AsyncBaseTransport | None = None):
+                 async_transport: httpx.AsyncBaseTransport | None = None, token: str | None = None):
         self.rasa_url = rasa_url.rstrip("/")
         self.action_url = action_url.rstrip("/")
         self._timeout = httpx.Timeout(timeout_s, connect=3.0)
-        self._http = httpx.Client(timeout=self._timeout, transport=transport)
+        # The internal token on every call: Rasa's HTTP API (--auth-token) and its REST channel both check it.
+        self._params = {"token": token} if token else None
+        self._http = httpx.Client(timeout=self._timeout, transport=transport, params=self._params)
         self._async_transport = async_transport
         self._ahttp: httpx.AsyncClient | None = None
         self._ahttp_loop: asyncio.AbstractEventLoop | None = None
@@ -69,7 +71,7 @@ class RasaClient:
         """One pooled async client per event loop (a test may run several loops one after the other)."""
         loop = asyncio.get_running_loop()
         if self._ahttp is None or self._ahttp_loop is not loop:
-            self._ahttp = httpx.AsyncClient(timeout=self._timeout, transport=self._async_transport,
+            self._ahttp = httpx.AsyncClient(timeout=self._timeout, transport=self._async_transport, params=self._params,
                                             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64))
             self._ahttp_loop = loop
         return self._ahttp

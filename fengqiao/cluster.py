@@ -44,8 +44,8 @@ def haproxy_binary() -> str:
     return found
 
 
-def haproxy_config(host: str, frontends: dict[str, tuple[int, str, list[int]]]) -> str:
-    """frontends: name → (listen port, health-check path, backend ports)."""
+def haproxy_config(frontends: dict[str, tuple[str, int, str, str, list[int]]]) -> str:
+    """frontends: name → (bind host, port, health-check path, backends' host, backend ports)."""
     lines = [
         "global", "    maxconn 4096", "",
         "defaults", "    mode http", "    timeout connect 2s", "    timeout client 120s", "    timeout server 120s",
@@ -54,8 +54,8 @@ def haproxy_config(host: str, frontends: dict[str, tuple[int, str, list[int]]]) 
         "    retries 3", "    option redispatch", "    retry-on conn-failure empty-response response-timeout",
         "    option http-server-close", "",
     ]
-    for name, (port, check, backends) in frontends.items():
-        lines += [f"frontend {name}", f"    bind {host}:{port}", f"    default_backend {name}_servers", "",
+    for name, (bind, port, check, host, backends) in frontends.items():
+        lines += [f"frontend {name}", f"    bind {bind}:{port}", f"    default_backend {name}_servers", "",
                   f"backend {name}_servers", "    balance leastconn", f"    option httpchk GET {check}",
                   "    http-check expect status 200"]
         lines += [f"    server {name}-{i} {host}:{p} check inter 1s fall 2 rise 1 observe layer4 error-limit 1 "
@@ -69,7 +69,7 @@ class ClusterStack(Stack):
 
     def __init__(self, settings: Settings, *, instances: int = 2, echo: bool = True,
                  progress: Callable[[str], None] = print, keep_data: bool = True):
-        self.settings = settings
+        self.settings = settings.with_internal_token()
         self.echo = echo
         self.say = progress
         self.instances = instances
@@ -124,7 +124,6 @@ class ClusterStack(Stack):
         db = Database(shared.resolved_database_url)
         self.say(f"database schema at {db.migrate()}")
         db.engine.dispose()
-        host = shared.host
         ports = {kind: [free_port() for _ in range(self.instances)] for kind in ("gateway", "rasa", "actions")}
         # Every instance talks to the others through the balancer's internal frontends.
         base = shared.model_copy(update={"run_migrations_on_start": False})
@@ -141,15 +140,19 @@ class ClusterStack(Stack):
             proc.argv = rasa_argv(inst, self.model, f"rasa-{i}")
             processes.append(proc)
         for i, port in enumerate(ports["gateway"], 1):
-            processes.append(gateway_process(self._instance(base, f"gateway-{i}", gateway_port=port),
-                                             f"gateway-{i}", self.echo))
+            # Behind the balancer a gateway listens on the internal interface; the balancer is the public side.
+            processes.append(gateway_process(self._instance(base, f"gateway-{i}", gateway_port=port,
+                                                            host=base.internal_host), f"gateway-{i}", self.echo))
         config = self.root / "haproxy.cfg"
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(haproxy_config(host, {
-            "gateway": (shared.gateway_port, "/livez", ports["gateway"]),
-            "rasa": (shared.rasa_port, "/status", ports["rasa"]),
-            "actions": (shared.action_port, "/health", ports["actions"]),
+        internal = shared.internal_host
+        rasa_check = f"/status?token={shared.internal_token}" if shared.internal_token else "/status"
+        config.write_text(haproxy_config({
+            "gateway": (shared.host, shared.gateway_port, "/livez", internal, ports["gateway"]),
+            "rasa": (internal, shared.rasa_port, rasa_check, internal, ports["rasa"]),
+            "actions": (internal, shared.action_port, "/health", internal, ports["actions"]),
         }), encoding="utf-8")
+        config.chmod(0o600)  # it holds the internal token
 
         def balancer_up() -> bool:
             import httpx
@@ -164,9 +167,9 @@ class ClusterStack(Stack):
         self.settings = shared
         self.processes = processes
 
-    def _instance(self, base: Settings, name: str, **ports: int) -> Settings:
+    def _instance(self, base: Settings, name: str, **own) -> Settings:
         """One instance's settings: its own port; the other ports stay the balancer's frontends."""
-        return base.model_copy(update=ports)
+        return base.model_copy(update=own)
 
     def start(self) -> None:
         self.prepare()

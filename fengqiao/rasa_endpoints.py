@@ -10,6 +10,7 @@ either can take any conversation.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -41,7 +42,10 @@ def lock_store(settings: Settings) -> dict | None:
 
 
 def endpoints(settings: Settings) -> dict:
-    out = {"action_endpoint": {"url": f"{settings.action_url}/webhook"}, "tracker_store": tracker_store(settings)}
+    action = {"url": f"{settings.action_url}/webhook"}
+    if settings.internal_token:
+        action["token"] = settings.internal_token  # sent as ?token=…; actions/server.py checks it
+    out = {"action_endpoint": action, "tracker_store": tracker_store(settings)}
     lock = lock_store(settings)
     if lock:
         out["lock_store"] = lock
@@ -51,5 +55,7 @@ def endpoints(settings: Settings) -> dict:
 def write_endpoints(settings: Settings, path: Path) -> Path:
     """JSON is YAML: the file needs no YAML writer in the app environment."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(endpoints(settings), indent=2) + "\n", encoding="utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the internal token
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(endpoints(settings), indent=2) + "\n")
     return path

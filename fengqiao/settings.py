@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,7 +16,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FENGQIAO_", env_file=None, extra="ignore")
 
     data_dir: Path = Field(default=PROJECT_ROOT / "var", description="indexes, models, databases and logs")
-    host: str = Field(default="127.0.0.1", description="interface every process binds")
+    host: str = Field(default="127.0.0.1", description="interface the gateway (the public side) binds")
+    internal_host: str = Field(default="127.0.0.1", description="interface Rasa and the action server bind "
+                                                                "(internal: only the gateway and Rasa call them)")
+    internal_token: str | None = Field(default=None, description="shared secret of gateway, Rasa and action "
+                                                                 "server; default: generated at first start into "
+                                                                 "data_dir/internal-token")
     gateway_port: int = Field(default=8000, description="port of the gateway (widget, console, API)")
     rasa_port: int = Field(default=5005, description="port of the Rasa server")
     action_port: int = Field(default=5055, description="port of the action server")
@@ -71,11 +77,30 @@ class Settings(BaseSettings):
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+        return f"http://{self.internal_host}:{self.rasa_port}"
 
     @property
     def action_url(self) -> str:
-        return f"http://{self.host}:{self.action_port}"
+        return f"http://{self.internal_host}:{self.action_port}"
+
+    @property
+    def internal_token_file(self) -> Path:
+        return self.data_dir / "internal-token"
+
+    def with_internal_token(self) -> Settings:
+        """These settings with the internal token: the configured one, else the one kept in data_dir (created
+        on first use, readable by its owner only)."""
+        if self.internal_token:
+            return self
+        path = self.internal_token_file
+        if not path.is_file():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32) + "\n")
+        return self.model_copy(update={"internal_token": path.read_text(encoding="utf-8").strip()})
 
     @property
     def gateway_url(self) -> str:
@@ -85,3 +110,24 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def _shown_default(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, Path):
+        try:
+            return f"`{value.relative_to(PROJECT_ROOT).as_posix()}/` in the checkout"
+        except ValueError:
+            return f"`{value}`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`"
+
+
+def settings_table() -> str:
+    """The README's settings table, from the model itself (tests/fengqiao/test_settings.py keeps them equal)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        rows.append(f"| `FENGQIAO_{name.upper()}` | {_shown_default(field.default)} | {field.description} |")
+    return "\n".join(rows)

@@ -113,10 +113,11 @@ class ManagedProcess:
             self._pump.join(timeout=5)
 
 
-def _http_ok(url: str, check: Callable[[httpx.Response], bool] | None = None) -> Callable[[], bool]:
+def _http_ok(url: str, check: Callable[[httpx.Response], bool] | None = None,
+             params: dict[str, str] | None = None) -> Callable[[], bool]:
     def probe() -> bool:
         try:
-            resp = httpx.get(url, timeout=2.0)
+            resp = httpx.get(url, timeout=2.0, params=params)
         except httpx.HTTPError:
             return False
         return resp.status_code == 200 and (check is None or check(resp))
@@ -124,23 +125,33 @@ def _http_ok(url: str, check: Callable[[httpx.Response], bool] | None = None) ->
 
 
 def action_process(s: Settings, name: str = "actions", echo: bool = True) -> ManagedProcess:
-    env = settings_env(s) | {"SANIC_HOST": s.host, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    """rasa-sdk behind the internal token (actions/server.py), on the internal interface."""
+    env = settings_env(s) | {"SANIC_HOST": s.internal_host, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                              "TOKENIZERS_PARALLELISM": "false"}
     return ManagedProcess(
-        name, [sys.executable, "-m", "rasa_sdk", "--actions", "actions.actions", "--port", str(s.action_port)],
+        name, [sys.executable, "-m", "actions.server", "--actions", "actions.actions", "--port", str(s.action_port)],
         env, PROJECT_ROOT, s.logs_dir, _http_ok(f"{s.action_url}/health"), echo)
 
 
 def rasa_process(s: Settings, name: str = "rasa", echo: bool = True) -> ManagedProcess:
     """Its argv is set by `rasa_argv` once the model is known."""
+    token = {"token": s.internal_token} if s.internal_token else None
     return ManagedProcess(name, [], settings_env(s) | rasa_model.rasa_env(s), s.bot_dir, s.logs_dir,
-                          _http_ok(f"{s.rasa_url}/status", lambda r: bool(r.json().get("model_file"))), echo)
+                          _http_ok(f"{s.rasa_url}/status", lambda r: bool(r.json().get("model_file")), token), echo)
+
+
+# `rasa run … --auth-token T` without T on the command line (every local user can read /proc/*/cmdline):
+# Rasa's own entry point, with the token appended from the environment.
+RASA_LAUNCHER = ("import os, sys; from rasa.__main__ import main; token = os.environ.get('FENGQIAO_INTERNAL_TOKEN'); "
+                 "sys.argv = ['rasa', *sys.argv[1:], *(['--auth-token', token] if token else [])]; main()")
 
 
 def rasa_argv(s: Settings, model: Path, name: str = "rasa") -> list[str]:
-    """Rasa with an endpoints file written from the settings (tracker store, lock store, action endpoint)."""
+    """Rasa on the internal interface, its HTTP API behind the internal token, with an endpoints file written
+    from the settings (tracker store, lock store, action endpoint with the token)."""
     endpoints = write_endpoints(s, s.data_dir / f"{name}-endpoints.yml")
-    return [str(rasa_model.rasa_executable(s)), "run", "--enable-api", "-i", s.host, "-p", str(s.rasa_port),
+    python = rasa_model.rasa_executable(s).with_name("python")
+    return [str(python), "-c", RASA_LAUNCHER, "run", "--enable-api", "-i", s.internal_host, "-p", str(s.rasa_port),
             "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml",
             "--log-file", str(s.logs_dir / f"{name}-server.log")]
 
@@ -156,6 +167,7 @@ class Stack:
     """The whole product on one machine. Used by `fengqiao serve`, the end-to-end tests and the benchmarks."""
 
     def __init__(self, settings: Settings, *, echo: bool = True, progress: Callable[[str], None] = print):
+        settings = settings.with_internal_token()
         self.settings = settings
         self.echo = echo
         self.say = progress
@@ -199,6 +211,7 @@ class Stack:
         """jieba loads its dictionary and the action server its indexes on the first message, not a resident's."""
         started = time.monotonic()
         resp = httpx.post(f"{self.settings.rasa_url}/webhooks/rest/webhook",
+                          params={"token": self.settings.internal_token} if self.settings.internal_token else None,
                           json={"sender": f"warmup-{uuid.uuid4().hex}", "message": WARMUP_QUESTION},
                           timeout=self.settings.startup_timeout_s)
         answered = resp.status_code == 200 and any(m.get("text") for m in resp.json())

@@ -53,7 +53,8 @@ def rasa(tmp_path_factory, tiny_kb):
     stack = Stack(settings, echo=False, progress=lambda m: None)
     stack.start()
     try:
-        with httpx.Client(base_url=settings.rasa_url, timeout=60) as client:
+        with httpx.Client(base_url=settings.rasa_url, timeout=60,
+                          params={"token": stack.settings.internal_token}) as client:
             yield client
     finally:
         stack.stop()

@@ -107,7 +107,8 @@ def test_handoff_to_a_mediator_and_back_to_the_real_bot(browser, url, stack, art
     console.click("#release")
     expect(resident.locator("#banner")).to_contain_text("调解员已离开对话")
     # Rasa got the resume event: its tracker shows the pause and the resume.
-    tracker = httpx.get(f"{stack.settings.rasa_url}/conversations/{cid}/tracker", timeout=10).json()
+    tracker = httpx.get(f"{stack.settings.rasa_url}/conversations/{cid}/tracker", timeout=10,
+                        params={"token": stack.settings.internal_token}).json()
     kinds = [e["event"] for e in tracker["events"]]
     assert "pause" in kinds and kinds.index("resume") > kinds.index("pause"), kinds
 

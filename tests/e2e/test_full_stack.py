@@ -163,3 +163,25 @@ def _alive(pid: int) -> bool:
             return "State:\tZ" not in fh.read()
     except FileNotFoundError:
         return False
+
+
+def test_rasa_and_the_action_server_refuse_callers_without_the_internal_token(stack):
+    """What any local process could do before: read a resident's transcript from Rasa's tracker API, write into a
+    conversation through the REST channel, call the actions directly."""
+    s = stack.settings
+    assert s.internal_token and len(s.internal_token) >= 40
+    assert (s.internal_token_file.stat().st_mode & 0o077) == 0  # readable by its owner only
+    tracker = f"{s.rasa_url}/conversations/someone/tracker"
+    assert httpx.get(tracker, timeout=10).status_code == 401
+    assert httpx.get(tracker, params={"token": "guess"}, timeout=10).status_code == 401
+    assert httpx.get(tracker, params={"token": s.internal_token}, timeout=10).status_code == 200
+    webhook = f"{s.rasa_url}/webhooks/rest/webhook"
+    assert httpx.post(webhook, json={"sender": "x", "message": "你好"}, timeout=30).status_code == 401
+    assert httpx.put(f"{s.rasa_url}/model", json={}, timeout=10).status_code == 401
+    action = {"next_action": "action_answer_legal_question", "sender_id": "x", "tracker": {}, "domain": {}}
+    assert httpx.post(f"{s.action_url}/webhook", json=action, timeout=10).status_code == 401
+    assert httpx.get(f"{s.action_url}/health", timeout=10).status_code == 200
+    # The token never appears on a command line (which every local user can read).
+    for proc in stack.processes:
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as fh:
+            assert s.internal_token.encode() not in fh.read(), proc.name

@@ -1,0 +1,35 @@
+"""The README's settings table is the Settings model's, and every child process sees every setting."""
+
+from __future__ import annotations
+
+from fengqiao.settings import PROJECT_ROOT, Settings, settings_table
+from fengqiao.supervisor import settings_env
+
+
+def test_the_readme_lists_every_setting_as_the_model_defines_it():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = readme.index("<!-- settings-table -->"), readme.index("<!-- /settings-table -->")
+    assert readme[start:end].removeprefix("<!-- settings-table -->").strip() == settings_table()
+
+
+def test_children_get_every_setting_from_the_model(tmp_path):
+    settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0", rasa_concurrency=7,
+                        enable_docs=True, internal_token="t" * 43)
+    env = settings_env(settings)
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is not None:
+            assert f"FENGQIAO_{name.upper()}" in env, name
+    # What a child reads back is what the parent had.
+    child = Settings(**{k.removeprefix("FENGQIAO_").lower(): v for k, v in env.items()
+                        if k.startswith("FENGQIAO_") and k.removeprefix("FENGQIAO_").lower() in Settings.model_fields})
+    assert child.redis_url == settings.redis_url and child.rasa_concurrency == 7 and child.enable_docs is True
+    assert child.resolved_database_url == settings.resolved_database_url
+
+
+def test_the_internal_token_is_made_once_and_kept_private(tmp_path):
+    first = Settings(data_dir=tmp_path).with_internal_token()
+    assert len(first.internal_token) >= 40
+    assert (tmp_path / "internal-token").stat().st_mode & 0o077 == 0
+    assert Settings(data_dir=tmp_path).with_internal_token().internal_token == first.internal_token
+    assert Settings(data_dir=tmp_path, internal_token="given").with_internal_token().internal_token == "given"
