@@ -112,6 +112,7 @@ def trim_encoder(src: Path, dst: Path, texts: Iterable[str], *, progress: Progre
     for extra in src.iterdir():
         if extra.is_file() and not (staging / extra.name).exists():
             shutil.copy2(extra, staging / extra.name)
+    _keep_max_seq_length(src, staging)
     info = {"source": src.name, "pieces_before": len(vocab), "pieces_after": len(kept),
             "embedding_rows_before": int(old.num_embeddings)}
     (staging / TRIM_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
@@ -120,3 +121,19 @@ def trim_encoder(src: Path, dst: Path, texts: Iterable[str], *, progress: Progre
     os.replace(staging, dst)
     progress(f"trimmed encoder written to {dst.name}/")
     return info
+
+
+def _keep_max_seq_length(src: Path, dst: Path) -> None:
+    """sentence-transformers' save can drop `max_seq_length` from the module config; without it the copy would
+    read passages to all 512 positions (twice the tokens, four times the attention of the source's 256)."""
+    name = "sentence_bert_config.json"
+    try:
+        limit = json.loads((src / name).read_text(encoding="utf-8")).get("max_seq_length")
+    except (OSError, ValueError):
+        return
+    if not limit:
+        return
+    config = json.loads((dst / name).read_text(encoding="utf-8")) if (dst / name).is_file() else {}
+    if config.get("max_seq_length") != limit:
+        config["max_seq_length"] = limit
+        (dst / name).write_text(json.dumps(config, indent=2), encoding="utf-8")
