@@ -142,7 +142,9 @@ def rasa_process(s: Settings, name: str = "rasa", echo: bool = True) -> ManagedP
 
 # `rasa run … --auth-token T` without T on the command line (every local user can read /proc/*/cmdline):
 # Rasa's own entry point, with the token appended from the environment.
-RASA_LAUNCHER = ("import os, sys; from rasa.__main__ import main; token = os.environ.get('FENGQIAO_INTERNAL_TOKEN'); "
+# It also applies bot/rasa_speedups.py (Rasa runs with cwd and PYTHONPATH bot/).
+RASA_LAUNCHER = ("import os, sys; import rasa_speedups; from rasa.__main__ import main; "
+                 "token = os.environ.get('FENGQIAO_INTERNAL_TOKEN'); "
                  "sys.argv = ['rasa', *sys.argv[1:], *(['--auth-token', token] if token else [])]; main()")
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from knowledge_base import store
 from knowledge_base.bm25_index import BM25Index
 from knowledge_base.citations import find_citations
@@ -20,6 +22,8 @@ from knowledge_base.repeals import REPEALED_FILE
 from knowledge_base.text import Tokenizer, normalize
 
 log = logging.getLogger(__name__)
+
+QUERY_VECTORS_KEPT = 64
 
 
 class KnowledgeBaseNotBuilt(RuntimeError):
@@ -71,6 +75,8 @@ class Snapshot:
             # Two threads halve a question's encoding time (12-16 ms instead of 20-28 ms, int8, 26 tokens).
             self.encoder = Encoder(Path(dense["encoder_dir"]), threads=min(2, os.cpu_count() or 1))
             self.fusion = FusionWeights.load(Path(dense["encoder_dir"]))
+        self._vectors: dict[str, np.ndarray] = {}
+        self._vector_lock = threading.Lock()
         self.by_article: dict[tuple[str, int, str], int] = {}
         for idx, r in enumerate(self.records):
             if r.kind == "statute" and r.article_num is not None and r.article_no:
@@ -99,7 +105,7 @@ class Snapshot:
             ids, scores = self.bm25.search(self.tokenizer.tokens(text), depth)
             sparse = list(zip(ids.tolist(), scores.tolist(), strict=True))
         if mode in {"dense", "hybrid"}:
-            vector = self.encoder.encode_queries([text])[0]
+            vector = self.query_vector(text)
             ids, scores = self.dense.search(vector, depth)
             dense = list(zip(ids.tolist(), scores.tolist(), strict=True))
         if mode == "bm25":
@@ -107,6 +113,19 @@ class Snapshot:
         if mode == "dense":
             return [(i, s, "dense") for i, s in dense]
         return [(i, s, "hybrid") for i, s in fuse(sparse, dense, self.fusion)]
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The question's embedding; the last few are kept, since one answer searches statutes and precedents
+        with the same words (one encoding instead of two)."""
+        with self._vector_lock:
+            vector = self._vectors.get(text)
+        if vector is None:
+            vector = self.encoder.encode_queries([text])[0]
+            with self._vector_lock:
+                self._vectors[text] = vector
+                while len(self._vectors) > QUERY_VECTORS_KEPT:
+                    self._vectors.pop(next(iter(self._vectors)))
+        return vector
 
     def resolve_law(self, name: str) -> str | None:
         name = normalize(name).strip("《》 ")
