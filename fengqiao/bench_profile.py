@@ -3,7 +3,7 @@ closed loop keeps it saturated, and the samples are summed per process and per s
 
 `fengqiao bench profile [--residents 20] [--seconds 40]` prints, per process, its CPU seconds per answered
 message and the stages that took them (the frames named in STAGES, first match from the leaf up), and keeps
-the raw collapsed stacks under the data directory for a flame graph (`py-spy` or inferno can draw them).
+the raw collapsed stacks under `data_dir/profile/` for a flame graph (`py-spy` or inferno can draw them).
 """
 
 from __future__ import annotations
@@ -115,9 +115,11 @@ def bench_profile(*, residents: int = 20, seconds: float = 40.0, messages: int |
                 "stages_ms_per_message": {k: round(1000 * v / RATE_HZ / max(answered, 1), 1)
                                           for k, v in stages.most_common()},
             }
-        saved = Path.cwd() / "profile-stacks"
+        from fengqiao.settings import get_settings
+
+        saved = get_settings().data_dir / "profile"  # the private stack's own data dir goes with it
         shutil.copytree(out_dir, saved, dirs_exist_ok=True)
-        report["raw_stacks"] = str(saved.relative_to(Path.cwd()))
+        report["raw_stacks"] = str(saved)
         report["rss_mb"] = stack.rss_mb()
         return report
 
