@@ -62,28 +62,27 @@ def _authenticated(session: Session, conversation_id: str, supplied: str | None)
     return conversation
 
 
-def get_conversation(
-    conversation_id: str,
-    session: SessionDep,
+def conversation_token(
     authorization: Annotated[str | None, Header()] = None,
     token: Annotated[str | None, Query()] = None,
     x_conversation_token: Annotated[str | None, Header()] = None,
-) -> Conversation:
-    return _authenticated(session, conversation_id, _bearer(authorization) or x_conversation_token or token)
+) -> str | None:
+    """The resident's token: `Authorization: Bearer`, `X-Conversation-Token` or `?token=` (WebSockets)."""
+    return _bearer(authorization) or x_conversation_token or token
 
 
-def get_conversation_ref(
-    conversation_id: str,
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    token: Annotated[str | None, Query()] = None,
-    x_conversation_token: Annotated[str | None, Header()] = None,
-) -> ConversationRef:
+ConversationTokenDep = Annotated[str | None, Depends(conversation_token)]
+
+
+def get_conversation(conversation_id: str, session: SessionDep, supplied: ConversationTokenDep) -> Conversation:
+    return _authenticated(session, conversation_id, supplied)
+
+
+def get_conversation_ref(conversation_id: str, request: Request, supplied: ConversationTokenDep) -> ConversationRef:
     """The authenticated conversation, checked in a transaction of its own that is over before the route runs
     (the message route must hold no connection while the bot thinks)."""
     with request.app.state.db.sessions() as session:
-        conversation = _authenticated(session, conversation_id,
-                                      _bearer(authorization) or x_conversation_token or token)
+        conversation = _authenticated(session, conversation_id, supplied)
         return ConversationRef(id=conversation.id, region=conversation.region)
 
 
