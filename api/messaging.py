@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -54,6 +55,7 @@ BOT_DOWN_HANDOFF = "智能助手暂时无法回复，已直接为您转接人民
 CLOSED_DETAIL = "this conversation has been closed; start a new one"
 BUSY_DETAIL = "现在咨询的人较多，您的消息还没有收下，请稍后再发（同一条消息可以原样重发）。"
 SWEEP_EVERY_S = 15.0
+ANSWERED_KEPT = 10_000
 SWEEP_HORIZON = timedelta(days=1)
 
 
@@ -87,7 +89,8 @@ class MessageFlow:
         self.in_flight: set[int] = set()
         self._slots: asyncio.Semaphore | None = None
         self._slots_loop: asyncio.AbstractEventLoop | None = None
-        self._answered: list[float] = []  # completion times of the last minute, for Retry-After
+        # Completion times of the latest answers, for Retry-After (bounded: a busy gateway answers for weeks).
+        self._answered: deque[float] = deque(maxlen=ANSWERED_KEPT)
 
     # -- the request -------------------------------------------------------------------------------------------
 
@@ -116,7 +119,8 @@ class MessageFlow:
     def retry_after(self) -> int:
         """Seconds until about a tenth of the queue has drained, at the rate of the last minute (1 to 30)."""
         now = time.monotonic()
-        self._answered = [t for t in self._answered if now - t < 60]
+        while self._answered and now - self._answered[0] >= 60:
+            self._answered.popleft()
         rate = len(self._answered) / min(60.0, max(1.0, now - self._answered[0])) if self._answered else 0.0
         if rate <= 0:
             return 5

@@ -184,8 +184,10 @@ def test_retry_after_follows_the_queue_and_the_rate(settings):
     flow = gateway(settings, ScriptedRasa()).state.messages
     assert flow.retry_after() == 5  # nothing answered yet: a modest default
     now = time.monotonic()
-    flow._answered = [now - i * 0.1 for i in reversed(range(100))]  # 10 a second
+    flow._answered.extend(now - i * 0.1 for i in reversed(range(100)))  # 10 a second
     flow.pending = 200
     assert flow.retry_after() == 2  # a tenth of the queue drains in 2 s
     flow.pending = 5000
     assert flow.retry_after() == 30
+    flow._answered.extend([now] * 20_000)
+    assert len(flow._answered) == 10_000  # bounded however long the gateway runs
