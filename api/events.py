@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -171,17 +172,31 @@ class RedisBus:
         self._redis = redis.Redis.from_url(url, socket_timeout=socket_timeout_s,
                                            socket_connect_timeout=socket_timeout_s)
         self.connected = asyncio.Event()
+        # Sending to Redis happens on a thread of its own, so that a slow or dead Redis never holds the event
+        # loop or a request; what cannot be queued is dropped (clients catch up from the database).
+        self._outgoing: queue.Queue[tuple[str, str]] = queue.Queue(maxsize=QUEUE_LIMIT * 10)
+        threading.Thread(target=self._send_forever, name="redis-publish", daemon=True).start()
 
     def publish(self, channel: str, event: dict[str, Any]) -> None:
         import json
 
-        import redis
-
         self.local.publish(channel, event)
         try:
-            self._redis.publish(self.PREFIX + channel, json.dumps({"o": self.origin, "e": event}, ensure_ascii=False))
-        except redis.RedisError as exc:
-            log.warning("event for %s not sent to the other gateways (Redis: %s)", channel, type(exc).__name__)
+            self._outgoing.put_nowait((self.PREFIX + channel, json.dumps({"o": self.origin, "e": event},
+                                                                         ensure_ascii=False)))
+        except queue.Full:
+            log.warning("event for %s not sent to the other gateways (too many waiting for Redis)", channel)
+
+    def _send_forever(self) -> None:
+        import redis
+
+        while True:
+            channel, data = self._outgoing.get()
+            try:
+                self._redis.publish(channel, data)
+            except redis.RedisError as exc:
+                log.warning("event for %s not sent to the other gateways (Redis: %s)", channel.removeprefix(
+                    self.PREFIX), type(exc).__name__)
 
     def subscribe(self, channels: Iterable[str]) -> _LocalSubscription:
         return self.local.subscribe(channels)
