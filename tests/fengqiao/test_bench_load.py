@@ -25,6 +25,15 @@ from fengqiao.supervisor import ManagedProcess, Stack
 BUSY, DROP, NO_REPLY, TWICE = "busy-503", "answered-not-stored", "stored-no-reply", "stored-twice"
 
 
+def run_async(coro):
+    """asyncio.run on a thread of its own: a session-scoped Playwright (tests/browser) keeps an event loop
+    running in the main thread for the rest of the session."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 class FakeGateway:
     """The three resident routes the benchmark uses, with knobs that misbehave on purpose."""
 
@@ -102,7 +111,7 @@ async def _send(gateway: FakeGateway, texts: list[str], **kw) -> tuple[LoadRun, 
 
 def test_closed_loop_counts_every_answer_and_finds_nothing_lost():
     gateway = FakeGateway()
-    result = asyncio.run(run_load("http://fake", residents=4, messages=3, transport=gateway.transport()))
+    result = run_async(run_load("http://fake", residents=4, messages=3, transport=gateway.transport()))
     assert result["status"] == {"200": 12}
     assert result["create_status"] == {"201": 4}
     assert (result["sent"], result["answered"], result["gave_up"], result["conversations"]) == (12, 12, 0, 4)
@@ -117,7 +126,7 @@ def test_closed_loop_counts_every_answer_and_finds_nothing_lost():
 @pytest.mark.parametrize("status", [503, 429])
 def test_busy_answer_is_retried_after_retry_after_with_the_same_client_id(status):
     gateway = FakeGateway(busy_answers=1, busy_status=status)
-    run, lost = asyncio.run(_send(gateway, [BUSY]))
+    run, lost = run_async(_send(gateway, [BUSY]))
     (msg,) = run.messages
     assert run.status == {str(status): 1, "200": 1}
     assert gateway.attempts[BUSY] == [msg.client_id, msg.client_id]
@@ -128,7 +137,7 @@ def test_busy_answer_is_retried_after_retry_after_with_the_same_client_id(status
 
 def test_gives_up_after_max_retries():
     gateway = FakeGateway(busy_answers=99, retry_after="0")
-    run, lost = asyncio.run(_send(gateway, [BUSY], max_retries=2, error_backoff_s=0.0))
+    run, lost = run_async(_send(gateway, [BUSY], max_retries=2, error_backoff_s=0.0))
     assert run.status == {"503": 3}
     summary = run.summary()
     assert (summary["answered"], summary["gave_up"], summary["retries"]) == (0, 1, 2)
@@ -137,7 +146,7 @@ def test_gives_up_after_max_retries():
 
 def test_lost_check_flags_a_message_without_reply_and_a_200_not_stored():
     gateway = FakeGateway()
-    run, lost = asyncio.run(_send(gateway, [LOAD_QUESTIONS[0], DROP, NO_REPLY, TWICE]))
+    run, lost = run_async(_send(gateway, [LOAD_QUESTIONS[0], DROP, NO_REPLY, TWICE]))
     assert run.status == {"200": 4}
     assert (lost["lost"], lost["lost_unstored"], lost["lost_unanswered"]) == (2, 1, 1)
     assert lost["answered_twice"] == 1
@@ -163,7 +172,7 @@ def test_connection_errors_and_timeouts_have_their_own_keys():
             await run.send(await run.create_conversation(), LOAD_QUESTIONS[1])
             return run
 
-    run = asyncio.run(go())
+    run = run_async(go())
     assert run.status == {"connect_error": 1, "timeout": 1, "error:RemoteProtocolError": 1, "200": 1}
     assert run.messages[0].answered_at is not None
 
@@ -187,7 +196,7 @@ def served_gateway():
 
 def test_open_loop_over_http_never_overlaps_messages_of_one_conversation(served_gateway):
     gateway, url = served_gateway
-    result = asyncio.run(run_load(url, rate=60.0, duration_s=0.6, per_conversation=3, seed=7))
+    result = run_async(run_load(url, rate=60.0, duration_s=0.6, per_conversation=3, seed=7))
     assert result["loop"] == "open" and result["sent"] > 10
     assert result["status"] == {"200": result["sent"]} and result["lost"] == 0
     assert gateway.max_in_flight == 1
@@ -220,7 +229,7 @@ def test_kill_is_restarted_by_the_supervisor_and_reported(fake_stack):
                                   kwargs={"poll_s": 0.02, "on_event": killer.on_event})
     supervisor.start()
     try:
-        result = asyncio.run(run_load("http://fake", residents=2, messages=10, killers=[killer], recovery_timeout_s=5,
+        result = run_async(run_load("http://fake", residents=2, messages=10, killers=[killer], recovery_timeout_s=5,
                                       transport=gateway.transport()))
     finally:
         stop.set()
