@@ -56,6 +56,8 @@ class Conversation(Base):
     region: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # The resident's last request with this conversation's token: the token expires after an idle time.
+    last_active_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     messages: Mapped[list[Message]] = relationship(back_populates="conversation", order_by="Message.id")
 
@@ -166,10 +168,16 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# Precedent review: a draft waits for a mediator; held means the anonymiser found a residual identifier and the
+# text must be edited before it can be approved; approved is public (and goes to the knowledge base).
+P_DRAFT, P_HELD, P_APPROVED, P_REJECTED = "draft", "held", "approved", "rejected"
+
+
 class Precedent(Base):
-    """A closed case, anonymised, and whether the knowledge base has taken it in yet."""
+    """A closed case, anonymised, its review, and whether the knowledge base has taken it in yet."""
 
     __tablename__ = "precedents"
+    __table_args__ = (Index("ix_precedents_status", "status"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id"), unique=True)
@@ -177,4 +185,8 @@ class Precedent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=P_DRAFT, server_default="approved")
+    reviewed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    held_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 

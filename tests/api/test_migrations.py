@@ -20,11 +20,11 @@ def db(any_database_url):
 
 
 def test_upgrade_from_nothing_matches_the_models(db):
-    assert db.migrate() == head_revision() == "0002"
+    assert db.migrate() == head_revision() == "0003"
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert db.migrate() == "0002"  # idempotent
+    assert db.migrate() == "0003"  # idempotent
 
 
 def test_database_from_before_migrations_is_stamped_and_upgraded_keeping_its_data(db):
@@ -40,7 +40,7 @@ def test_database_from_before_migrations_is_stamped_and_upgraded_keeping_its_dat
                           "VALUES ('c1', 'resident', '你好', '{}', CURRENT_TIMESTAMP)"))
         conn.commit()
     assert current_revision(db.engine) is None
-    assert db.migrate() == "0002"
+    assert db.migrate() == "0003"
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT text, client_id FROM messages")).all() == [("你好", None)]
         assert {"handoffs", "mediators", "audit_log", "transitions", "precedents"} <= set(inspect(conn).get_table_names())
