@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api.events import EventBus
 from api.messaging import ConversationRef, MessageFlow
@@ -50,7 +53,38 @@ def _bearer(authorization: str | None) -> str | None:
     return None
 
 
-def _authenticated(session: Session, conversation_id: str, supplied: str | None) -> Conversation:
+# A resident's token stops working after `resident_token_idle_s` without a request made with it (HTTP or the
+# resident WebSocket). Each such request records itself in `conversations.last_active_at`, at most once every
+# TOUCH_EVERY per conversation (the row is read anyway; the write is skipped while the stamp is fresh). A
+# conversation from before the column (NULL) counts from its updated_at, else created_at.
+EXPIRED_DETAIL = "会话已过期，请开始新的咨询。conversation expired; start a new one"
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def resident_idle_since(conversation: Conversation) -> datetime | None:
+    return as_utc(conversation.last_active_at or conversation.updated_at or conversation.created_at)
+
+
+def resident_token_expired(conversation: Conversation, idle_s: float, now: datetime | None = None) -> bool:
+    since = resident_idle_since(conversation)
+    return since is not None and ((now or utcnow()) - since).total_seconds() > idle_s
+
+
+def touch_resident(session: Session, conversation: Conversation, now: datetime | None = None) -> None:
+    """Record a request of the resident (commits); nothing when the record is younger than TOUCH_EVERY."""
+    now = now or utcnow()
+    last = as_utc(conversation.last_active_at)
+    if last is not None and timedelta(0) <= now - last < TOUCH_EVERY:
+        return
+    # updated_at set to itself: activity is not a change of the conversation (its onupdate stays out).
+    session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                    .values(last_active_at=now, updated_at=Conversation.updated_at)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+    set_committed_value(conversation, "last_active_at", now)
+
+
+def _authenticated(session: Session, conversation_id: str, supplied: str | None, idle_s: float) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
@@ -59,6 +93,10 @@ def _authenticated(session: Session, conversation_id: str, supplied: str | None)
                             headers={"WWW-Authenticate": "Bearer"})
     if not token_matches(supplied, conversation.token_hash):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong token for this conversation")
+    if resident_token_expired(conversation, idle_s):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, EXPIRED_DETAIL,
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    touch_resident(session, conversation)
     return conversation
 
 
@@ -74,15 +112,17 @@ def conversation_token(
 ConversationTokenDep = Annotated[str | None, Depends(conversation_token)]
 
 
-def get_conversation(conversation_id: str, session: SessionDep, supplied: ConversationTokenDep) -> Conversation:
-    return _authenticated(session, conversation_id, supplied)
+def get_conversation(conversation_id: str, request: Request, session: SessionDep,
+                     supplied: ConversationTokenDep) -> Conversation:
+    return _authenticated(session, conversation_id, supplied, request.app.state.settings.resident_token_idle_s)
 
 
 def get_conversation_ref(conversation_id: str, request: Request, supplied: ConversationTokenDep) -> ConversationRef:
     """The authenticated conversation, checked in a transaction of its own that is over before the route runs
     (the message route must hold no connection while the bot thinks)."""
     with request.app.state.db.sessions() as session:
-        conversation = _authenticated(session, conversation_id, supplied)
+        conversation = _authenticated(session, conversation_id, supplied,
+                                      request.app.state.settings.resident_token_idle_s)
         return ConversationRef(id=conversation.id, region=conversation.region)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -12,11 +13,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.db import Database
 from api.events import EventBus, InProcessBus, RedisBus
 from api.headers import SecurityHeaders
-from api.limits import BodySizeLimit, RateLimiter, RedisRateLimiter
+from api.limits import BackOff, BodySizeLimit, Ladder, RateLimiter, RedisBackOff, RedisRateLimiter
 from api.messaging import MessageFlow, sweeping
 from api.metrics import Metrics
 from api.precedents import AddPrecedent, PrecedentPublisher
@@ -71,6 +73,11 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
             return RedisRateLimiter(settings.redis_url, name, limit, window_s)
         return RateLimiter(limit, window_s)
 
+    def backoff(name: str, ladders: dict[str, Ladder], forget_s: float) -> BackOff | RedisBackOff:
+        if settings.redis_url:
+            return RedisBackOff(settings.redis_url, name, ladders, forget_s)
+        return BackOff(ladders, forget_s)
+
     docs = {} if settings.enable_docs else {"docs_url": None, "redoc_url": None}
     app = FastAPI(title="Fengqiao legal assistant", version="0.2.0", lifespan=lifespan, **docs)
     app.state.settings = settings
@@ -81,7 +88,20 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
     app.state.bus = bus or (RedisBus(settings.redis_url) if settings.redis_url else InProcessBus())
     app.state.metrics = Metrics(db)
     app.state.message_limiter = limiter("messages", settings.message_rate_per_minute, 60.0)
-    app.state.login_limiter = limiter("logins", settings.login_failures_per_window, settings.login_failure_window_s)
+    # Per client address (api/limits.py says who the client is), shared by every gateway through Redis.
+    app.state.client_limits = {
+        "conversations": limiter("client-conversations", settings.client_conversations_per_10_min, 600.0),
+        "messages": limiter("client-messages", settings.client_messages_per_minute, 60.0),
+        "handoffs": limiter("client-handoffs", settings.client_handoffs_per_10_min, 600.0),
+        "search": limiter("client-search", settings.client_search_cost_per_minute, 60.0),
+    }
+    # Failed logins (api/routes/mediators.py): per client address and per username, and a bound on the password
+    # checks this process runs at once.
+    app.state.login_backoff = backoff("logins", {
+        "client": Ladder(settings.login_failures_per_window, settings.login_backoff_max_s),
+        "name": Ladder(settings.login_failures_per_window, settings.login_name_backoff_max_s),
+    }, settings.login_failure_window_s)
+    app.state.password_checks = threading.BoundedSemaphore(settings.login_concurrency)
     app.state.messages = MessageFlow(app.state)
     app.state.metrics.pending.set_function(lambda: app.state.messages.pending)
 
@@ -98,4 +118,6 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    # Outermost: every limit and log below sees the client, not the balancer.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

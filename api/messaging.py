@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import mediation
 from api.events import conversation_channel
+from api.limits import too_many
 from api.mediation import Conflict, HandoffRequest, Outbox
 from api.models import BOT, CLOSED, WAITING, Conversation, Message, Transition, as_utc, utcnow
 from api.rasa_client import BotReply, RasaUnavailable
@@ -54,9 +55,15 @@ NO_REPLY = "抱歉，我暂时没能回答这个问题。能否换个说法再�
 BOT_DOWN_HANDOFF = "智能助手暂时无法回复，已直接为您转接人民调解员。"
 CLOSED_DETAIL = "this conversation has been closed; start a new one"
 BUSY_DETAIL = "现在咨询的人较多，您的消息还没有收下，请稍后再发（同一条消息可以原样重发）。"
+HANDOFF_LIMIT_ZH = "从这个网络转人工的请求太多，"
 SWEEP_EVERY_S = 15.0
 ANSWERED_KEPT = 10_000
 SWEEP_HORIZON = timedelta(days=1)
+
+
+def handoff_limit_en(settings) -> str:
+    return (f"Too many requests for a mediator from this address (at most {settings.client_handoffs_per_10_min} "
+            "in 10 minutes)")
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,8 @@ class MessageFlow:
 
     # -- the request -------------------------------------------------------------------------------------------
 
-    async def post(self, ref: ConversationRef, body: MessageIn) -> MessageReply:
+    async def post(self, ref: ConversationRef, body: MessageIn, client: str | None = None) -> MessageReply:
+        """`client`: the sender's address, for the per-client limits (none for the gateway's own resends)."""
         earlier = await run_in_threadpool(self._earlier, ref, body.client_id)
         if earlier is not None:
             resident_id, reply, orphaned = earlier
@@ -103,7 +111,7 @@ class MessageFlow:
             log.info("conversation %s: message %s was stored but never answered; answering it now", ref.id,
                      resident_id)
             return await self._admitted(self._answer, ref, resident_id, body.text, body.client_id)
-        return await self._admitted(self._receive, ref, body)
+        return await self._admitted(self._receive, ref, body, client)
 
     async def _admitted(self, step, *args):
         if self.pending >= self.settings.max_pending_messages:
@@ -126,8 +134,8 @@ class MessageFlow:
             return 5
         return int(min(30, max(1, round(0.1 * self.pending / rate))))
 
-    async def _receive(self, ref: ConversationRef, body: MessageIn) -> MessageReply:
-        stored = await run_in_threadpool(self._store_resident, ref, body)
+    async def _receive(self, ref: ConversationRef, body: MessageIn, client: str | None = None) -> MessageReply:
+        stored = await run_in_threadpool(self._store_resident, ref, body, client)
         if isinstance(stored, MessageReply):
             return stored
         return await self._answer(ref, stored, body.text, body.client_id)
@@ -171,7 +179,7 @@ class MessageFlow:
         return MessageReply(mode=conversation.mode, replies=[reply_of(m) for m in replies], message_id=resident.id,
                             client_id=resident.client_id, duplicate=True)
 
-    def _store_resident(self, ref: ConversationRef, body: MessageIn) -> int | MessageReply:
+    def _store_resident(self, ref: ConversationRef, body: MessageIn, client: str | None = None) -> int | MessageReply:
         """Stores the resident's words before anything else can fail; returns its id, or the whole reply when
         the bot is not to be asked (a mediator owns the conversation, or this is a concurrent resend)."""
         settings = self.settings
@@ -184,6 +192,17 @@ class MessageFlow:
                 raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                                     f"too many messages; at most {settings.message_rate_per_minute} a minute",
                                     headers={"Retry-After": str(max(1, round(wait)))})
+            if client is not None:
+                # Per client address too, over all its conversations: more conversations are not more messages.
+                limits = self.state.client_limits
+                wait = limits["messages"].hit(client)
+                if wait:
+                    raise too_many(wait, "从这个网络发送的消息太多，", "Too many messages from this address (at most "
+                                   f"{settings.client_messages_per_minute} a minute)")
+                if body.text == mediation.HANDOFF_PAYLOAD and conversation.mode == BOT:
+                    wait = limits["handoffs"].hit(client)
+                    if wait:
+                        raise too_many(wait, HANDOFF_LIMIT_ZH, handoff_limit_en(settings))
             outbox = Outbox()
             payload: dict[str, Any] = {"display": body.display} if body.display else {}
             try:

@@ -50,6 +50,10 @@ def private_stack(base: Settings | None = None, progress: Callable[[str], None] 
             "kb_dir": base.resolved_kb_dir,
             "models_dir": base.resolved_models_dir,
             "gateway_port": free_port(), "rasa_port": free_port(), "action_port": free_port(),
+            # Every simulated resident comes from this one machine: the per-address limits would measure
+            # themselves (the limit per conversation stays).
+            "client_conversations_per_10_min": 1_000_000, "client_messages_per_minute": 1_000_000,
+            "client_handoffs_per_10_min": 1_000_000, "client_search_cost_per_minute": 1_000_000,
         })
         if cluster:
             from fengqiao.cluster import ClusterStack

@@ -52,7 +52,9 @@ def haproxy_config(frontends: dict[str, tuple[str, int, str, str, list[int]]]) -
         "    timeout tunnel 1h", "    timeout queue 60s",
         # A request whose connection failed goes to the other instance (nothing reached the dead one).
         "    retries 3", "    option redispatch", "    retry-on conn-failure empty-response response-timeout",
-        "    option http-server-close", "",
+        "    option http-server-close",
+        # The gateways limit each client by address: tell them whose request it is (they trust only this hop).
+        "    option forwardfor", "",
     ]
     for name, (bind, port, check, host, backends) in frontends.items():
         lines += [f"frontend {name}", f"    bind {bind}:{port}", f"    default_backend {name}_servers", "",
@@ -62,6 +64,12 @@ def haproxy_config(frontends: dict[str, tuple[str, int, str, str, list[int]]]) -
                   "on-error mark-down" for i, p in enumerate(backends, 1)]
         lines.append("")
     return "\n".join(lines)
+
+
+def _with_proxy(trusted: str, host: str) -> str:
+    """The trusted proxies of a gateway behind the balancer: HAProxy reaches it from the internal interface."""
+    listed = [h.strip() for h in trusted.split(",") if h.strip()]
+    return ",".join(listed if host in listed or host in ("0.0.0.0", "::") else [*listed, host])
 
 
 class ClusterStack(Stack):
@@ -142,7 +150,10 @@ class ClusterStack(Stack):
         for i, port in enumerate(ports["gateway"], 1):
             # Behind the balancer a gateway listens on the internal interface; the balancer is the public side.
             processes.append(gateway_process(self._instance(base, f"gateway-{i}", gateway_port=port,
-                                                            host=base.internal_host), f"gateway-{i}", self.echo))
+                                                            host=base.internal_host,
+                                                            trusted_proxies=_with_proxy(base.trusted_proxies,
+                                                                                        base.internal_host)),
+                                             f"gateway-{i}", self.echo))
         config = self.root / "haproxy.cfg"
         config.parent.mkdir(parents=True, exist_ok=True)
         internal = shared.internal_host

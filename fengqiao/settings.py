@@ -41,8 +41,17 @@ class Settings(BaseSettings):
     mediator_token_ttl_s: int = Field(default=8 * 3600, description="lifetime of a mediator login token")
     message_rate_per_minute: int = Field(default=20, description="resident messages one conversation may send a minute")
     max_body_bytes: int = Field(default=64 * 1024, description="largest request body the gateway accepts")
-    login_failures_per_window: int = Field(default=5, description="failed logins of one username before a pause")
-    login_failure_window_s: int = Field(default=300, description="window of the failed-login limit")
+    login_failures_per_window: int = Field(default=5, ge=1, description="failed logins from one address, and of "
+                                           "one username, before each further failure doubles the wait (1 s, 2 s, "
+                                           "4 s …); see api/routes/mediators.py")
+    login_failure_window_s: int = Field(default=900, ge=1, description="failed logins are forgotten this long after "
+                                        "the wait of the last one ended")
+    login_backoff_max_s: int = Field(default=300, ge=1, description="longest wait after failed logins from one "
+                                     "address")
+    login_name_backoff_max_s: int = Field(default=30, ge=1, description="longest wait after failed logins of one "
+                                          "username (low: strangers cannot keep its owner out for long)")
+    login_concurrency: int = Field(default=2, ge=1, description="password checks (argon2) one gateway runs at once; "
+                                   "beyond them a login gets 503 with Retry-After")
     handoff_default_wait_s: int = Field(default=300, description="wait estimate per queue place before any history")
     # Gateway under load (issue 11): see api/messaging.py.
     rasa_concurrency: int = Field(default=4, ge=1, description="messages one gateway has with Rasa at once")
@@ -50,6 +59,22 @@ class Settings(BaseSettings):
                                       description="messages one gateway holds (waiting or with Rasa) before 503")
     orphan_after_s: float = Field(default=90.0, description="a stored message with no answer after this long is "
                                                             "answered by the sweep (its gateway died)")
+    # Per-client limits (issue 14), counted across gateways in Redis when redis_url is set: residents of a county
+    # share NAT addresses, so none of them is tiny.
+    trusted_proxies: str = Field(default="127.0.0.1,::1", description="peers (comma-separated addresses or "
+                                 "networks: the balancer) whose X-Forwarded-For names the client; the gateway's "
+                                 "own notion, uvicorn runs with --no-proxy-headers")
+    client_conversations_per_10_min: int = Field(default=30, ge=1, description="conversations one client address "
+                                                 "may start in 10 minutes")
+    client_messages_per_minute: int = Field(default=120, ge=1, description="resident messages one client address "
+                                            "may send a minute, over all its conversations")
+    client_handoffs_per_10_min: int = Field(default=5, ge=1, description="requests for a mediator (转人工 button or "
+                                            "payload) one client address may make in 10 minutes")
+    client_search_cost_per_minute: int = Field(default=60, ge=1, description="searches one client address may make "
+                                               "a minute; a search of k results costs ceil(k/10)")
+    resident_token_idle_s: int = Field(default=7 * 24 * 3600, ge=60, description="a resident's conversation token "
+                                       "stops working after this long without a request (401; the widget starts "
+                                       "a new conversation)")
     redis_url: str | None = Field(default=None, description="Redis shared by several gateways (live events, rate "
                                                          "limits) and Rasa servers (lock store); default: none")
     enable_docs: bool = Field(default=False, description="serve the interactive API docs at /docs and /redoc")

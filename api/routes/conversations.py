@@ -1,4 +1,14 @@
-"""Resident conversations: create, send a message, read the transcript, ask for a person."""
+"""Resident conversations: create, send a message, read the transcript, ask for a person.
+
+Besides the limit per conversation, each client address (api/limits.py: the peer, or X-Forwarded-For from a
+trusted proxy) has limits of its own, counted by every gateway together through Redis: conversations it starts,
+messages it sends over all its conversations (so starting more conversations does not multiply its rate), and
+requests for a mediator (this route and the 转人工 payload, when they would open a handoff). Over a limit: 429
+with Retry-After and a detail in Chinese and English, and nothing is stored.
+
+The resident's token stops working after `resident_token_idle_s` without a request (401, "conversation
+expired"; api/deps.py): the widget then starts a new conversation.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +20,8 @@ from sqlalchemy import select
 
 from api import mediation
 from api.deps import ConversationDep, ConversationRefDep, MessageFlowDep, RasaDep, SessionDep, SettingsDep
-from api.messaging import CLOSED_DETAIL, open_handoff, queue_info
+from api.limits import client_address, too_many
+from api.messaging import CLOSED_DETAIL, HANDOFF_LIMIT_ZH, handoff_limit_en, open_handoff, queue_info
 from api.models import BOT, CLOSED, MEDIATOR, WAITING, Conversation, Handoff, as_utc
 from api.rasa_client import RasaUnavailable
 from api.schemas import (
@@ -28,10 +39,15 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationCreated)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationCreated,
+             responses={429: {"description": "too many new conversations from this address"}})
 def create_conversation(
-    session: SessionDep, body: Annotated[ConversationCreate | None, Body()] = None
+    request: Request, session: SessionDep, body: Annotated[ConversationCreate | None, Body()] = None
 ) -> ConversationCreated:
+    wait = request.app.state.client_limits["conversations"].hit(client_address(request))
+    if wait:
+        raise too_many(wait, "新开咨询太频繁，", "Too many new conversations from this address (at most "
+                       f"{request.app.state.settings.client_conversations_per_10_min} in 10 minutes)")
     token = new_token()
     conversation = Conversation(id=new_conversation_id(), token_hash=hash_token(token),
                                 region=body.region if body else None)
@@ -57,16 +73,19 @@ def read_conversation(conversation: ConversationDep, session: SessionDep, settin
 
 
 @router.post("/{conversation_id}/messages", response_model=MessageReply,
-             responses={409: {"description": "conversation closed"}, 429: {"description": "too many messages"},
+             responses={409: {"description": "conversation closed"},
+                        429: {"description": "too many messages (this conversation, or this address)"},
                         503: {"description": "the gateway is at its bound: not stored, send it again after "
                                              "Retry-After seconds (same client_id)"}})
-async def post_message(body: MessageIn, conversation: ConversationRefDep, flow: MessageFlowDep) -> MessageReply:
-    return await flow.post(conversation, body)
+async def post_message(request: Request, body: MessageIn, conversation: ConversationRefDep,
+                       flow: MessageFlowDep) -> MessageReply:
+    return await flow.post(conversation, body, client=client_address(request))
 
 
 @router.post("/{conversation_id}/handoff", response_model=HandoffRequested,
              responses={200: {"description": "already waiting for or talking to a mediator"},
-                        201: {"description": "handed off"}, 409: {"description": "conversation closed"}})
+                        201: {"description": "handed off"}, 409: {"description": "conversation closed"},
+                        429: {"description": "too many requests for a mediator from this address"}})
 def request_mediator(request: Request, response: Response, conversation: ConversationDep, session: SessionDep,
                      rasa: RasaDep, body: Annotated[HandoffRequestIn | None, Body()] = None) -> HandoffRequested:
     """The resident asks for a person directly (the widget's 找调解员 button): no bot involved."""
@@ -74,6 +93,9 @@ def request_mediator(request: Request, response: Response, conversation: Convers
     if conversation.mode == CLOSED:
         raise HTTPException(status.HTTP_409_CONFLICT, CLOSED_DETAIL)
     if conversation.mode == BOT:
+        wait = request.app.state.client_limits["handoffs"].hit(client_address(request))
+        if wait:
+            raise too_many(wait, HANDOFF_LIMIT_ZH, handoff_limit_en(request.app.state.settings))
         reason = "resident_request"
         handoff_request = mediation.resident_request(session, conversation, reason)
         if body and body.reason:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api import mediation
-from api.deps import mediator_for_token
+from api.deps import EXPIRED_DETAIL, mediator_for_token, resident_token_expired, touch_resident
 from api.events import MEDIATORS, conversation_channel
 from api.models import (
     H_ACTIVE,
@@ -63,6 +63,9 @@ def _resident_state(app, conversation_id: str, token: str | None, after: int | N
             return 4401, "conversation token required", {}
         if not token_matches(token, conversation.token_hash):
             return 4403, "wrong token for this conversation", {}
+        if resident_token_expired(conversation, app.state.settings.resident_token_idle_s):
+            return 4401, EXPIRED_DETAIL, {}  # the widget starts a new conversation
+        touch_resident(session, conversation)
         hello: dict[str, Any] = {"type": "hello", "conversation_id": conversation_id, "mode": conversation.mode,
                                  "queue": None, "mediator": None}
         if conversation.mode == WAITING:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import AdminDep, MediatorDep, SessionDep, _bearer
+from api.limits import client_address, too_many
 from api.mediation import audit, iso
 from api.models import AuditEntry, Mediator, MediatorSession, utcnow
 from api.schemas import LoginOut, MediatorCreate, MediatorLogin
@@ -23,23 +24,51 @@ def mediator_dict(m: Mediator) -> dict:
             "active": m.active, "created_at": iso(m.created_at)}
 
 
-@router.post("/mediators/login", response_model=LoginOut)
+LOGIN_BUSY_WAIT_S = 0.2  # how long a login waits for a free password check before 503
+
+
+@router.post("/mediators/login", response_model=LoginOut,
+             responses={429: {"description": "too many failed logins from this address or of this username: "
+                                             "wait Retry-After seconds"},
+                        503: {"description": "the gateway is checking as many passwords as it may: try again "
+                                             "after Retry-After seconds"}})
 def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOut:
+    """Log in. Guessing is bounded three ways (api/limits.py `BackOff`, shared by every gateway through Redis):
+
+    - Every attempt is counted as a failure *before* its password is checked, for the client address and for the
+      username at once, so parallel guesses cannot all reach the check before the first has failed; a login
+      that succeeds (or is not checked at all) takes its count back.
+    - After `login_failures_per_window` failures, each further one doubles the wait before the next attempt
+      (1 s, 2 s, 4 s …): up to `login_backoff_max_s` (5 min) per client address, which also bounds spraying one
+      password over many usernames, and only up to `login_name_backoff_max_s` (30 s) per username, so a
+      stranger's failures on a name keep its owner out for at most that long after each, never for good; the
+      owner's successful login clears the name's count. Failures are forgotten `login_failure_window_s` after
+      the wait of the last one ended; an attempt refused with 429 counts nothing.
+    - At most `login_concurrency` argon2 checks run at once in this process; a login that finds none free
+      within LOGIN_BUSY_WAIT_S gets 503 with Retry-After instead of queueing.
+    """
     state = request.app.state
-    key = body.username.lower()
-    wait = state.login_limiter.blocked_for(key)
+    keys = {"client": client_address(request), "name": body.username.lower()}
+    backoff = state.login_backoff
+    wait = backoff.attempt(keys)
     if wait:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later",
-                            headers={"Retry-After": str(max(1, round(wait)))})
+        raise too_many(wait, "登录失败次数过多，", "Too many failed logins")
     mediator = session.scalar(select(Mediator).where(Mediator.username == body.username))
-    ok = verify_password(mediator.password_hash if mediator else None, body.password)
+    if not state.password_checks.acquire(timeout=LOGIN_BUSY_WAIT_S):
+        backoff.refund(keys)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "登录的人较多，请稍后再试。Too many logins at "
+                            "once; try again in a moment.", headers={"Retry-After": "1"})
+    try:
+        ok = verify_password(mediator.password_hash if mediator else None, body.password)
+    finally:
+        state.password_checks.release()
     if not ok or mediator is None or not mediator.active:
-        state.login_limiter.hit(key)
         audit(session, f"login:{body.username[:60]}", "mediator.login_failed")
         session.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers={"WWW-Authenticate": "Bearer"})
-    state.login_limiter.reset(key)
+    backoff.refund({"client": keys["client"]})
+    backoff.reset({"name": keys["name"]})
     if needs_rehash(mediator.password_hash):
         mediator.password_hash = hash_password(body.password)
     token = new_token()

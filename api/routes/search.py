@@ -1,19 +1,27 @@
-"""GET /api/search: the knowledge base, ranked, with the citation fields of the contract."""
+"""GET /api/search: the knowledge base, ranked, with the citation fields of the contract.
+
+Limited per client address (`client_search_cost_per_minute`, shared by every gateway through Redis): a search
+of k results costs ceil(k/10), so the default 60 a minute is 60 searches of 10 results or 6 of 100. Heavier
+searches are counted heavier rather than refused, so the console's wider searches keep working.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import KnowledgeBaseDep
+from api.limits import client_address, too_many
 from knowledge_base.search import KnowledgeBaseNotBuilt
 
 router = APIRouter(prefix="/api", tags=["knowledge"])
 
 
-@router.get("/search")
+@router.get("/search", responses={429: {"description": "too many searches from this address"}})
 def search(
+    request: Request,
     kb: KnowledgeBaseDep,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -22,6 +30,11 @@ def search(
 ):
     if not q.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "query is empty")
+    wait = request.app.state.client_limits["search"].hit(client_address(request), cost=math.ceil(k / 10))
+    if wait:
+        raise too_many(wait, "检索太频繁，", "Too many searches from this address "
+                       f"(at most {request.app.state.settings.client_search_cost_per_minute} a minute; "
+                       "k results count as ceil(k/10) searches)")
     try:
         hits = kb.search(q, k=k, kind=kind, region=region)
     except KnowledgeBaseNotBuilt as exc:

@@ -3,6 +3,10 @@
  * Messages carry a client-generated id; unsent ones wait in localStorage and are sent again after the network
  * comes back. The server answers a repeated id with the first answer, so nothing is stored twice, and the widget
  * shows each server message once (by its id).
+ *
+ * A conversation's token expires after the conversation has been idle for a while (401 from the API, close code
+ * 4401 on the socket): the widget then forgets it, starts a new conversation, says so in one line, and sends
+ * there whatever had not been sent (the text being typed stays in the box).
  */
 (function () {
   "use strict";
@@ -10,6 +14,8 @@
   var CONV_KEY = "fq-conversation";
   var FONT_KEY = "fq-large-font";
   var HANDOFF_PAYLOAD = "/request_human";
+  var EARLY_KEY = "fq-outbox-none";   // messages waiting for a conversation to exist
+  var EXPIRED_NOTE = "上次的咨询已经过期，已为您开始新的咨询，没发出去的话会在这里重新发送。";
 
   var $ = function (id) { return document.getElementById(id); };
   var log = $("log"), form = $("send"), input = $("text"), sendBtn = $("btn");
@@ -28,6 +34,7 @@
   var typingTimer = null, lastTypingSent = 0;
   var bannerTimer = null;
   var lastTimeShown = 0;
+  var starting = null;      // the request that creates a new conversation, while it runs
 
   function load(key) { try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; } }
   function save(key, value) { localStorage.setItem(key, JSON.stringify(value)); }
@@ -309,6 +316,8 @@
         if (!err.status) {  // the network: keep it and send it again when we are back
           markUnsent(item.client_id, "未发送，联网后自动重发", false);
           scheduleFlush(4000);
+        } else if (err.status === 401) {
+          expired();  // the message stays in the outbox: it goes to the new conversation
         } else if (err.status === 429) {
           markUnsent(item.client_id, "发送太频繁，稍后自动重发", false);
           scheduleFlush(Math.max(2, err.retryAfter || 5) * 1000);
@@ -367,6 +376,7 @@
     socket.onclose = function (ev) {
       if (ws !== socket) return;
       ws = null;
+      if (ev.code === 4401) { expired(); return; }
       if (ev.code === 4403 || ev.code === 4404) { startNew(); return; }
       net.hidden = false;
       wsRetry = Math.min(wsRetry + 1, 6);
@@ -405,24 +415,45 @@
     banner.hidden = true;
   }
 
-  function startNew() {
+  function startNew(notice) {
+    if (starting) return starting;
     if (conv) localStorage.removeItem(outboxKey());
     conv = null;
     localStorage.removeItem(CONV_KEY);
     if (ws) { var old = ws; ws = null; old.close(); }
     reset();
-    return api("/api/conversations", {method: "POST", body: "{}"}).then(function (created) {
+    starting = api("/api/conversations", {method: "POST", body: "{}"}).then(function (created) {
+      starting = null;
       conv = created;
       save(CONV_KEY, conv);
-      // Typed before the conversation existed: it belongs to this one.
-      var early = load("fq-outbox-none");
-      if (early && early.length) setOutbox(outbox().concat(early));
-      localStorage.removeItem("fq-outbox-none");
       setMode("bot");
+      if (notice) renderMessage({sender: "system", text: notice});
       renderMessage({sender: "bot", text: "您好！我是枫桥法律助手。请用一两句话说说您遇到的事情，我会帮您找到相关的法律规定；" +
                      "需要时也可以点右上角“找调解员”，由人民调解员为您服务。"});
+      // Typed before the conversation existed, or left unsent in an expired one: it belongs to this one.
+      var early = load(EARLY_KEY) || [];
+      if (early.length) setOutbox(outbox().concat(early));
+      localStorage.removeItem(EARLY_KEY);
+      early.forEach(function (item) { if (!pendingRows[item.client_id]) renderPending(item); });
       connect();
+      flush();
+    }, function (err) {
+      starting = null;
+      if (err.status && err.status !== 429 && err.status < 500) throw err;
+      // Offline, busy, or too many new conversations from this network: try again (nothing is lost meanwhile).
+      showBanner("urgent", "暂时无法开始新的咨询（" + err.message + "），稍后自动重试");
+      setTimeout(function () { startNew(notice); }, Math.max(2, err.retryAfter || 5) * 1000);
     });
+    return starting;
+  }
+
+  // The token no longer works (the conversation was idle too long): a new conversation, told in one line, and
+  // whatever was not sent yet goes there.
+  function expired() {
+    if (starting) return starting;
+    var unsent = conv ? outbox() : [];
+    if (unsent.length) save(EARLY_KEY, (load(EARLY_KEY) || []).concat(unsent));
+    return startNew(EXPIRED_NOTE);
   }
 
   function start() {
@@ -438,6 +469,7 @@
       scrollDown(true);
       connect();
     }).catch(function (err) {
+      if (err.status === 401) return expired();
       if (err.status) return startNew();
       // Offline at start: show what waits to be sent and keep trying.
       outbox().forEach(renderPending);
@@ -470,7 +502,10 @@
     askBtn.disabled = true;
     api("/api/conversations/" + conv.conversation_id + "/handoff", {method: "POST", body: "{}"})
       .then(function (data) { if (data.mode !== mode) setMode(data.mode, {queue: data.queue}); })
-      .catch(function (err) { showBanner("urgent", "暂时无法转接：" + err.message, 6000); })
+      .catch(function (err) {
+        if (err.status === 401) { expired(); return; }
+        showBanner("urgent", "暂时无法转接：" + err.message, 6000);
+      })
       .then(function () { askBtn.disabled = false; });
   });
 

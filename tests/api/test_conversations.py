@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
+from sqlalchemy import event, update
+from starlette.websockets import WebSocketDisconnect
+
+from api.models import Conversation, as_utc, utcnow
 from tests.api.conftest import auth
 
 CITED = [
@@ -133,3 +140,83 @@ def test_resident_page_is_served(client):
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/html")
     assert "枫桥法律助手" in resp.text
+
+
+# -- the resident's token expires after an idle time -----------------------------------------------------------------
+
+
+def _set_times(app, cid, **values):
+    with app.state.db.sessions() as s:
+        s.execute(update(Conversation).where(Conversation.id == cid).values(**values))
+        s.commit()
+
+
+def _row(app, cid):
+    with app.state.db.sessions() as s:
+        return s.get(Conversation, cid)
+
+
+def test_a_token_idle_for_longer_than_the_setting_is_refused_everywhere(client, app, rasa, conversation):
+    """Tried: every resident route and the resident socket, after the conversation was idle 8 days (7 allowed),
+    then a fresh conversation."""
+    cid = conversation["conversation_id"]
+    assert app.state.settings.resident_token_idle_s == 7 * 24 * 3600
+    _set_times(app, cid, last_active_at=utcnow() - dt.timedelta(days=8))
+    calls = [client.get(f"/api/conversations/{cid}", headers=auth(conversation)),
+             client.post(f"/api/conversations/{cid}/messages", json={"text": "还在吗"}, headers=auth(conversation)),
+             client.post(f"/api/conversations/{cid}/handoff", json={}, headers=auth(conversation))]
+    for resp in calls:
+        assert resp.status_code == 401, resp.text
+        assert "conversation expired; start a new one" in resp.json()["detail"] and "会话已过期" in resp.json()["detail"]
+    assert rasa.calls == [] and _row(app, cid).mode == "bot"  # nothing stored, nobody asked
+    with client.websocket_connect(f"/ws/conversations/{cid}?token={conversation['token']}") as ws:
+        assert "conversation expired" in ws.receive_json()["detail"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4401
+    fresh = client.post("/api/conversations", json={}).json()
+    assert client.get(f"/api/conversations/{fresh['conversation_id']}", headers=auth(fresh)).status_code == 200
+
+
+def test_resident_activity_is_recorded_at_most_once_a_minute(client, app, conversation):
+    """Tried: requests in quick succession (HTTP and the socket), then one after more than a minute; counted:
+    the UPDATEs of the conversations table."""
+    cid = conversation["conversation_id"]
+    updates = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE CONVERSATIONS"):
+            updates.append(statement)
+
+    event.listen(app.state.db.engine, "before_cursor_execute", count)
+    try:
+        client.get(f"/api/conversations/{cid}", headers=auth(conversation))
+        first = as_utc(_row(app, cid).last_active_at)
+        assert first is not None and abs((utcnow() - first).total_seconds()) < 30
+        for _ in range(5):
+            client.get(f"/api/conversations/{cid}", headers=auth(conversation))
+        with client.websocket_connect(f"/ws/conversations/{cid}?token={conversation['token']}") as ws:
+            assert ws.receive_json()["type"] == "hello"
+        assert len(updates) == 1 and as_utc(_row(app, cid).last_active_at) == first
+        updated_at = as_utc(_row(app, cid).updated_at)
+        _set_times(app, cid, last_active_at=utcnow() - dt.timedelta(minutes=2), updated_at=updated_at)
+        updates.clear()
+        client.get(f"/api/conversations/{cid}", headers=auth(conversation))
+        assert len(updates) == 1
+        row = _row(app, cid)
+        assert (utcnow() - as_utc(row.last_active_at)).total_seconds() < 30
+        assert as_utc(row.updated_at) == updated_at  # activity is not a change of the conversation
+    finally:
+        event.remove(app.state.db.engine, "before_cursor_execute", count)
+
+
+def test_a_conversation_from_before_the_column_counts_from_updated_at(client, app, conversation):
+    """Tried: last_active_at NULL, updated_at 8 days ago (refused); then NULL with updated_at recent (accepted,
+    and from then on recorded)."""
+    cid = conversation["conversation_id"]
+    old = utcnow() - dt.timedelta(days=8)
+    _set_times(app, cid, last_active_at=None, updated_at=old, created_at=old)
+    assert client.get(f"/api/conversations/{cid}", headers=auth(conversation)).status_code == 401
+    _set_times(app, cid, last_active_at=None, updated_at=utcnow() - dt.timedelta(days=1))
+    assert client.get(f"/api/conversations/{cid}", headers=auth(conversation)).status_code == 200
+    assert _row(app, cid).last_active_at is not None

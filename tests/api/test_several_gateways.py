@@ -4,11 +4,13 @@ and claims hold across them, and a Redis restart costs a reconnect, not a messag
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from api.limits import Ladder, RedisBackOff, RedisRateLimiter
 from api.main import create_app
 from fengqiao.redis_server import RedisServer
 from tests.api.conftest import (
@@ -133,3 +135,52 @@ def test_a_redis_restart_costs_a_reconnect_not_a_message(gateways, redis_server)
         b.post(f"/api/handoffs/{hid}/messages", json={"text": "恢复后的话"}, headers=mediator)
         said = until(ws, "message")["message"]
         assert said["text"] == "恢复后的话"
+
+
+def test_per_client_limits_and_login_back_off_count_across_gateways(settings, redis_server, precedent_sink):
+    """Tried: one address alternating between gateway A and gateway B: conversations (2 allowed), search units
+    (k=100 costs 10 of 15), wrong logins (2 free, then a wait), all counted in Redis."""
+    import uuid
+
+    limited = settings.model_copy(update={
+        "redis_url": redis_server.url, "trusted_proxies": "testclient", "client_conversations_per_10_min": 2,
+        "client_search_cost_per_minute": 15, "login_failures_per_window": 2})
+    apps = [create_app(limited, rasa=ScriptedRasa(), add_precedent=precedent_sink),
+            create_app(limited.model_copy(update={"run_migrations_on_start": False}), rasa=ScriptedRasa(),
+                       add_precedent=precedent_sink)]
+    # An address of its own: the Redis server outlives this test, and so would its counts.
+    here = {"X-Forwarded-For": f"2001:db8::{uuid.uuid4().hex[:4]}"}
+    with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
+        assert [c.post("/api/conversations", json={}, headers=here).status_code for c in (a, b, a)] == [201, 201, 429]
+        assert b.post("/api/conversations", json={}, headers=here).status_code == 429
+        assert a.get("/api/search", params={"q": "工资", "k": 100}, headers=here).status_code == 200
+        assert b.get("/api/search", params={"q": "工资", "k": 100}, headers=here).status_code == 429
+        assert b.get("/api/search", params={"q": "工资", "k": 50}, headers=here).status_code == 200
+        make_mediator(apps[0], "wang")
+        wrong = {"username": "wang", "password": "not it"}
+        assert [c.post("/api/mediators/login", json=wrong, headers=here).status_code for c in (a, b)] == [401, 401]
+        refused = a.post("/api/mediators/login", json=wrong, headers=here)
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+        time.sleep(1.1)
+        assert b.post("/api/mediators/login", json={"username": "wang", "password": "correct horse battery"},
+                      headers=here).status_code == 200
+
+
+def test_redis_limits_count_heavier_requests_and_back_off(redis_server):
+    name = uuid.uuid4().hex
+    limiter = RedisRateLimiter(redis_server.url, name, 10, 60)
+    assert limiter.hit("c", cost=4) == 0 and limiter.hit("c", cost=4) == 0
+    assert limiter.hit("c", cost=4) > 59 and limiter.hit("c", cost=2) == 0 and limiter.hit("c") > 59
+    assert limiter.hit("d", cost=50) == 0  # more than the limit costs the whole limit
+    backoff = RedisBackOff(redis_server.url, name, {"client": Ladder(2, 8), "name": Ladder(2, 2)}, forget_s=60)
+    keys = {"client": "a", "name": "n"}
+    assert [backoff.attempt(keys) for _ in range(2)] == [0, 0]
+    assert 0.9 <= backoff.attempt(keys) <= 1.0
+    time.sleep(1.05)
+    assert backoff.attempt(keys) == 0 and 1.9 <= backoff.blocked_for(keys) <= 2.0
+    backoff.refund(keys)
+    assert 0.5 <= backoff.blocked_for(keys) <= 1.0
+    backoff.reset({"name": "n"})
+    assert 0.5 <= backoff.blocked_for({"name": "n", "client": "a"}) <= 1.0  # the address still waits
+    backoff.reset(keys)
+    assert backoff.blocked_for(keys) == 0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
+from api.models import Conversation, utcnow
 from tests.api.conftest import handoff_answer
 from tests.browser.conftest import DESKTOP, PHONE, new_page, save_screenshot, transcript
 
@@ -168,4 +171,42 @@ def test_message_typed_before_the_conversation_exists_is_sent(browser, gateway):
     held[0].continue_()
     expect(page.locator(".row.bot .bubble").last).to_have_text("您好，请说。")
     assert [c[1] for c in gateway.rasa.calls] == ["一打开就发的消息"]
+    context.close()
+
+
+def _expire(gateway, conversation_id: str) -> None:
+    """The conversation has been idle for longer than resident_token_idle_s."""
+    with gateway.app.state.db.sessions() as s:
+        s.execute(update(Conversation).where(Conversation.id == conversation_id)
+                  .values(last_active_at=utcnow() - dt.timedelta(days=30)))
+        s.commit()
+
+
+def test_an_expired_conversation_is_replaced_and_keeps_what_was_not_sent(browser, gateway):
+    """Tried: a message sent after the conversation expired (401), with more text typed in the box; then a reload
+    after the new conversation expired too (401 on the first read)."""
+    gateway.rasa.answers = [{"text": "您好，请说。"}]
+    context, page = new_page(browser, PHONE)
+    page.goto(gateway.url + "/")
+    expect(page.locator(".row.bot")).to_have_count(1)
+    old = page.evaluate("JSON.parse(localStorage.getItem('fq-conversation'))")
+    _expire(gateway, old["conversation_id"])
+    ask(page, "过了很久才发的消息")
+    page.fill("#text", "还没发的草稿")
+    expect(page.locator(".row.system .system-note")).to_have_text(re.compile("上次的咨询已经过期"))
+    expect(page.locator(".row.system")).to_have_count(1)
+    expect(page.locator(".row.bot .bubble").last).to_have_text("您好，请说。")
+    expect(page.locator(".row.resident .bubble")).to_have_text(["过了很久才发的消息"])
+    expect(page.locator(".row.resident .meta").last).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    expect(page.locator("#text")).to_have_value("还没发的草稿")
+    new = page.evaluate("JSON.parse(localStorage.getItem('fq-conversation'))")
+    assert new["conversation_id"] != old["conversation_id"]
+    data = transcript(gateway.url, page)
+    assert [m["text"] for m in data["messages"] if m["sender"] == "resident"] == ["过了很久才发的消息"]
+    assert [c[0] for c in gateway.rasa.calls] == [new["conversation_id"]]
+    _expire(gateway, new["conversation_id"])
+    page.reload()
+    expect(page.locator(".row.system .system-note")).to_have_text(re.compile("上次的咨询已经过期"))
+    page.wait_for_function(f"JSON.parse(localStorage.getItem('fq-conversation')).conversation_id !== "
+                           f"'{new['conversation_id']}'")
     context.close()
