@@ -4,8 +4,10 @@
 blocks; `EventBus.subscribe(channels)` is used by the WebSocket handlers on the event loop. The in-process bus
 below serves one gateway; a Redis pub/sub bus with the same two methods serves several.
 
-Channels: `conversation:<id>` (everything a resident and the mediators watching that conversation see) and
-`mediators` (the queue: new, claimed, released and closed handoffs).
+Channels: `conversation:<id>` (everything a resident and the mediators watching that conversation see),
+`mediators` (the queue: new, claimed, released and closed handoffs) and `mediator:<id>` (one mediator's account:
+`sessions_changed` after a logout, a disable, a password or role change, so that every gateway's sockets of that
+mediator check their login again).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ QUEUE_LIMIT = 1000
 
 def conversation_channel(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
+
+
+def mediator_channel(mediator_id: int) -> str:
+    return f"mediator:{mediator_id}"
 
 
 class Subscription(Protocol):

@@ -3,7 +3,9 @@
 The state machine is `bot → waiting → mediator → bot | closed` (api.models.TRANSITIONS). A move is one conditional
 UPDATE (`… WHERE mode = <expected>`), so two requests racing for the same move cannot both win, on SQLite or
 PostgreSQL; the loser gets `Conflict`. Every move is stored (transitions table and audit log, with time and
-actor) and shown to both sides as a system message.
+actor) and shown to both sides as a system message. The transitions table and the audit log name the mediator by
+username (`mediator:<username>`); what a resident can read (system messages, conversation events) names only the
+kind of actor (`mediator`) and the display name.
 
 Events are collected in an `Outbox` while the database transaction is open and published only after commit.
 """
@@ -81,7 +83,7 @@ def message_dict(m: Message) -> dict[str, Any]:
     if payload.get("mediator"):
         out["mediator"] = payload["mediator"]
     if payload.get("event"):
-        out["event"] = payload["event"]
+        out["event"] = _public_event(payload["event"])
     if payload.get("display"):
         out["display"] = payload["display"]
     return out
@@ -89,6 +91,21 @@ def message_dict(m: Message) -> dict[str, Any]:
 
 def actor_of(mediator: Mediator) -> str:
     return f"mediator:{mediator.username}"
+
+
+def public_actor(actor: str | None) -> str | None:
+    """The actor as a resident may see it: `mediator:<username>` becomes `mediator` (no login name)."""
+    if actor and actor.startswith("mediator:"):
+        return "mediator"
+    return actor
+
+
+def _public_event(event: Any) -> Any:
+    """A stored system message's event without a login name (rows stored before names were kept out, too)."""
+    mode = event.get("mode") if isinstance(event, dict) else None
+    if isinstance(mode, dict) and public_actor(mode.get("actor")) != mode.get("actor"):
+        return {**event, "mode": {**mode, "actor": public_actor(mode.get("actor"))}}
+    return event
 
 
 def audit(session: Session, actor: str, action: str, *, conversation_id: str | None = None,
@@ -127,12 +144,14 @@ def transition(session: Session, outbox: Outbox, conversation: Conversation, to_
                            reason=reason, handoff_id=handoff_id, at=now))
     audit(session, actor, "conversation.mode", conversation_id=conversation.id, handoff_id=handoff_id,
           **{"from": from_mode, "to": to_mode, "reason": reason})
-    event = {"from": from_mode, "to": to_mode, "actor": actor, "reason": reason, "at": iso(now)}
+    # What the resident reads: the kind of actor and the display name, never the mediator's login name.
+    shown = public_actor(actor)
+    event = {"from": from_mode, "to": to_mode, "actor": shown, "reason": reason, "at": iso(now)}
     if mediator_name:
         event["mediator"] = mediator_name
     add_message(session, outbox, conversation.id, "system", notice, payload={"event": {"mode": event}})
     outbox.add(conversation_channel(conversation.id), {"type": "mode", "conversation_id": conversation.id,
-                                                       "mode": to_mode, "previous": from_mode, "actor": actor,
+                                                       "mode": to_mode, "previous": from_mode, "actor": shown,
                                                        "mediator": mediator_name, "at": iso(now)})
 
 

@@ -169,11 +169,58 @@ class LoginOut(BaseModel):
     role: str
 
 
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_CHARS = 256
+
+
 class MediatorCreate(RequestBody):
     username: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=PASSWORD_MIN_CHARS, max_length=PASSWORD_MAX_CHARS)
     display_name: str | None = Field(default=None, max_length=64)
     role: Literal["mediator", "admin"] = "mediator"
+
+
+class MediatorOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    created_at: str | None = None  # ISO 8601, as the other account routes write it
+
+
+class MediatorUpdate(RequestBody):
+    """What an administrator may change of an account; fields left out stay as they are. `active: false` ends
+    every login of the account at once (its open consoles too, on every gateway)."""
+
+    active: bool | None = None
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+    role: Literal["mediator", "admin"] | None = None
+
+    @field_validator("display_name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else _trimmed(value, 64, "display name")
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give active, display_name or role")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class PasswordChange(RequestBody):
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX_CHARS)
+    new_password: str = Field(min_length=PASSWORD_MIN_CHARS, max_length=PASSWORD_MAX_CHARS)
+
+
+class PasswordChanged(BaseModel):
+    changed: bool = True
+    # The other logins of the account that ended (this one stays).
+    sessions_ended: int
 
 
 class MediatorMessageIn(RequestBody):

@@ -63,7 +63,8 @@ def private_gateway():
         env = settings_env(settings) | {"FENGQIAO_MESSAGE_RATE_PER_MINUTE": "100000"}
         gateway = ManagedProcess(
             "gateway", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", settings.host,
-                        "--port", str(settings.gateway_port), "--no-access-log", "--log-level", "warning"],
+                        "--port", str(settings.gateway_port), "--no-access-log", "--log-level", "warning",
+                        "--ws-max-size", str(settings.ws_max_message_bytes)],
             env, PROJECT_ROOT, settings.logs_dir, _http_ok(f"{settings.gateway_url}/"), echo=False)
         gateway.start()
         try:

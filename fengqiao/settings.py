@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     mediator_token_ttl_s: int = Field(default=8 * 3600, description="lifetime of a mediator login token")
     message_rate_per_minute: int = Field(default=20, description="resident messages one conversation may send a minute")
     max_body_bytes: int = Field(default=64 * 1024, description="largest request body the gateway accepts")
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=4096,
+                                      description="largest WebSocket message the gateway's server reads (uvicorn "
+                                                  "`--ws-max-size`; bigger ones close with 1009 before being read "
+                                                  "whole); the gateway itself takes text frames up to 4 KiB")
     login_failures_per_window: int = Field(default=5, ge=1, description="failed logins from one address, and of "
                                            "one username, before each further failure doubles the wait (1 s, 2 s, "
                                            "4 s …); see api/routes/mediators.py")

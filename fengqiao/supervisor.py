@@ -161,7 +161,7 @@ def rasa_argv(s: Settings, model: Path, name: str = "rasa") -> list[str]:
 def gateway_process(s: Settings, name: str = "gateway", echo: bool = True) -> ManagedProcess:
     return ManagedProcess(
         name, [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", s.host,
-               "--port", str(s.gateway_port), "--no-access-log",
+               "--port", str(s.gateway_port), "--no-access-log", "--ws-max-size", str(s.ws_max_message_bytes),
                # X-Forwarded-For is the app's to judge, by the trusted_proxies setting (api/limits.py).
                "--no-proxy-headers"],
         settings_env(s), PROJECT_ROOT, s.logs_dir, _http_ok(f"{s.gateway_url}/livez"), echo)

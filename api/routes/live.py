@@ -9,7 +9,21 @@ Mediator: `WS /ws/mediators?token=…`. Events of the queue (`handoff`, `queue`)
 `{"type": "watch", "conversation_id": …}` to get that conversation's events too (`unwatch` to stop), and
 `{"type": "typing", "conversation_id": …}` while writing to a conversation it owns.
 
-Close codes: 4401 no or expired token, 4403 wrong token, 4404 unknown conversation, 4408 too slow to read.
+Input limits, on both sockets: a text frame carries at most MAX_CLIENT_FRAME bytes (the server, uvicorn
+`--ws-max-size`, refuses far bigger ones before reading them whole); a socket may send EVENTS_PER_S events a second
+after a burst of EVENT_BURST (typing and invalid frames included): beyond that, events are dropped (one `error`
+event says so), and a socket that sends more than FLOOD_FACTOR times that rate over FLOOD_WINDOW_S is closed.
+Typing is fanned out to a conversation at most once per TYPING_EVERY_S per socket (and one "stopped" after it).
+
+Close codes (each, where the socket still can, after an `{"type": "error", "detail": …}` event):
+  1003  a binary frame (only JSON text frames are accepted)
+  1008  too many events (flooding)
+  1009  a text frame over MAX_CLIENT_FRAME bytes
+  4401  no, expired or revoked login or token: the mediator's login expired, was logged out, the account was
+        disabled or its password changed (on any gateway); the console logs in again
+  4403  wrong token for this conversation
+  4404  unknown conversation
+  4408  too slow to read (the bus dropped this socket; reconnect with `after=`)
 """
 
 from __future__ import annotations
@@ -18,6 +32,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections import deque
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -26,7 +42,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import mediation
 from api.deps import EXPIRED_DETAIL, mediator_for_token, resident_token_expired, touch_resident
-from api.events import MEDIATORS, conversation_channel
+from api.events import MEDIATORS, conversation_channel, mediator_channel
 from api.models import (
     H_ACTIVE,
     MEDIATOR,
@@ -44,8 +60,89 @@ from api.security import hash_token, token_matches
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-MAX_CLIENT_FRAME = 4096
+MAX_CLIENT_FRAME = 4096  # bytes of one text frame from a client
 HELLO_BACKLOG = 500
+EVENTS_PER_S = 10.0
+EVENT_BURST = 20
+FLOOD_FACTOR = 5
+FLOOD_WINDOW_S = 3.0
+TYPING_EVERY_S = 2.0
+
+CLOSE_UNSUPPORTED = 1003
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_LOGIN = 4401
+
+HANDLE, DROP, CLOSE = "handle", "drop", "close"
+SESSION_ENDED = {
+    "logout": "logged out; please log in again",
+    "disabled": "this account has been disabled",
+    "password": "the password was changed; please log in again",
+}
+
+_clock = time.monotonic  # the tests stop it
+
+
+class _Close(Exception):
+    """Close the socket with this code, after an error event with this detail."""
+
+    def __init__(self, code: int, detail: str, **extra: Any):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.extra = extra
+
+
+class EventLimiter:
+    """At most `rate` client events a second after a burst of `burst` (a token bucket); `check()` says, for each
+    event, whether to handle or drop it, or to close the socket: more than `flood_factor` times the rate within
+    `window_s` (counted over the last events, dropped ones included)."""
+
+    def __init__(self, rate: float = EVENTS_PER_S, burst: int = EVENT_BURST, flood_factor: float = FLOOD_FACTOR,
+                 window_s: float = FLOOD_WINDOW_S):
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.updated = _clock()
+        self.window_s = window_s
+        self.recent: deque[float] = deque(maxlen=int(flood_factor * rate * window_s) + 1)
+        self.dropping = False
+
+    def check(self) -> str:
+        now = _clock()
+        self.recent.append(now)
+        if len(self.recent) == self.recent.maxlen and now - self.recent[0] <= self.window_s:
+            return CLOSE
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return HANDLE
+        return DROP
+
+
+class TypingThrottle:
+    """One socket's typing fan-out: at most one per `every_s` per conversation, plus one "stopped" after a
+    "typing" (so the other side does not keep showing it); at most `keep` conversations remembered."""
+
+    def __init__(self, every_s: float = TYPING_EVERY_S, keep: int = 64):
+        self.every_s = every_s
+        self.keep = keep
+        self._last: dict[str, tuple[float, bool]] = {}
+
+    def allow(self, conversation_id: str, typing: bool) -> bool:
+        now = _clock()
+        last = self._last.get(conversation_id)
+        if last is not None:
+            at, was_typing = last
+            if now - at < self.every_s and not (was_typing and not typing):
+                return False
+        elif len(self._last) >= self.keep:
+            self._last = {k: v for k, v in self._last.items() if now - v[0] < self.every_s}
+            if len(self._last) >= self.keep:
+                return False
+        self._last[conversation_id] = (now, typing)
+        return True
 
 
 async def _refuse(ws: WebSocket, code: int, detail: str) -> None:
@@ -83,20 +180,43 @@ def _resident_state(app, conversation_id: str, token: str | None, after: int | N
         return 0, "", hello
 
 
-async def _pump(ws: WebSocket, sub, close_code: int) -> None:
-    """Bus → socket, until the bus ends the subscription (None) or the socket closes."""
+async def _close(ws: WebSocket, code: int, detail: str, **extra: Any) -> None:
+    """An error event, then the close frame; either may find the client gone."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await ws.send_json({"type": "error", "detail": detail, **extra})
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await ws.close(code=code)
+
+
+async def _pump(ws: WebSocket, sub, close_code: int, control=None) -> None:
+    """Bus → socket, until the bus ends the subscription (None) or the socket closes. `control(event)` sees each
+    event first: True when it took the event (not sent on); it raises _Close to end the socket."""
     while True:
         event = await sub.get()
         if event is None:
             await ws.close(code=close_code)
             return
+        if control is not None:
+            try:
+                if await control(event):
+                    continue
+            except _Close as exc:
+                await _close(ws, exc.code, exc.detail, **exc.extra)
+                return
         await ws.send_json(event)
 
 
 async def _receive(ws: WebSocket) -> dict[str, Any] | None:
-    raw = await ws.receive_text()
-    if len(raw) > MAX_CLIENT_FRAME:
-        return None
+    """The next client event (None for a frame that is not a JSON object); raises _Close for a binary frame or
+    one over MAX_CLIENT_FRAME bytes, WebSocketDisconnect when the client left."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    raw = message.get("text")
+    if raw is None:
+        raise _Close(CLOSE_UNSUPPORTED, "binary frames are not accepted; send JSON text frames")
+    if len(raw) > MAX_CLIENT_FRAME or len(raw.encode("utf-8", "surrogatepass")) > MAX_CLIENT_FRAME:
+        raise _Close(CLOSE_TOO_BIG, f"frame too big: at most {MAX_CLIENT_FRAME} bytes")
     try:
         data = json.loads(raw)
     except ValueError:
@@ -104,18 +224,33 @@ async def _receive(ws: WebSocket) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-async def _serve(ws: WebSocket, sub, handle, close_code: int = 4408) -> None:
-    pump = asyncio.create_task(_pump(ws, sub, close_code))
+async def _serve(ws: WebSocket, sub, handle, close_code: int = 4408, control=None) -> None:
+    pump = asyncio.create_task(_pump(ws, sub, close_code, control))
+    limiter = EventLimiter()
     try:
         while not pump.done():
             receive = asyncio.create_task(_receive(ws))
             done, _ = await asyncio.wait({pump, receive}, return_when=asyncio.FIRST_COMPLETED)
             if receive not in done:
                 receive.cancel()
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, _Close):
                     await receive
                 break
-            data = receive.result()  # raises WebSocketDisconnect when the client left
+            try:
+                data = receive.result()  # raises WebSocketDisconnect when the client left
+            except _Close as exc:
+                await _close(ws, exc.code, exc.detail)
+                break
+            verdict = limiter.check()
+            if verdict == CLOSE:
+                await _close(ws, CLOSE_POLICY, "too many events; connection closed")
+                break
+            if verdict == DROP:
+                if not limiter.dropping:  # once per run of dropped events
+                    limiter.dropping = True
+                    await ws.send_json({"type": "error", "detail": "too many events; some were dropped"})
+                continue
+            limiter.dropping = False
             if data is not None:
                 await handle(data)
     except (WebSocketDisconnect, RuntimeError):
@@ -142,11 +277,14 @@ async def resident_socket(ws: WebSocket, conversation_id: str, token: str | None
     app.state.metrics.websockets.labels("resident").inc()
     try:
         await ws.send_json(hello)
+        throttle = TypingThrottle()
 
         async def handle(data: dict[str, Any]) -> None:
             if data.get("type") == "typing":
-                bus.publish(channel, {"type": "typing", "conversation_id": conversation_id, "from": "resident",
-                                      "typing": bool(data.get("typing", True))})
+                typing = bool(data.get("typing", True))
+                if throttle.allow(conversation_id, typing):
+                    bus.publish(channel, {"type": "typing", "conversation_id": conversation_id, "from": "resident",
+                                          "typing": typing})
             elif data.get("type") == "ping":
                 await ws.send_json({"type": "pong"})
 
@@ -187,13 +325,27 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
         return
     bus = app.state.bus
     await ws.accept()
-    sub = bus.subscribe([MEDIATORS])
+    # Its own channel: a logout, disable or password change on any gateway reaches this socket.
+    sub = bus.subscribe([MEDIATORS, mediator_channel(mediator["id"])])
     app.state.metrics.websockets.labels("mediator").inc()
     remaining = (mediator["expires_at"] - utcnow()).total_seconds()
     # The login expires while connected: the console is told and must log in again.
     expiry = asyncio.get_running_loop().call_later(max(0.0, remaining), sub.end)
     try:
         await ws.send_json({"type": "hello", "mediator": mediator["display_name"]})
+        throttle = TypingThrottle()
+
+        async def control(event: dict[str, Any]) -> bool:
+            """The account changed: this login still valid (with the new name and role), or the socket ends."""
+            if event.get("type") != "sessions_changed":
+                return False
+            fresh = await run_in_threadpool(_mediator_of, app, token)
+            if fresh is None:
+                reason = str(event.get("reason") or "")
+                raise _Close(CLOSE_LOGIN, SESSION_ENDED.get(reason, "login expired or invalid; please log in again"),
+                             reason=reason or None)
+            mediator.update(fresh)
+            return True
 
         async def handle(data: dict[str, Any]) -> None:
             kind = data.get("type")
@@ -207,14 +359,16 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
             elif kind == "unwatch" and conversation_id:
                 sub.discard(conversation_channel(conversation_id))
             elif kind == "typing" and conversation_id:
-                if await run_in_threadpool(_owns, app, mediator, conversation_id):
+                typing = bool(data.get("typing", True))
+                if throttle.allow(conversation_id, typing) and await run_in_threadpool(_owns, app, mediator,
+                                                                                        conversation_id):
                     bus.publish(conversation_channel(conversation_id),
                                 {"type": "typing", "conversation_id": conversation_id, "from": "mediator",
-                                 "name": mediator["display_name"], "typing": bool(data.get("typing", True))})
+                                 "name": mediator["display_name"], "typing": typing})
             elif kind == "ping":
                 await ws.send_json({"type": "pong"})
 
-        await _serve(ws, sub, handle, close_code=4401)
+        await _serve(ws, sub, handle, close_code=CLOSE_LOGIN, control=control)
     finally:
         expiry.cancel()
         sub.close()

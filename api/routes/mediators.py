@@ -1,4 +1,10 @@
-"""Mediator accounts: log in and out, who am I; administrators create accounts and read the audit log."""
+"""Mediator accounts: log in and out, who am I, change my password; administrators create, change and disable
+accounts and read the audit log.
+
+Whatever ends logins (logout: this one; disabling an account: all of its; a password change: all but the one that
+changed it) is followed, after commit, by `sessions_changed` on the bus channel `mediator:<id>`: every gateway's
+console sockets of that mediator check their login again and close with 4401 when it ended (api/routes/live.py).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,23 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, status
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import AdminDep, MediatorDep, SessionDep, _bearer
+from api.deps import AdminDep, BusDep, MediatorDep, SessionDep, _bearer
+from api.events import EventBus, mediator_channel
 from api.limits import client_address, too_many
 from api.mediation import audit, iso
 from api.models import AuditEntry, Mediator, MediatorSession, utcnow
-from api.schemas import LoginOut, MediatorCreate, MediatorLogin
+from api.schemas import (
+    LoginOut,
+    MediatorCreate,
+    MediatorLogin,
+    MediatorOut,
+    MediatorUpdate,
+    PasswordChange,
+    PasswordChanged,
+)
 from api.security import hash_password, hash_token, needs_rehash, new_token, verify_password
 
 router = APIRouter(prefix="/api", tags=["mediators"])
@@ -22,6 +37,21 @@ router = APIRouter(prefix="/api", tags=["mediators"])
 def mediator_dict(m: Mediator) -> dict:
     return {"id": m.id, "username": m.username, "display_name": m.display_name, "role": m.role,
             "active": m.active, "created_at": iso(m.created_at)}
+
+
+def sessions_changed(bus: EventBus, mediator_id: int, reason: str) -> None:
+    """Tell every gateway's sockets of this mediator to check their login (after the commit that changed it)."""
+    bus.publish(mediator_channel(mediator_id), {"type": "sessions_changed", "mediator_id": mediator_id,
+                                                "reason": reason})
+
+
+def _end_sessions(session, mediator_id: int, *, keep: str | None = None) -> int:
+    """Revoke the mediator's logins (all but `keep`, a token hash); how many there were."""
+    query = update(MediatorSession).where(MediatorSession.mediator_id == mediator_id,
+                                          MediatorSession.revoked.is_(False))
+    if keep is not None:
+        query = query.where(MediatorSession.token_hash != keep)
+    return session.execute(query.values(revoked=True).execution_options(synchronize_session=False)).rowcount
 
 
 LOGIN_BUSY_WAIT_S = 0.2  # how long a login waits for a free password check before 503
@@ -81,18 +111,36 @@ def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOu
 
 
 @router.post("/mediators/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(mediator: MediatorDep, session: SessionDep,
+def logout(mediator: MediatorDep, session: SessionDep, bus: BusDep,
            authorization: Annotated[str | None, Header()] = None) -> None:
     row = session.get(MediatorSession, hash_token(_bearer(authorization) or ""))
     if row is not None:
         row.revoked = True
         audit(session, f"mediator:{mediator.username}", "mediator.logout")
         session.commit()
+        sessions_changed(bus, mediator.id, "logout")
 
 
 @router.get("/mediators/me")
 def me(mediator: MediatorDep) -> dict:
     return mediator_dict(mediator)
+
+
+@router.post("/mediators/me/password", response_model=PasswordChanged)
+def change_password(body: PasswordChange, mediator: MediatorDep, session: SessionDep, bus: BusDep,
+                    authorization: Annotated[str | None, Header()] = None) -> PasswordChanged:
+    """A new password for the mediator logged in: every other login of the account ends, this one stays."""
+    actor = f"mediator:{mediator.username}"
+    if not verify_password(mediator.password_hash, body.current_password):
+        audit(session, actor, "mediator.password_change_failed")
+        session.commit()
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
+    mediator.password_hash = hash_password(body.new_password)
+    ended = _end_sessions(session, mediator.id, keep=hash_token(_bearer(authorization) or ""))
+    audit(session, actor, "mediator.password_change", sessions_ended=ended)
+    session.commit()
+    sessions_changed(bus, mediator.id, "password")
+    return PasswordChanged(sessions_ended=ended)
 
 
 @router.get("/mediators")
@@ -112,6 +160,31 @@ def create_mediator(body: MediatorCreate, admin: AdminDep, session: SessionDep) 
         raise HTTPException(status.HTTP_409_CONFLICT, "username already taken") from exc
     audit(session, f"mediator:{admin.username}", "mediator.create", username=body.username, role=body.role)
     session.commit()
+    return mediator_dict(mediator)
+
+
+@router.patch("/mediators/{mediator_id}", response_model=MediatorOut)
+def update_mediator(mediator_id: int, body: MediatorUpdate, admin: AdminDep, session: SessionDep,
+                    bus: BusDep) -> dict:
+    """Change an account's display name or role, or disable (every login ends at once) or enable it. An
+    administrator cannot disable or demote their own account (there is always one administrator left)."""
+    mediator = session.get(Mediator, mediator_id)
+    if mediator is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "mediator not found")
+    changes = body.model_dump(include=body.model_fields_set)
+    if mediator.id == admin.id and (changes.get("active") is False or changes.get("role", admin.role) != admin.role):
+        raise HTTPException(status.HTTP_409_CONFLICT, "administrators cannot disable or demote their own account")
+    changed = sorted(k for k, v in changes.items() if getattr(mediator, k) != v)
+    for key in changed:
+        setattr(mediator, key, changes[key])
+    ended = _end_sessions(session, mediator.id) if "active" in changed and not mediator.active else 0
+    if changed:
+        audit(session, f"mediator:{admin.username}", "mediator.update", username=mediator.username,
+              fields=changed, **{k: changes[k] for k in changed}, sessions_ended=ended)
+    session.commit()
+    if changed:
+        # Disabled: its consoles close; a new name or role: they pick it up.
+        sessions_changed(bus, mediator.id, "disabled" if ended or not mediator.active else "updated")
     return mediator_dict(mediator)
 
 

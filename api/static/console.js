@@ -5,6 +5,10 @@
   var TOKEN_KEY = "fq-mediator";
   var EXPIRED_KEY = "fq-mediator-expired";
   var EXPIRED_TEXT = "登录已过期，请重新登录。";
+  // Why the server ended this login (the error event before a 4401 close of the live socket).
+  var ENDED_TEXT = {logout: "您已退出登录，请重新登录。", disabled: "该账号已被停用，请联系管理员。",
+                    password: "密码已修改，请用新密码重新登录。"};
+  var endedReason = null;
   var CANNED = [
     "您好，我是人民调解员，已经看过您和智能助手的对话，接下来由我为您服务。",
     "请您详细说说事情的经过：什么时间、和谁、因为什么发生了纠纷？",
@@ -89,7 +93,8 @@
     // Remembered so that the reason survives a reload that races with the request that found the expiry.
     if (expired) sessionStorage.setItem(EXPIRED_KEY, "1"); else sessionStorage.removeItem(EXPIRED_KEY);
     if (ws) { var old = ws; ws = null; old.close(); }
-    showLogin(expired ? EXPIRED_TEXT : "");
+    showLogin(expired ? (ENDED_TEXT[endedReason] || EXPIRED_TEXT) : "");
+    endedReason = null;
   }
   $("login-form").addEventListener("submit", function (e) {
     e.preventDefault();
@@ -405,7 +410,9 @@
   }
 
   function onEvent(e) {
-    if (e.type === "handoff" || e.type === "queue") {
+    if (e.type === "error" && e.reason) {
+      endedReason = e.reason;  // the socket closes with 4401 next: back to the login form
+    } else if (e.type === "handoff" || e.type === "queue") {
       refreshLists();
       if (current && e.handoff_id === current.id && e.type === "handoff") open(current.id);
     } else if (e.type === "message" && current && e.conversation_id === current.conversation_id) {

@@ -22,6 +22,8 @@ MEDIATOR_ROUTES = [
     ("POST", "/api/mediators/logout", None),
     ("GET", "/api/mediators", None),
     ("POST", "/api/mediators", {"username": "newbie", "password": "12345678"}),
+    ("PATCH", "/api/mediators/1", {"active": False}),
+    ("POST", "/api/mediators/me/password", {"current_password": "x", "new_password": "12345678"}),
     ("GET", "/api/audit", None),
 ]
 
@@ -214,3 +216,188 @@ def test_cli_creates_mediators_and_admins(tmp_path, monkeypatch, client, app, ca
     assert login(client, "chen", "new-pass-word")
     root = client.post("/api/mediators/login", json={"username": "root", "password": "pass-word-2"}).json()
     assert root["role"] == "admin"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ending logins: the console sockets close too, on every gateway
+
+
+def _socket(client, headers):
+    ws = client.websocket_connect(f"/ws/mediators?token={headers['Authorization'].removeprefix('Bearer ')}")
+    ws.__enter__()
+    assert ws.receive_json()["type"] == "hello"
+    return ws
+
+
+def _closed(ws, within_s: float = 5.0) -> tuple[int, dict]:
+    """The socket's close code, and the last event before it (pongs aside). It is pinged meanwhile: a socket still
+    open after `within_s` fails the test instead of waiting for ever."""
+    import time
+
+    from starlette.websockets import WebSocketDisconnect
+
+    last = None
+    deadline = time.monotonic() + within_s
+    with pytest.raises(WebSocketDisconnect) as exc:
+        while True:
+            ws.send_json({"type": "ping"})
+            event = ws.receive_json()
+            if event["type"] == "pong":
+                assert time.monotonic() < deadline, "the socket stayed open"
+                time.sleep(0.2)  # under the sockets' event rate
+            else:
+                last = event
+    return exc.value.code, last
+
+
+def _still_open(ws) -> None:
+    ws.send_json({"type": "ping"})
+    for _ in range(50):
+        if ws.receive_json()["type"] == "pong":
+            return
+    raise AssertionError("no pong")
+
+
+def _actions(app, action: str) -> list[AuditEntry]:
+    with app.state.db.sessions() as s:
+        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_logout_closes_the_console_socket_of_that_login_only(client, app, mediator):
+    """Logout on one login of wang: that login's console socket gets an error event telling it to log in again and
+    closes with 4401; a socket of wang's other login stays open. Before, the socket stayed open after logout."""
+    other = login(client, "wang")
+    ws, ws_other = _socket(client, mediator), _socket(client, other)
+    try:
+        assert client.post("/api/mediators/logout", headers=mediator).status_code == 204
+        code, event = _closed(ws)
+        assert code == 4401
+        assert event == {"type": "error", "detail": "logged out; please log in again", "reason": "logout"}
+        _still_open(ws_other)
+    finally:
+        ws.__exit__(None, None, None)
+        ws_other.__exit__(None, None, None)
+
+
+def test_an_admin_changes_and_disables_an_account(client, app, mediator, admin):
+    """PATCH /api/mediators/{id}: admins only; a new display name reaches wang's open console (it stays open);
+    disabling wang ends every login of wang (HTTP 401) and closes its console socket with 4401; an admin cannot
+    disable or demote their own account. Before, there was no such route (405)."""
+    wang = client.get("/api/mediators/me", headers=mediator).json()
+    boss = client.get("/api/mediators/me", headers=admin).json()
+    second = login(client, "wang")
+    ws = _socket(client, mediator)
+    try:
+        resp = client.patch(f"/api/mediators/{wang['id']}", json={"active": False}, headers=mediator)
+        assert resp.status_code == 403
+        assert resp.json()["detail"] == "administrators only"
+        resp = client.patch("/api/mediators/9999", json={"active": False}, headers=admin)
+        assert resp.status_code == 404
+        assert resp.json()["detail"] == "mediator not found"
+        for bad in ({}, {"active": None}, {"role": "root"}, {"display_name": "  "}, {"username": "x"}):
+            assert client.patch(f"/api/mediators/{wang['id']}", json=bad, headers=admin).status_code == 422, bad
+        for own in ({"active": False}, {"role": "mediator"}):
+            resp = client.patch(f"/api/mediators/{boss['id']}", json=own, headers=admin)
+            assert resp.status_code == 409
+            assert resp.json()["detail"] == "administrators cannot disable or demote their own account"
+
+        resp = client.patch(f"/api/mediators/{wang['id']}", json={"display_name": "王老师"}, headers=admin)
+        assert resp.status_code == 200
+        assert resp.json() == {**wang, "display_name": "王老师"}
+        _still_open(ws)
+
+        resp = client.patch(f"/api/mediators/{wang['id']}", json={"active": False}, headers=admin)
+        assert resp.status_code == 200
+        assert resp.json() == {**wang, "display_name": "王老师", "active": False}
+        code, event = _closed(ws)
+        assert code == 4401
+        assert event == {"type": "error", "detail": "this account has been disabled", "reason": "disabled"}
+    finally:
+        ws.__exit__(None, None, None)
+    for headers in (mediator, second):
+        assert client.get("/api/mediators/me", headers=headers).status_code == 401
+    assert client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code == 401
+    with app.state.db.sessions() as s:
+        assert not s.scalars(select(MediatorSession).where(MediatorSession.mediator_id == wang["id"],
+                                                           MediatorSession.revoked.is_(False))).all()
+    entries = _actions(app, "mediator.update")
+    assert [(e.actor, e.detail["fields"]) for e in entries] == [("mediator:boss", ["display_name"]),
+                                                                ("mediator:boss", ["active"])]
+    assert entries[-1].detail["sessions_ended"] == 2
+
+    # Enabled again: a fresh login works (the old ones stay ended).
+    resp = client.patch(f"/api/mediators/{wang['id']}", json={"active": True, "role": "admin"}, headers=admin)
+    assert resp.status_code == 200
+    assert (resp.json()["active"], resp.json()["role"]) == (True, "admin")
+    assert client.get("/api/mediators/me", headers=mediator).status_code == 401
+    assert login(client, "wang")
+
+
+def test_changing_the_password_keeps_this_login_and_ends_the_others(client, app, mediator):
+    """POST /api/mediators/me/password from one of wang's two logins: a wrong current password is 403, a short new
+    one 422; success ends the other login (401, its console socket closes with 4401 and an error event) and keeps
+    this one (and its socket); the old password no longer logs in. Before, there was no such route (404)."""
+    other = login(client, "wang")
+    ws, ws_other = _socket(client, mediator), _socket(client, other)
+    try:
+        resp = client.post("/api/mediators/me/password",
+                           json={"current_password": "wrong password", "new_password": "a-new-password"},
+                           headers=mediator)
+        assert resp.status_code == 403
+        assert resp.json()["detail"] == "the current password is wrong"
+        for bad in ({"current_password": PASSWORD, "new_password": "short"}, {"new_password": "a-new-password"},
+                    {"current_password": PASSWORD, "new_password": "x" * 257}):
+            resp = client.post("/api/mediators/me/password", json=bad, headers=mediator)
+            assert resp.status_code == 422, bad
+        _still_open(ws_other)
+
+        resp = client.post("/api/mediators/me/password",
+                           json={"current_password": PASSWORD, "new_password": "a-new-password"}, headers=mediator)
+        assert resp.status_code == 200
+        assert resp.json() == {"changed": True, "sessions_ended": 1}
+        code, event = _closed(ws_other)
+        assert code == 4401
+        assert event == {"type": "error", "detail": "the password was changed; please log in again",
+                         "reason": "password"}
+        _still_open(ws)
+    finally:
+        ws.__exit__(None, None, None)
+        ws_other.__exit__(None, None, None)
+    assert client.get("/api/mediators/me", headers=mediator).status_code == 200
+    assert client.get("/api/mediators/me", headers=other).status_code == 401
+    assert client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code == 401
+    assert login(client, "wang", "a-new-password")
+    assert [e.actor for e in _actions(app, "mediator.password_change_failed")] == ["mediator:wang"]
+    assert [e.detail for e in _actions(app, "mediator.password_change")] == [{"sessions_ended": 1}]
+
+
+def test_a_logout_on_one_gateway_closes_the_console_socket_on_another(settings, rasa, precedent_sink):
+    """Two gateways on one database and one bus (in-process here; Redis carries the same channel between
+    processes): a console socket on gateway A closes with 4401 when its login logs out on gateway B, and another
+    login's socket on A closes when an admin on B disables the account. Before, sockets never heard of it."""
+    from fastapi.testclient import TestClient
+
+    from api.events import InProcessBus
+    from api.main import create_app
+
+    bus = InProcessBus()
+    app_a = create_app(settings, rasa=rasa, bus=bus, add_precedent=precedent_sink)
+    app_b = create_app(settings.model_copy(update={"run_migrations_on_start": False}), rasa=rasa, bus=bus,
+                       add_precedent=precedent_sink)
+    with TestClient(app_a) as a, TestClient(app_b) as b:
+        make_mediator(app_a, "wang", display_name="王调解员")
+        make_mediator(app_a, "boss", admin=True)
+        first, second = login(a, "wang"), login(a, "wang")
+        ws_first, ws_second = _socket(a, first), _socket(a, second)
+        try:
+            assert b.post("/api/mediators/logout", headers=first).status_code == 204
+            assert _closed(ws_first)[0] == 4401
+            _still_open(ws_second)
+            wang = b.get("/api/mediators/me", headers=second).json()
+            resp = b.patch(f"/api/mediators/{wang['id']}", json={"active": False}, headers=login(b, "boss"))
+            assert resp.status_code == 200
+            assert _closed(ws_second) == (4401, {"type": "error", "detail": "this account has been disabled",
+                                                 "reason": "disabled"})
+        finally:
+            ws_first.__exit__(None, None, None)
+            ws_second.__exit__(None, None, None)

@@ -184,3 +184,50 @@ def test_redis_limits_count_heavier_requests_and_back_off(redis_server):
     assert 0.5 <= backoff.blocked_for({"name": "n", "client": "a"}) <= 1.0  # the address still waits
     backoff.reset(keys)
     assert backoff.blocked_for(keys) == 0
+
+
+def test_logout_disable_and_password_change_on_gateway_b_close_console_sockets_on_gateway_a(gateways):
+    """Through Redis: wang has three logins with a console socket each on gateway A. A password change from the
+    first on gateway B closes the other two sockets on A (4401, reason "password") and keeps the first; a logout
+    of the first on B closes it too; after a new login, disabling wang on B closes that one. Before, a socket on
+    A never heard of what B did."""
+    (app_a, app_b), a, b = gateways
+    make_mediator(app_a, "wang", display_name="王调解员")
+    make_mediator(app_a, "boss", admin=True)
+    logins = [login(a, "wang") for _ in range(3)]
+
+    def socket(headers):
+        ws = a.websocket_connect(f"/ws/mediators?token={headers['Authorization'].removeprefix('Bearer ')}")
+        ws.__enter__()
+        assert ws.receive_json()["type"] == "hello"
+        return ws
+
+    def closed(ws) -> tuple[int, str | None]:
+        reason = None
+        with pytest.raises(WebSocketDisconnect) as exc:
+            for _ in range(100):
+                event = ws.receive_json()
+                reason = event.get("reason") if event["type"] == "error" else reason
+        return exc.value.code, reason
+
+    sockets = [socket(h) for h in logins]
+    try:
+        resp = b.post("/api/mediators/me/password", json={"current_password": "correct horse battery",
+                                                           "new_password": "another-password"}, headers=logins[0])
+        assert resp.status_code == 200
+        assert resp.json() == {"changed": True, "sessions_ended": 2}
+        assert [closed(ws) for ws in sockets[1:]] == [(4401, "password")] * 2
+        sockets[0].send_json({"type": "ping"})
+        assert until(sockets[0], "pong") == {"type": "pong"}
+        assert b.post("/api/mediators/logout", headers=logins[0]).status_code == 204
+        assert closed(sockets[0]) == (4401, "logout")
+
+        fresh = login(a, "wang", "another-password")
+        sockets.append(socket(fresh))
+        wang = b.get("/api/mediators/me", headers=fresh).json()
+        resp = b.patch(f"/api/mediators/{wang['id']}", json={"active": False}, headers=login(b, "boss"))
+        assert resp.status_code == 200
+        assert closed(sockets[-1]) == (4401, "disabled")
+    finally:
+        for ws in sockets:
+            ws.__exit__(None, None, None)
