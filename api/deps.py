@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from api.events import EventBus
 from api.messaging import ConversationRef, MessageFlow
 from api.models import ROLE_ADMIN, Conversation, Mediator, MediatorSession, as_utc, utcnow
+from api.precedents import PrecedentPublisher
 from api.rasa_client import RasaClient
 from api.security import hash_token, token_matches
 from fengqiao.settings import Settings
@@ -168,3 +169,10 @@ def get_admin(mediator: MediatorDep) -> Mediator:
 
 
 AdminDep = Annotated[Mediator, Depends(get_admin)]
+
+
+def get_precedent_publisher(request: Request) -> PrecedentPublisher:
+    return request.app.state.precedents
+
+
+PrecedentPublisherDep = Annotated[PrecedentPublisher, Depends(get_precedent_publisher)]

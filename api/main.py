@@ -23,7 +23,7 @@ from api.messaging import MessageFlow, sweeping
 from api.metrics import Metrics
 from api.precedents import AddPrecedent, PrecedentPublisher
 from api.rasa_client import RasaClient
-from api.routes import conversations, handoffs, health, live, mediators, pages, search
+from api.routes import conversations, handoffs, health, live, mediators, pages, precedents, search
 from api.routes.pages import STATIC_DIR
 from fengqiao.settings import Settings, get_settings
 from knowledge_base.search import KnowledgeBase
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
     app.state.precedents = PrecedentPublisher(db.sessions, settings.resolved_kb_dir, add_precedent,
                                               on_published=reload_kb)
     for router in (conversations.router, mediators.router, handoffs.router, live.router, search.router,
-                   health.router, pages.router):
+                   health.router, pages.router, precedents.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(RequestValidationError, validation_error)

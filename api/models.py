@@ -189,4 +189,7 @@ class Precedent(Base):
     reviewed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     held_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What the reviewer sees and edits (dispute type, facts, outcome, agreement, statutes), already anonymised;
+    # `record` is built from it.
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -237,8 +237,10 @@ class MediatorMessageIn(RequestBody):
 
 class HandoffCloseIn(RequestBody):
     outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
-    summary: str
+    summary: str  # the agreement or what was done: kept whole in the mediators' record
     follow_up_date: date | None = None
+    # The facts of the case as the mediator tells them, for the public precedent (anonymised, then reviewed).
+    facts: str = Field(default="", max_length=MAX_SUMMARY_CHARS)
 
     @field_validator("summary")
     @classmethod
@@ -255,3 +257,41 @@ class SearchResults(BaseModel):
     k: int
     kind: str | None
     hits: list[dict[str, Any]]
+
+
+PRECEDENT_STATUSES = ("draft", "held", "approved", "rejected")
+MAX_STATUTES = 10
+
+
+class PrecedentFields(BaseModel):
+    """The parts a public precedent is built from, anonymised: what the reviewer reads and may edit."""
+
+    dispute_type: str = Field(max_length=64)
+    facts: str = Field(default="", max_length=MAX_SUMMARY_CHARS)
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
+    agreement: str = Field(default="", max_length=MAX_SUMMARY_CHARS)
+    statutes: list[str] = Field(default_factory=list, max_length=MAX_STATUTES)
+
+
+class PrecedentEditIn(RequestBody):
+    """A reviewer's edit of the anonymised preview; the outcome stays the one the case was closed with."""
+
+    dispute_type: str = Field(min_length=1, max_length=64)
+    facts: str = Field(default="", max_length=MAX_SUMMARY_CHARS)
+    agreement: str = Field(default="", max_length=MAX_SUMMARY_CHARS)
+    statutes: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(default_factory=list,
+                                                                               max_length=MAX_STATUTES)
+
+
+class PrecedentOut(BaseModel):
+    id: str
+    handoff_id: str
+    status: Literal[PRECEDENT_STATUSES]  # type: ignore[valid-type]
+    title: str
+    text: str
+    fields: PrecedentFields
+    held_reasons: list[str]
+    created_at: datetime
+    reviewed_at: datetime | None = None
+    published: bool
+    error: str | None = None

@@ -27,13 +27,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reviewed_by", sa.Integer, nullable=True))
         batch.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("held_reason", sa.Text, nullable=True))
+        batch.add_column(sa.Column("fields", sa.JSON, nullable=True))
     op.create_index("ix_precedents_status", "precedents", ["status"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_precedents_status", "precedents")
     with op.batch_alter_table("precedents") as batch:
-        for name in ("held_reason", "reviewed_at", "reviewed_by", "status"):
+        for name in ("fields", "held_reason", "reviewed_at", "reviewed_by", "status"):
             batch.drop_column(name)
     with op.batch_alter_table("conversations") as batch:
         batch.drop_column("last_active_at")

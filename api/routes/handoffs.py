@@ -16,6 +16,7 @@ from api.mediation import Conflict, Outbox
 from api.models import H_ACTIVE, H_WAITING, ROLE_ADMIN, Handoff, Mediator, Message, Precedent, utcnow
 from api.precedents import store_precedent
 from api.rasa_client import RasaUnavailable
+from api.routes.precedents import precedent_out
 from api.schemas import HandoffCloseIn, MediatorMessageIn
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,8 @@ def read_handoff(handoff_id: str, mediator: MediatorDep, session: SessionDep) ->
     out["mine"] = handoff.mediator_id == mediator.id
     precedent = session.scalar(select(Precedent).where(Precedent.handoff_id == handoff.id))
     if precedent is not None:
-        out["precedent"] = {"id": precedent.id, "published": precedent.published_at is not None,
-                            "error": precedent.error}
+        out["precedent"] = {"id": precedent.id, "status": precedent.status,
+                            "published": precedent.published_at is not None, "error": precedent.error}
     return out
 
 
@@ -150,11 +151,10 @@ def close_handoff(request: Request, handoff_id: str, body: HandoffCloseIn, media
         mediation.close(session, outbox, handoff, mediator, outcome=body.outcome, summary=body.summary,
                         follow_up_date=body.follow_up_date)
         handoff.closed_at = handoff.closed_at or utcnow()
-        precedent = store_precedent(session, handoff)
+        precedent = store_precedent(session, handoff, body.facts)
         session.commit()
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     mediation.publish(bus, session, outbox, request.app.state.settings.handoff_default_wait_s)
-    background.add_task(request.app.state.precedents.publish_pending, precedent.id)
-    return mediation.handoff_dict(handoff) | {"precedent": {"id": precedent.id, "title": precedent.record["title"],
-                                                            "text": precedent.record["text"]}}
+    # Not public yet: the mediator reviews the anonymised preview first (POST /api/precedents/{id}/approve).
+    return mediation.handoff_dict(handoff) | {"precedent": precedent_out(precedent).model_dump(mode="json")}

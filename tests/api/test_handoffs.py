@@ -175,14 +175,15 @@ def test_release_when_rasa_is_down_still_hands_back(client, rasa, app, mediator)
     assert (conv["conversation_id"], {"event": "resume"}) in rasa.events
 
 
-def test_close_with_outcome_stores_an_anonymised_precedent(client, rasa, app, mediator, precedent_sink):
+def test_close_with_outcome_drafts_an_anonymised_precedent_that_is_public_only_once_approved(
+        client, rasa, app, mediator, precedent_sink):
     conv = new_conversation(client)
     hand_off(client, rasa, conv, summary="居民张伟（电话13812345678）说老板王建国拖欠三个月工资，住在人民路88号3幢501室。")
     hid = handoff_id_of(client, mediator, conv["conversation_id"])
     client.post(f"/api/handoffs/{hid}/claim", headers=mediator)
     resp = client.post(f"/api/handoffs/{hid}/close", headers=mediator, json={
         "outcome": "调解成功", "summary": "王建国同意于12月31日前向张伟支付工资15000元，身份证330602198001011234。",
-        "follow_up_date": "2026-01-15"})
+        "facts": "张伟在王建国的工厂做工，王建国拖欠三个月工资共15000元。", "follow_up_date": "2026-01-15"})
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["status"] == "closed" and body["outcome"] == "调解成功" and body["follow_up_date"] == "2026-01-15"
@@ -196,6 +197,17 @@ def test_close_with_outcome_stores_an_anonymised_precedent(client, rasa, app, me
     assert [h["id"] for h in closed] == [hid]
     assert closed[0]["outcome_summary"].startswith("王建国同意")  # the mediators' own record keeps the names
 
+    # A draft: nothing reaches the knowledge base before a mediator approves the anonymised preview.
+    preview = body["precedent"]
+    assert preview["status"] == "draft" and preview["published"] is False and preview["held_reasons"] == []
+    assert precedent_sink.records == []
+    assert preview["fields"]["facts"].endswith("拖欠三个月工资共15000元。")
+    # The resident's own words (the bot's handoff summary) are not in the public text.
+    assert "人民路" not in preview["text"] and "居民" not in preview["text"]
+
+    resp = client.post(f"/api/precedents/{preview['id']}/approve", headers=mediator)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "approved"
     assert len(precedent_sink.records) == 1
     kb_dir, record = precedent_sink.records[0]
     assert kb_dir == app.state.settings.resolved_kb_dir
@@ -209,9 +221,9 @@ def test_close_with_outcome_stores_an_anonymised_precedent(client, rasa, app, me
     assert "工资" in record.text and "15000元" in record.text
     with app.state.db.sessions() as s:
         row = s.scalars(select(Precedent)).one()
-        assert row.published_at is not None and row.error is None
+        assert row.published_at is not None and row.error is None and row.reviewed_at is not None
     full = client.get(f"/api/handoffs/{hid}", headers=mediator).json()
-    assert full["precedent"]["published"] is True
+    assert full["precedent"]["published"] is True and full["precedent"]["status"] == "approved"
 
 
 def test_precedent_kept_when_the_knowledge_base_refuses_and_published_later(client, rasa, app, mediator,
@@ -221,8 +233,11 @@ def test_precedent_kept_when_the_knowledge_base_refuses_and_published_later(clie
     hid = handoff_id_of(client, mediator, conv["conversation_id"])
     client.post(f"/api/handoffs/{hid}/claim", headers=mediator)
     precedent_sink.fail = True
-    assert client.post(f"/api/handoffs/{hid}/close", headers=mediator,
-                       json={"outcome": "未达成", "summary": "双方分歧较大"}).status_code == 200
+    resp = client.post(f"/api/handoffs/{hid}/close", headers=mediator,
+                       json={"outcome": "未达成", "summary": "双方分歧较大"})
+    assert resp.status_code == 200
+    assert client.post(f"/api/precedents/{resp.json()['precedent']['id']}/approve",
+                       headers=mediator).status_code == 200
     full = client.get(f"/api/handoffs/{hid}", headers=mediator).json()
     assert full["precedent"]["published"] is False and "knowledge base busy" in full["precedent"]["error"]
     precedent_sink.fail = False
@@ -335,8 +350,12 @@ def test_closed_case_becomes_searchable_in_the_knowledge_base(tmp_path, tiny_kb,
         hid = handoff_id_of(client, headers, conv["conversation_id"])
         client.post(f"/api/handoffs/{hid}/claim", headers=headers)
         resp = client.post(f"/api/handoffs/{hid}/close", headers=headers, json={
-            "outcome": "调解成功", "summary": "楼上住户同意赔偿天花板修缮费用三千元，并更换漏水水管。"})
+            "outcome": "调解成功", "summary": "楼上住户同意赔偿天花板修缮费用三千元，并更换漏水水管。",
+            "facts": "李小红家楼上王大明家水管漏水，把她家天花板泡坏了。"})
         assert resp.status_code == 200
+        pid = resp.json()["precedent"]["id"]
+        assert client.get("/api/search", params={"q": "楼上漏水 天花板 赔偿", "kind": "precedent"}).json()["hits"] == []
+        assert client.post(f"/api/precedents/{pid}/approve", headers=headers).status_code == 200
         hits = client.get("/api/search", params={"q": "楼上漏水 天花板 赔偿", "kind": "precedent"}).json()["hits"]
         assert hits and hits[0]["id"] == f"fq-{hid}"
         assert hits[0]["title"].startswith("相邻关系人民调解案例（调解成功")
