@@ -69,8 +69,11 @@
         if (!r.ok) {
           var detail = body.detail;
           if (Array.isArray(detail)) detail = detail.map(function (d) { return d.msg; }).join("；");
+          var extra = detail && typeof detail === "object" ? detail : null;
+          if (extra) detail = extra.detail;
           var err = new Error(detail || r.statusText);
           err.status = r.status;
+          err.extra = extra;
           throw err;
         }
         return body;
@@ -200,6 +203,9 @@
     $("release").hidden = !mine;
     $("close-case").hidden = !mine;
     $("reply-form").hidden = !mine;
+    var p = h.precedent;
+    $("review-precedent").hidden = !(h.status === "closed" && p && (p.status === "draft" || p.status === "held") &&
+                                      (h.mine || auth.role === "admin"));
   }
 
   function addMessage(m) {
@@ -301,18 +307,79 @@
   $("close-cancel").addEventListener("click", function () { $("close-dialog").close(); });
   $("close-form").addEventListener("submit", function (e) {
     e.preventDefault();
-    var body = {outcome: $("close-outcome").value, summary: $("close-summary").value};
+    var body = {outcome: $("close-outcome").value, summary: $("close-summary").value,
+                facts: $("close-facts").value};
     if ($("close-follow-up").value) body.follow_up_date = $("close-follow-up").value;
     api("/api/handoffs/" + current.id + "/close", {method: "POST", body: JSON.stringify(body)})
-      .then(function () {
+      .then(function (closed) {
         $("close-dialog").close();
         $("close-summary").value = "";
+        $("close-facts").value = "";
         $("close-follow-up").value = "";
-        return open(current.id);
+        return open(current.id).then(function () { if (closed.precedent) showPrecedent(closed.precedent); });
       })
       .then(refreshLists)
       .catch(function (err) { $("close-error").textContent = "无法结束：" + err.message; $("close-error").hidden = false; });
   });
+
+  // ----- the public precedent: review the anonymised preview, edit, approve or reject -----------------------
+  var precedent = null;
+  function showPrecedent(p) {
+    precedent = p;
+    $("precedent-type").value = p.fields.dispute_type || "";
+    $("precedent-facts").value = p.fields.facts || "";
+    $("precedent-agreement").value = p.fields.agreement || "";
+    $("precedent-statutes").value = (p.fields.statutes || []).join("、");
+    $("precedent-preview").textContent = p.title + "\n" + p.text;
+    var held = $("precedent-held");
+    held.textContent = "";
+    held.hidden = !(p.held_reasons && p.held_reasons.length);
+    if (!held.hidden) {
+      held.appendChild(el("div", null, "以下内容可能仍能识别当事人，请修改后再批准公开："));
+      p.held_reasons.forEach(function (r) { held.appendChild(el("div", "held-reason", r)); });
+    }
+    $("precedent-error").hidden = true;
+    if (!$("precedent-dialog").open) $("precedent-dialog").showModal();
+  }
+  function precedentEdit() {
+    return {dispute_type: $("precedent-type").value.trim() || "民间纠纷", facts: $("precedent-facts").value,
+            agreement: $("precedent-agreement").value,
+            statutes: $("precedent-statutes").value.split(/[、,，;；\n]/).map(function (x) { return x.trim(); })
+              .filter(function (x) { return x; })};
+  }
+  function precedentFailed(err) {
+    if (err.extra && err.extra.held_reasons) {
+      return api("/api/precedents/" + precedent.id).then(showPrecedent);
+    }
+    $("precedent-error").textContent = "操作失败：" + err.message;
+    $("precedent-error").hidden = false;
+  }
+  function savePrecedent() {
+    return api("/api/precedents/" + precedent.id, {method: "PUT", body: JSON.stringify(precedentEdit())})
+      .then(function (p) { showPrecedent(p); return p; });
+  }
+  $("review-precedent").addEventListener("click", function () {
+    api("/api/precedents/" + current.precedent.id).then(showPrecedent)
+      .catch(function (err) { alert("无法打开案例：" + err.message); });
+  });
+  $("precedent-save").addEventListener("click", function () { savePrecedent().catch(precedentFailed); });
+  $("precedent-approve").addEventListener("click", function () {
+    savePrecedent().then(function (p) {
+      if (p.status === "held") return;
+      return api("/api/precedents/" + p.id + "/approve", {method: "POST"}).then(function () {
+        $("precedent-dialog").close();
+        return open(current.id);
+      });
+    }).catch(precedentFailed);
+  });
+  $("precedent-reject").addEventListener("click", function () {
+    if (!confirm("不公开这个案例？不公开的案例不会进入案例库。")) return;
+    api("/api/precedents/" + precedent.id + "/reject", {method: "POST"}).then(function () {
+      $("precedent-dialog").close();
+      return open(current.id);
+    }).catch(precedentFailed);
+  });
+  $("precedent-later").addEventListener("click", function () { $("precedent-dialog").close(); });
 
   CANNED.forEach(function (text) {
     var o = el("option", null, text.length > 18 ? text.slice(0, 18) + "…" : text);

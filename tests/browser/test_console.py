@@ -122,9 +122,16 @@ def test_close_with_the_outcome_form(browser, gateway):
     console.select_option("#close-outcome", "部分达成")
     console.fill("#close-summary", "双方同意分居，由社区持续回访。")
     console.fill("#close-follow-up", "2026-03-01")
+    console.fill("#close-facts", "夫妻因家务琐事多次争吵，妻子申请调解。联系电话13912345678。")
     console.click("#close-submit")
     expect(console.locator("#close-dialog")).not_to_be_visible()
     expect(console.locator("#chat-sub")).to_contain_text("已结束")
+    # The anonymised preview for review: the phone number is gone; review can wait.
+    expect(console.locator("#precedent-dialog")).to_be_visible()
+    expect(console.locator("#precedent-facts")).to_have_value("夫妻因家务琐事多次争吵，妻子申请调解。联系电话[电话]。")
+    console.click("#precedent-later")
+    expect(console.locator("#precedent-dialog")).to_be_hidden()
+    expect(console.locator("#review-precedent")).to_be_visible()
     console.click('.tab[data-tab="closed"]')
     expect(console.locator("#queue-list .queue-item").first).to_contain_text("部分达成")
     with gateway.app.state.db.sessions() as s:

@@ -137,9 +137,17 @@ def test_closed_case_appears_in_precedent_search(browser, url):
     console.click("#close-case")
     console.select_option("#close-outcome", "调解成功")
     console.fill("#close-summary", "楼上住户同意承担天花板修缮费用三千元，并在一周内更换漏水水管。联系人张伟，电话13800001111。")
+    console.fill("#close-facts", "楼上张伟家水管漏水，把楼下天花板泡坏了，双方对修缮费用有争议。")
     console.click("#close-submit")
     expect(console.locator("#chat-sub")).to_contain_text("已结束")
     expect(resident.locator("#closed")).to_be_visible()
+    # The case is public only once its anonymised preview is approved.
+    expect(console.locator("#precedent-dialog")).to_be_visible()
+    expect(console.locator("#precedent-preview")).to_contain_text("天花板")
+    expect(console.locator("#precedent-preview")).not_to_contain_text("张伟")
+    expect(console.locator("#precedent-preview")).not_to_contain_text("13800001111")
+    console.click("#precedent-approve")
+    expect(console.locator("#precedent-dialog")).to_be_hidden()
 
     console.select_option("#search-kind", "precedent")
     console.fill("#search-q", "楼上漏水 天花板 修缮费用")
