@@ -25,6 +25,7 @@ from api.precedents import AddPrecedent, PrecedentPublisher
 from api.rasa_client import RasaClient
 from api.routes import conversations, handoffs, health, live, mediators, pages, precedents, search
 from api.routes.pages import STATIC_DIR
+from api.url_guard import NulFreeUrls
 from fengqiao.settings import Settings, get_settings
 from knowledge_base.search import KnowledgeBase
 
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NulFreeUrls)  # before any route reads an id: PostgreSQL cannot take a NUL
     app.add_middleware(SecurityHeaders)
     # Outermost: every limit and log below sees the client, not the balancer.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

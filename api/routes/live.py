@@ -55,6 +55,7 @@ from api.models import (
     as_utc,
     utcnow,
 )
+from api.schemas import unstorable
 from api.security import hash_token, token_matches
 
 log = logging.getLogger(__name__)
@@ -350,6 +351,8 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
         async def handle(data: dict[str, Any]) -> None:
             kind = data.get("type")
             conversation_id = str(data.get("conversation_id") or "")[:64]
+            if unstorable(conversation_id):  # NUL or a lone surrogate: no conversation has one, no query takes one
+                conversation_id = ""
             if kind == "watch" and conversation_id:
                 if await run_in_threadpool(_can_watch, app, conversation_id):
                     sub.add(conversation_channel(conversation_id))
