@@ -1,8 +1,8 @@
 """Refuses a URL with a NUL character (`%00`) in its path or query string, HTTP or WebSocket, before any route.
 
 Path and query values (conversation and handoff ids, `?conversation_id=`, `?token=`) go into database queries, and
-PostgreSQL cannot take a NUL in a text value at all: psycopg raises DataError, which was a 500 (found by
-tests/api/test_fuzz_properties.py). No id or parameter of the API can contain one, so the request is answered
+PostgreSQL cannot take a NUL in a text value at all: psycopg raises DataError, which was a 500 (found fuzzing;
+pinned by tests/api/test_fuzz_openapi.py). No id or parameter of the API can contain one, so the request is answered
 400 here, once for every route, instead of a check in each. (Lone surrogates cannot arrive this way: servers decode
 %-escapes that are not UTF-8 to U+FFFD.)
 """
