@@ -20,7 +20,7 @@ SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪"
     "范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪"
     "庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕"
-    "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣"
+    "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师仇栾隋商刁沙荣"
     "巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝萧冼裘楼斯宣仉泮屠傅寿"
     # Rarer ones, each still borne by many thousands of people (none of them a common word on its own).
     "禤訾亓逯笪仝麴厍蒯郜郦郗郇隗楚习衡阙殳沃蔚夔晁勾阚乜鞠巢荆竺桓汝鄢钦缑亢况郈琴佴谯邰伏钭厉戎祖茅闻惠宦蓬胥苍莘"
@@ -56,7 +56,8 @@ KIN_AND_ROLES = (
     "老大", "老二", "老三", "老四", "老五", "老幺", "他爹", "他娘", "俺爹", "俺娘", "他爸", "他妈", "她爸", "她妈",
     "护工", "屯长", "寨主", "网格员", "民警", "警官", "居民", "职工", "退休职工", "代表", "劳动者代表", "回访人",
     "回访对象", "出租方", "承租方", "被征收人", "作坊主", "主播", "教练", "领头的", "同班同学", "子女", "继承人",
-    "被继承人", "当事人一", "当事人二", "当事人三", "我是", "的是", "就是", "真名叫", "实名为", "实名")
+    "被继承人", "当事人一", "当事人二", "当事人三", "我是", "的是", "就是", "真名叫", "实名为", "实名", "乘客",
+    "旅客", "顾客", "消费者", "大户", "种植大户", "承包人", "发包人", "施工方", "包工队")
 # Surnames of Dai, Naxi, Yi and other names (岩香, 玉香, 刀建平, 木丽华, 普丽芬) that are also common characters: a
 # name only right after a role or a cue.
 ROLE_ONLY_SURNAMES = "岩玉刀木普依召和"
@@ -158,12 +159,12 @@ _PLACE_SUFFIX = ("村民委员会", "居民委员会", "村委会", "居委会",
 _GENERIC_PLACE = re.compile(r"(?:我们|咱们|你们|他们|她们|我家|你家|他家|这个|那个|哪个|这|那|每个|整个|同一个|一个|"
                             r"同|本|外|邻|隔壁|附近|老|新|农|城|乡|全|各|该|此|原|县|市|区|省|的|在|住|是|去|到|回|"
                             r"个|们|里|大|小|所在)+$")
-_PLACE_STOP = set("我你他她它们这那个的在住是去到回从和与跟及了把被给对向找叫让有没不也都就还很要会能说省市区县州旗邻")
+_PLACE_STOP = set("我你他她它们这个的在住是去到回从和与跟及了把被给对向找叫让有没不也都就还很要会能说邻")
 _PLACE_SUFFIX_RE = re.compile("村民委员会|居民委员会|村委会|居委会|社区|小区|花园|公寓|新村|家园|苑|庄园|山庄|大厦|村|镇|乡|街道|"
                               "世家|华庭|公馆|名邸|豪庭|嘉园|雅居|华府|首府|御园|水岸|别墅")
 
 # Cues that the next two or three characters are a person's name.
-_NAME_CUES = re.compile(r"(?:我叫|名叫|叫做|本名|大名|全名|原名|真名|小名|乳名|外号|绰号|姓名[:：\s]*|叫他|喊他|叫她|喊她|"
+_NAME_CUES = re.compile(r"(?:我叫|名叫|叫做|本名|大名|全名|原名|真名|小名|乳名|外号|绰号|姓名[:：]\s*|叫他|喊他|叫她|喊她|"
                         r"当事人[甲乙丙][:：\s]*)(?:叫|是|为)?\s*(" + _CJK + r"{2,3})")
 # Weaker cues: the name after them must look like one (a surname, or 小/阿/老 and a character).
 _WEAK_NAME_CUES = re.compile(r"(?:叫|称其|称他|称她|名字是)\s*((?:" + _SURNAME_RE + r"|[小阿老" + ROLE_ONLY_SURNAMES
@@ -188,12 +189,13 @@ _FAMILIAR = re.compile(r"(?<![养赡敬送防退尊告古元天月父遗大])((?
 # 阿强, 阿芳: 阿 with a given name (not 阿姨, 阿婆…).
 _A_NAME = re.compile(r"阿(?![姨婆公爷妈爸伯叔嫂哥姐弟妹里拉根富汗尔胶飞甘])(" + _CJK + r")")
 # Where a name may start a clause, and what may follow a name.
-_CLAUSE_START = set("，。、；：:！？!?（(“”\"『』「」 \n和与跟同及")
+_CLAUSE_START = set("，。、；：:！？!?（(“”\"『』「」 \n和与跟及")
 _AFTER_NAME = set("，。、；：:！？!?）)“”\" \n和与跟同及说讲在是把被的欠借要拿让给叫找对向从以已也都就还又将喝开打骂偷骗拉带"
                   "承称同不没今昨前后每天家等夫妻因于曾系为现诉经均并共兄弟姐妹两俩仨")
+_NEVER_IN_NAME = set("的是了在和与跟及把被给对向说也都就还很不没否")
 # Characters that are never inside a name: a name does not reach over them.
 _NOT_IN_NAME = set("与和跟同及的是说在了把被给对向找叫让我你他她们这那个有没不也都就还很要会能讲问打骂欠借拿要还来去到"
-                   "从已经又再刚将于以为用等和啊吧呢吗呀哦嗯")
+                   "从已经又再刚将于以为用等和啊吧呢吗呀哦嗯谁哪什么怎由")
 
 _KEEP_PLACES = ("省", "市", "区", "县", "自治州", "自治区", "州", "盟", "旗")
 _NOT_NAMES = {"法院", "政府", "公司", "物业", "派出所", "居委会", "村委会", "调解员", "老板", "老师", "小孩", "老人",
@@ -259,6 +261,11 @@ def _common_word(word: str) -> bool:
     return bool(tag) and not tag.startswith("nr") and freq.get(word, 0) >= 5
 
 
+def _starts_with_a_verb(word: str) -> bool:
+    tags, freq = _dictionary()
+    return (tags.get(word) or "x")[0] in "vdpcrabt" and freq.get(word, 0) >= 100
+
+
 def _is_name_word(word: str) -> bool:
     return (_dictionary()[0].get(word) or "").startswith("nr")
 
@@ -269,6 +276,15 @@ def _plausible_name(name: str, strict: bool = True) -> bool:
     if len(name) < 2 or "某" in name or name in _NOT_NAMES or name in _ROLES or _common_word(name):
         return False
     surname = 2 if name[:2] in COMPOUND_SURNAMES else 1
+    if len(name) > surname + 1 and _starts_with_a_verb(name[:surname + 1]):
+        return False  # 申请调解, 马上还钱: a verb or an adverb, not a surname and a given name
+    if strict:
+        # jieba's dictionary tags many frequent words as names (许可, 钱财, 封锁, 荣誉): without a role or a cue
+        # before it, a frequent word, or a word starting with one (司法鉴定, 荣誉权), is not taken for a name.
+        freq = _dictionary()[1]
+        if (freq.get(name, 0) >= (30 if len(name) == 2 else 300)
+                or (len(name) >= 3 and freq.get(name[:2], 0) >= 1000)):
+            return False
     return not strict or not (len(name) - surname == 2 and _common_word(name[:surname + 1])
                 and not _is_name_word(name[surname:]))
 
@@ -280,6 +296,8 @@ def _clause_names(text: str) -> set[str]:
     for i, ch in enumerate(text):
         if i and text[i - 1] not in _CLAUSE_START:
             continue
+        if i >= 2 and text[i - 1] in "和与跟及" and _common_word(text[i - 2:i]):
+            continue  # 总和, 参与: part of a word, not a conjunction
         surname = 2 if text[i:i + 2] in COMPOUND_SURNAMES else 1 if ch in SURNAMES else 0
         if not surname:
             continue
@@ -357,7 +375,7 @@ def _trim_name(name: str, surname_len: int | None = None) -> str:
         return out + title.group(0)  # 吕姐, 王工头
     for ch in name[surname_len:]:
         # A name has a given name: the first character after the surname is taken whatever it is (孙有财).
-        if len(out) > surname_len and (ch in _NOT_IN_NAME or _TITLE_RE.match(name, len(out))):
+        if (len(out) > surname_len or ch in _NEVER_IN_NAME) and (ch in _NOT_IN_NAME or _TITLE_RE.match(name, len(out))):
             break
         out += ch
     return out
@@ -390,6 +408,27 @@ def find_places(text: str) -> set[str]:
             if flag == "ns" and len(word) >= 3 and word.endswith(_SMALL_PLACE_END)}
 
 
+_PLACE_WORDS = {"农村", "乡村", "城镇", "乡镇", "村镇", "小镇", "古镇", "本村", "外村", "邻村", "同村", "全村", "该村",
+                "此村", "山村", "渔村", "城乡", "市镇", "集镇", "本镇", "全镇", "该镇", "本乡", "全乡", "下乡"}
+
+
+def _trailing_name(prefix: str) -> str:
+    """The words at the end of `prefix` that can be part of a place's name: 邻居擅自封锁 → '' (封锁 is a verb),
+    家住枫桥 → 枫桥."""
+    tags = _dictionary()[0]
+    words = _pos_tagger().tokenizer.lcut(prefix, HMM=True)
+    keep: list[str] = []
+    for word in reversed(words):
+        tag, freq = tags.get(word) or "n", _dictionary()[1].get(word, 0)
+        if word.endswith(_KEEP_PLACES) and word not in ("城市", "都市", "市区", "城区", "县城", "山区"):
+            break  # 诸暨市枫桥镇: the city stays, the town is the name
+        if (len(word) >= 2 and tag[0] in "vdpcruye" and freq >= 50) or word in (
+                "农村", "城里", "乡下", "农民", "村民"):
+            break
+        keep.insert(0, word)
+    return "".join(keep)
+
+
 def find_named_places(text: str) -> set[str]:
     """栎桥村, 大唐村3组, 城东社区, 幸福小区, 枫桥镇: a name before a village, community, compound or town suffix. The
     name is what follows the last word that cannot be in it (家住枫桥镇 → 枫桥镇); a generic one (我们村, 这个小区) is
@@ -398,9 +437,9 @@ def find_named_places(text: str) -> set[str]:
     for m in _PLACE_SUFFIX_RE.finditer(text):
         prefix = text[max(0, m.start() - 6):m.start()]
         cut = max((i for i, ch in enumerate(prefix) if ch in _PLACE_STOP or not re.match(_CJK, ch)), default=-1)
-        prefix = prefix[cut + 1:]
-        if len(prefix) < 2 or _GENERIC_PLACE.fullmatch(prefix):
-            continue
+        prefix = _trailing_name(prefix[cut + 1:])
+        if len(prefix) < 2 or _GENERIC_PLACE.fullmatch(prefix) or prefix[-1] + m.group(0) in _PLACE_WORDS:
+            continue  # 我们村, 这个小区; 农村, 城镇 (a word, not a name)
         group = re.match(r"\s*(?:\d+|[一二三四五六七八九十]+)\s*(?:组|队|社)", text[m.end():])
         out.add(prefix + m.group(0) + (group.group(0) if group else ""))
     return out
