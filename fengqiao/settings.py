@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     startup_timeout_s: float = Field(default=300.0, description="how long `serve` waits for each process")
     # Gateway: mediators, limits and live events (issue 5).
     mediator_token_ttl_s: int = Field(default=8 * 3600, description="lifetime of a mediator login token")
+    mediator_socket_recheck_s: float = Field(default=30.0, gt=0, description="how often an open console socket "
+                                             "checks its login again (catches changes made on the command line)")
     message_rate_per_minute: int = Field(default=20, description="resident messages one conversation may send a minute")
     max_body_bytes: int = Field(default=64 * 1024, description="largest request body the gateway accepts")
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=4096,

@@ -331,7 +331,18 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
     app.state.metrics.websockets.labels("mediator").inc()
     remaining = (mediator["expires_at"] - utcnow()).total_seconds()
     # The login expires while connected: the console is told and must log in again.
-    expiry = asyncio.get_running_loop().call_later(max(0.0, remaining), sub.end)
+    loop = asyncio.get_running_loop()
+    expiry = loop.call_later(max(0.0, remaining), sub.end)
+    # And the login is checked again every so often, so that a change no gateway announced (an account disabled
+    # or a password set with `fengqiao mediators …` on the command line) also ends the socket.
+    recheck_s = app.state.settings.mediator_socket_recheck_s
+
+    def recheck() -> None:
+        nonlocal rechecking
+        sub.deliver_threadsafe({"type": "sessions_changed", "reason": ""})
+        rechecking = loop.call_later(recheck_s, recheck)
+
+    rechecking = loop.call_later(recheck_s, recheck)
     try:
         await ws.send_json({"type": "hello", "mediator": mediator["display_name"]})
         throttle = TypingThrottle()
@@ -374,5 +385,6 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
         await _serve(ws, sub, handle, close_code=CLOSE_LOGIN, control=control)
     finally:
         expiry.cancel()
+        rechecking.cancel()
         sub.close()
         app.state.metrics.websockets.labels("mediator").dec()

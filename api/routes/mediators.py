@@ -127,14 +127,30 @@ def me(mediator: MediatorDep) -> dict:
 
 
 @router.post("/mediators/me/password", response_model=PasswordChanged)
-def change_password(body: PasswordChange, mediator: MediatorDep, session: SessionDep, bus: BusDep,
-                    authorization: Annotated[str | None, Header()] = None) -> PasswordChanged:
-    """A new password for the mediator logged in: every other login of the account ends, this one stays."""
+def change_password(request: Request, body: PasswordChange, mediator: MediatorDep, session: SessionDep,
+                    bus: BusDep, authorization: Annotated[str | None, Header()] = None) -> PasswordChanged:
+    """A new password for the mediator logged in: every other login of the account ends, this one stays. The
+    current password is checked under the same back-off and bound as a login (a stolen token must not become a
+    way to guess the password without limit)."""
+    state = request.app.state
     actor = f"mediator:{mediator.username}"
-    if not verify_password(mediator.password_hash, body.current_password):
+    keys = {"client": client_address(request), "name": mediator.username.lower()}
+    wait = state.login_backoff.attempt(keys)
+    if wait:
+        raise too_many(wait, "密码错误次数过多，", "Too many wrong passwords")
+    if not state.password_checks.acquire(timeout=LOGIN_BUSY_WAIT_S):
+        state.login_backoff.refund(keys)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "请稍后再试。Too many password checks at once; "
+                            "try again in a moment.", headers={"Retry-After": "1"})
+    try:
+        ok = verify_password(mediator.password_hash, body.current_password)
+    finally:
+        state.password_checks.release()
+    if not ok:
         audit(session, actor, "mediator.password_change_failed")
         session.commit()
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
+    state.login_backoff.refund(keys)
     mediator.password_hash = hash_password(body.new_password)
     ended = _end_sessions(session, mediator.id, keep=hash_token(_bearer(authorization) or ""))
     audit(session, actor, "mediator.password_change", sessions_ended=ended)

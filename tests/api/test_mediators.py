@@ -401,3 +401,41 @@ def test_a_logout_on_one_gateway_closes_the_console_socket_on_another(settings, 
         finally:
             ws_first.__exit__(None, None, None)
             ws_second.__exit__(None, None, None)
+
+
+def test_a_change_made_on_the_command_line_also_closes_the_console_socket(client, app, mediator, monkeypatch,
+                                                                          tmp_path):
+    """`fengqiao mediators disable` runs outside every gateway and announces nothing: the console socket finds
+    out at its next periodic check of the login (every `mediator_socket_recheck_s`) and closes with 4401. Before,
+    it stayed open until the login expired (8 hours)."""
+    app.state.settings.mediator_socket_recheck_s = 0.3
+    ws = _socket(client, mediator)
+    try:
+        _still_open(ws)
+        monkeypatch.setenv("FENGQIAO_DATABASE_URL", app.state.db.url)
+        monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
+        cli.get_settings.cache_clear()
+        try:
+            assert cli.main(["mediators", "disable", "--username", "wang"]) == 0
+        finally:
+            cli.get_settings.cache_clear()
+        code, event = _closed(ws)
+        assert code == 4401 and event["type"] == "error"
+    finally:
+        ws.__exit__(None, None, None)
+
+
+def test_guessing_the_current_password_is_bounded_like_a_login(client, app, mediator):
+    """A stolen console token must not become a way to guess the account's password without limit: wrong
+    current passwords count in the login back-off (per address and per name), and after the free ones the change
+    is refused with 429 and Retry-After, even with the right password. Before, every guess was checked."""
+    free = app.state.settings.login_failures_per_window
+    for _ in range(free):
+        resp = client.post("/api/mediators/me/password", headers=mediator,
+                           json={"current_password": "not the password", "new_password": "a new password 1"})
+        assert resp.status_code == 403
+    resp = client.post("/api/mediators/me/password", headers=mediator,
+                       json={"current_password": PASSWORD, "new_password": "a new password 1"})
+    assert resp.status_code == 429
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert client.get("/api/mediators/me", headers=mediator).status_code == 200  # the login itself stays
