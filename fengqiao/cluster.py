@@ -47,11 +47,16 @@ def haproxy_binary() -> str:
 def haproxy_config(frontends: dict[str, tuple[str, int, str, str, list[int]]]) -> str:
     """frontends: name → (bind host, port, health-check path, backends' host, backend ports)."""
     lines = [
-        "global", "    maxconn 4096", "",
-        "defaults", "    mode http", "    timeout connect 2s", "    timeout client 120s", "    timeout server 120s",
+        # Requests that did not end well are logged (to the balancer's log in the logs directory), the rest not.
+        "global", "    maxconn 4096", "    log stdout format raw local0 info", "",
+        "defaults", "    mode http", "    log global", "    option httplog", "    option dontlog-normal",
+        "    timeout connect 2s", "    timeout client 120s", "    timeout server 120s",
         "    timeout tunnel 1h", "    timeout queue 60s",
-        # A request whose connection failed goes to the other instance (nothing reached the dead one).
-        "    retries 3", "    option redispatch", "    retry-on conn-failure empty-response response-timeout",
+        # A request whose connection failed, or that a dying instance dropped unanswered, goes to another instance,
+        # on every retry (`redispatch 1`): a resident's message is idempotent by its client_id, so resending it is
+        # safe. The request is kept in the balancer's buffer so that it can be sent again.
+        "    retries 3", "    option redispatch 1", "    option http-buffer-request",
+        "    retry-on conn-failure empty-response response-timeout 502 503",
         "    option http-server-close",
         # The gateways limit each client by address: tell them whose request it is (they trust only this hop).
         "    option forwardfor", "",
