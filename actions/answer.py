@@ -32,11 +32,13 @@ LEAD_CHARS = 90
 VALIDITY_NOTES = {
     "现行有效": "现行有效",
     "已被修改": "注意：此条所在法律已被修改，请以现行文本为准",
-    "已废止": "注意：此条已废止，仅供参考",
+    # A repealed law does not govern what happens now; only what happened before its repeal may still fall under it.
+    "已废止": "注意：此法已废止，不适用于现在发生的纠纷，只有废止以前发生的事才可能仍按它处理",
     "历史版本": "注意：这是历史版本，请以现行文本为准",
+    "尚未施行": "注意：此法尚未施行，施行以前发生的事不按它处理",
 }
 # Preferred when choosing which articles to cite.
-INVALID_STATUSES = frozenset({"已废止", "历史版本"})
+INVALID_STATUSES = frozenset({"已废止", "历史版本", "尚未施行"})
 
 ACTION_BUTTONS = [
     {"title": "申请调解", "payload": "/request_mediation"},

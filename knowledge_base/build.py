@@ -26,6 +26,7 @@ from knowledge_base.sources.cases_jsonl import read_cases_jsonl
 from knowledge_base.sources.laws_db import embedded_laws_db, read_laws_db
 from knowledge_base.sources.statutes_jsonl import read_statutes_jsonl
 from knowledge_base.text import Tokenizer, normalize
+from knowledge_base.validity import assign_statuses
 
 log = logging.getLogger(__name__)
 
@@ -302,6 +303,8 @@ def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progre
     records, dropped = merge_sources(per_source)
     for line in dropped:
         say(f"duplicate law: {line}")
+    for line in assign_statuses(records):
+        say(f"validity: {line}")
     if not records:
         raise ValueError("no records in any source; nothing to index")
 
