@@ -145,7 +145,8 @@ def rasa_process(s: Settings, name: str = "rasa", echo: bool = True) -> ManagedP
 # It also applies bot/rasa_speedups.py (Rasa runs with cwd and PYTHONPATH bot/).
 RASA_LAUNCHER = ("import os, sys; import rasa_speedups; from rasa.__main__ import main; "
                  "token = os.environ.get('FENGQIAO_INTERNAL_TOKEN'); "
-                 "sys.argv = ['rasa', *sys.argv[1:], *(['--auth-token', token] if token else [])]; main()")
+                 # One argument, `--auth-token=T`: a token that starts with '-' is still read as the value.
+                 "sys.argv = ['rasa', *sys.argv[1:], *([f'--auth-token={token}'] if token else [])]; main()")
 
 
 def rasa_argv(s: Settings, model: Path, name: str = "rasa") -> list[str]:

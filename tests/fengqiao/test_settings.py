@@ -33,3 +33,31 @@ def test_the_internal_token_is_made_once_and_kept_private(tmp_path):
     assert (tmp_path / "internal-token").stat().st_mode & 0o077 == 0
     assert Settings(data_dir=tmp_path).with_internal_token().internal_token == first.internal_token
     assert Settings(data_dir=tmp_path, internal_token="given").with_internal_token().internal_token == "given"
+
+
+def test_rasa_gets_a_token_that_starts_with_a_dash(monkeypatch):
+    """The internal token is random URL-safe text and may start with '-': `--auth-token -x…` made Rasa's argparse
+    stop with "expected one argument" (a stack that failed to start about one time in 64)."""
+    import argparse
+    import sys
+    import types
+
+    from fengqiao.supervisor import RASA_LAUNCHER
+
+    seen = {}
+
+    def fake_main():
+        parser = argparse.ArgumentParser()
+        parser.add_argument("command")
+        parser.add_argument("-t", "--auth-token")
+        seen["args"] = parser.parse_args(sys.argv[1:])
+
+    rasa_main = types.ModuleType("rasa.__main__")
+    rasa_main.main = fake_main
+    monkeypatch.setitem(sys.modules, "rasa", types.ModuleType("rasa"))
+    monkeypatch.setitem(sys.modules, "rasa.__main__", rasa_main)
+    monkeypatch.setitem(sys.modules, "rasa_speedups", types.ModuleType("rasa_speedups"))
+    monkeypatch.setenv("FENGQIAO_INTERNAL_TOKEN", "-cFC4xyz")
+    monkeypatch.setattr(sys, "argv", ["-c", "run"])
+    exec(RASA_LAUNCHER, {})
+    assert seen["args"].auth_token == "-cFC4xyz"
