@@ -18,10 +18,12 @@ from actions.conversation import (
     is_payload,
     latest_entity,
     latest_text,
+    looks_like_follow_up,
     previous_action,
     ran_this_turn,
     recent_user_texts,
     requested_slots_since,
+    topic_texts,
 )
 from actions.knowledge import get_knowledge_base
 from actions.retrieval import find_precedents, find_statutes, infer_dispute_type, is_verified
@@ -202,6 +204,14 @@ class ActionAnswerLegalQuestion(Action):
             dispute_type = latest_entity(tracker, "dispute_type")
             if not dispute_type and previous_action(tracker) == "action_topic_prompt":
                 dispute_type = tracker.get_slot("dispute_type")
+            elif not dispute_type and looks_like_follow_up(question):
+                # A follow-up keeps the conversation's topic: its type, and what was said about it, go to the
+                # search with it. A message that names its own type, or says enough alone, starts fresh.
+                established = tracker.get_slot("dispute_type")
+                earlier = topic_texts(tracker)
+                if established and earlier:
+                    dispute_type = established
+                    question = " ".join(earlier + [question])
         dispute_type = dispute_type if disputes.get(dispute_type) else None
         region = _region(tracker)
         reset = [SlotSet("pending_question", None), SlotSet("clarify_detail", None), SlotSet("other_party", None)]

@@ -113,3 +113,43 @@ def ran_this_turn(tracker: Tracker, action_name: str) -> bool:
         if event.get("event") == "action" and event.get("name") == action_name:
             return True
     return False
+
+
+# A follow-up leans on what was said before: it is short, or it opens with a word that points back
+# (那如果他还是不给呢？ 要是没签合同呢 可以要多少 去哪里告).
+_FOLLOW_UP_OPENERS = ("那", "如果", "要是", "假如", "万一", "可是", "但是", "还有", "另外", "他", "她", "对方",
+                      "这", "这样", "那样", "能不能", "可不可以", "可以", "需要", "要", "去哪", "多少", "怎么",
+                      "什么", "是不是", "还能", "还要", "会不会", "有没有", "我能", "我可以", "我要", "我老婆",
+                      "我老公", "孩子", "时间", "过了")
+FOLLOW_UP_MAX_CHARS = 14
+FOLLOW_UP_OPENER_MAX_CHARS = 30
+
+
+def _cjk_len(text: str) -> int:
+    return sum("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def looks_like_follow_up(text: str) -> bool:
+    text = (text or "").strip()
+    if not text or is_payload(text):
+        return False
+    n = _cjk_len(text)
+    return n <= FOLLOW_UP_MAX_CHARS or (n <= FOLLOW_UP_OPENER_MAX_CHARS and text.startswith(_FOLLOW_UP_OPENERS))
+
+
+def topic_texts(tracker: Tracker, slot: str = "dispute_type", limit: int = 3) -> list[str]:
+    """The resident's typed messages since the conversation's current topic began (the message after which the
+    `slot` last changed), the latest one left out, oldest first: what a follow-up refers to."""
+    turns = user_turns(tracker)
+    events = _since_session_start(tracker)
+    start = 0
+    value = None
+    user_index = -1
+    for event in events:
+        if event.get("event") == "user":
+            user_index += 1
+        elif event.get("event") == "slot" and event.get("name") == slot and event.get("value") != value:
+            value = event.get("value")
+            start = max(user_index, 0)
+    texts = [(e.get("text") or "").strip() for e, _ in turns[start:-1]]
+    return [t for t in texts if t and not is_payload(t)][-limit:]

@@ -381,7 +381,9 @@ class Killer:
 def make_client(base_url: str, timeout_s: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
                 ) -> httpx.AsyncClient:
     # No pool limit: with hundreds of residents the client must not be the queue being measured.
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    # An idle connection is dropped by the client before the gateway's own keep-alive timeout (uvicorn: 5 s) can
+    # close it under a request just being sent on it (an httpx ReadError, then a resend).
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=4.0)
     return httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits, transport=transport)
 
 

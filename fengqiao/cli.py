@@ -337,6 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
     eval_nlu.add_arguments(p)
     p.set_defaults(func=eval_nlu.command)
 
+    from fengqiao import eval_conversations
+
+    p = evaluation.add_parser("conversations", help="multi-turn conversations through the gateway: do follow-ups "
+                              "cite a right law")
+    eval_conversations.add_arguments(p)
+    p.set_defaults(func=eval_conversations.command)
+
     from fengqiao import mediators
 
     mediators.add_arguments(sub)

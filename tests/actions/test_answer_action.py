@@ -180,3 +180,37 @@ def test_knowledge_base_not_built(kb_at, tmp_path):
     events, messages = answer("拖欠工资")
     assert events == RESET
     assert [m["text"] for m in messages] == [KB_UNAVAILABLE]
+
+
+def test_a_follow_up_keeps_the_topic_and_what_was_said(kb_at, tiny_kb, monkeypatch):
+    """"那如果他还是不给呢？" after an unpaid-wage question: the search gets the wage question with it and the
+    conversation's dispute type (before, it searched the four words alone and cited 民法典 on unjust enrichment);
+    a message that says enough alone, or names another type, starts fresh."""
+    kb_at(tiny_kb)
+    searched = []
+    real = retrieval.find_statutes
+
+    def spy(kb, question, **kwargs):
+        searched.append((question, kwargs["dispute_type"]))
+        return real(kb, question, **kwargs)
+
+    monkeypatch.setattr("actions.actions.find_statutes", spy)
+    from tests.actions.trackers import slot
+
+    history = turn("老板拖欠我两个月工资不给", "ask_legal_question", action("action_answer_legal_question"),
+                   slot("dispute_type", "劳动工资"))
+    answer("那如果他还是不给呢？", slots={"dispute_type": "劳动工资"}, history=history, entities=[])
+    question, dispute_type = searched[-1]
+    assert question.startswith("老板拖欠我两个月工资不给 那如果他还是不给呢") and dispute_type == "劳动工资"
+    answer("楼上邻居家装修把我家的墙震裂了，他们不肯赔偿维修费用怎么办", slots={"dispute_type": "劳动工资"},
+           history=history, entities=[])
+    assert searched[-1][0].startswith("楼上邻居家装修") and "工资" not in searched[-1][0]
+
+
+def test_what_counts_as_a_follow_up():
+    from actions.conversation import looks_like_follow_up
+
+    assert looks_like_follow_up("那如果他还是不给呢？") and looks_like_follow_up("去哪里告")
+    assert looks_like_follow_up("要是没签合同的话公司还能这样扣我的工资吗")
+    assert not looks_like_follow_up("我在工地干活从脚手架上摔下来了老板不给报工伤怎么办")
+    assert not looks_like_follow_up("/request_human")
