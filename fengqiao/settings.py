@@ -59,13 +59,13 @@ class Settings(BaseSettings):
     login_concurrency: int = Field(default=2, ge=1, description="password checks (argon2) one gateway runs at once; "
                                    "beyond them a login gets 503 with Retry-After")
     handoff_default_wait_s: int = Field(default=300, description="wait estimate per queue place before any history")
-    # Gateway under load (issue 11): see api/messaging.py.
+    # Gateway under load: see api/messaging.py.
     rasa_concurrency: int = Field(default=4, ge=1, description="messages one gateway has with Rasa at once")
     max_pending_messages: int = Field(default=200, ge=1,
                                       description="messages one gateway holds (waiting or with Rasa) before 503")
     orphan_after_s: float = Field(default=90.0, description="a stored message with no answer after this long is "
                                                             "answered by the sweep (its gateway died)")
-    # Per-client limits (issue 14), counted across gateways in Redis when redis_url is set: residents of a county
+    # Per-client limits, counted across gateways in Redis when redis_url is set: residents of a county
     # share NAT addresses, so none of them is tiny.
     trusted_proxies: str = Field(default="127.0.0.1,::1", description="peers (comma-separated addresses or "
                                  "networks: the balancer) whose X-Forwarded-For names the client; the gateway's "

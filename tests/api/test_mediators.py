@@ -107,14 +107,19 @@ def test_logout_revokes_the_token(client, mediator):
     assert client.get("/api/mediators/me", headers=mediator).status_code == 401
 
 
-def test_disabled_mediator_cannot_log_in_or_use_a_token(client, app, mediator, monkeypatch, tmp_path):
+def run_cli(app, monkeypatch, tmp_path, *args: str) -> int:
+    """`fengqiao …` against the test gateway's database, as an operator runs it beside the gateway."""
     monkeypatch.setenv("FENGQIAO_DATABASE_URL", app.state.db.url)
     monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
     cli.get_settings.cache_clear()
     try:
-        assert cli.main(["mediators", "disable", "--username", "wang"]) == 0
+        return cli.main(list(args))
     finally:
         cli.get_settings.cache_clear()
+
+
+def test_disabled_mediator_cannot_log_in_or_use_a_token(client, app, mediator, monkeypatch, tmp_path):
+    assert run_cli(app, monkeypatch, tmp_path, "mediators", "disable", "--username", "wang") == 0
     assert client.get("/api/mediators/me", headers=mediator).status_code == 401
     assert client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code == 401
 
@@ -412,13 +417,7 @@ def test_a_change_made_on_the_command_line_also_closes_the_console_socket(client
     ws = _socket(client, mediator)
     try:
         _still_open(ws)
-        monkeypatch.setenv("FENGQIAO_DATABASE_URL", app.state.db.url)
-        monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
-        cli.get_settings.cache_clear()
-        try:
-            assert cli.main(["mediators", "disable", "--username", "wang"]) == 0
-        finally:
-            cli.get_settings.cache_clear()
+        assert run_cli(app, monkeypatch, tmp_path, "mediators", "disable", "--username", "wang") == 0
         code, event = _closed(ws)
         assert code == 4401 and event["type"] == "error"
     finally:
