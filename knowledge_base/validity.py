@@ -84,9 +84,10 @@ def assign_statuses(records: list[Record], *, today: date | None = None,
         for title, rows in by_title.items()}
     report: list[str] = []
     for title, rows in by_title.items():
-        in_effect = [r for r in rows if not ((start := _day(r.effective_date)) and start > today)]
-        newest = max((_version_key(r) for r in in_effect), default="")
-        coming = [r.effective_date for r in rows if r not in in_effect]
+        # Versions that take effect after today, by position (a list test on records compares every field).
+        pending = {i for i, r in enumerate(rows) if (start := _day(r.effective_date)) and start > today}
+        newest = max((_version_key(r) for i, r in enumerate(rows) if i not in pending), default="")
+        coming = [rows[i].effective_date for i in pending]
         label_repealed = any(r.status == REPEALED for r in rows)
         status, evidence = IN_FORCE, "no repealing article, override or newer version in the corpus"
         override = overrides.get(title)
@@ -101,10 +102,10 @@ def assign_statuses(records: list[Record], *, today: date | None = None,
                 report.append(f"{title}: in force until {starts.isoformat()}, repealed by {repealed_by}")
         elif override:
             status, evidence = override.status, f"人工核对：{override.reason}"
-        for r in rows:
+        for i, r in enumerate(rows):
             r_status, r_evidence = status, evidence
             if status == IN_FORCE:
-                if r not in in_effect:
+                if i in pending:
                     r_status, r_evidence = NOT_YET, f"自{r.effective_date}起施行"
                 elif _version_key(r) < newest:
                     r_status, r_evidence = HISTORICAL, "语料中有同一法律的更新版本"
