@@ -7,11 +7,11 @@ never trained on; i % 10 == 3 is the tuning set (fusion weights, never trained o
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge_base.jsonl import iter_jsonl
 from knowledge_base.numerals import cn_to_int
 
 SPLITS = ("all", "train", "tune", "val")
@@ -58,14 +58,12 @@ def load_queries(path: Path, split: str = "all") -> list[Query]:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}")
     queries = []
-    with path.open(encoding="utf-8") as fh:
-        for index, line in enumerate(row_text for row_text in fh if row_text.strip()):
-            row = json.loads(line)
-            if split != "all" and split_of(index) != split:
-                continue
-            gold = []
-            for rel in row.get("relevant") or []:
-                law, num, suffix = parse_gold_name(rel["name"])
-                gold.append(Gold(rel["name"], law, num, suffix, rel.get("text") or ""))
-            queries.append(Query(index, str(row.get("query_id", index)), row["question"], gold))
+    for index, (_, row) in enumerate(iter_jsonl(path)):
+        if split != "all" and split_of(index) != split:
+            continue
+        gold = []
+        for rel in row.get("relevant") or []:
+            law, num, suffix = parse_gold_name(rel["name"])
+            gold.append(Gold(rel["name"], law, num, suffix, rel.get("text") or ""))
+        queries.append(Query(index, str(row.get("query_id", index)), row["question"], gold))
     return queries

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from knowledge_base.jsonl import display_name, iter_jsonl
 from knowledge_base.records import Record
 
 _SEARCH_FIELDS = ("summary", "facts", "claims", "reasoning", "result")
@@ -35,15 +35,8 @@ def case_to_record(row: dict, *, source: str) -> Record | None:
 
 
 def read_cases_jsonl(path: Path) -> Iterator[Record]:
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path.name} line {line_no}: not JSON ({exc.msg})") from exc
-            record = case_to_record(row, source=f"{path.name}:{line_no}")
-            if record is not None:
-                yield record
+    name = display_name(path)
+    for line_no, row in iter_jsonl(path):
+        record = case_to_record(row, source=f"{name}:{line_no}")
+        if record is not None:
+            yield record

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from knowledge_base.jsonl import display_name, iter_jsonl
 from knowledge_base.records import Record
 
 _CITY_RE = re.compile(r"^([\u4e00-\u9fff]{2,6}?(?:市|自治州|地区|盟))")
@@ -23,30 +23,23 @@ def refine_region(region: str | None, title: str) -> str | None:
 
 
 def read_statutes_jsonl(path: Path) -> Iterator[Record]:
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path.name} line {line_no}: not JSON ({exc.msg})") from exc
-            text = (row.get("text") or "").strip()
-            if not text or not row.get("law"):
-                continue
-            yield Record(
-                id=f"st-{row.get('id') or line_no}",
-                kind="statute",
-                title=row["law"],
-                text=text,
-                level=row.get("level"),
-                region=refine_region(row.get("region"), row["law"]),
-                chapter=row.get("chapter"),
-                article_no=row.get("article_no"),
-                article_num=row.get("article_num"),
-                status=row.get("status"),
-                version_date=row.get("version_date"),
-                effective_date=row.get("effective_date"),
-                source=row.get("source_file") or f"{path.name}:{line_no}",
-            )
+    name = display_name(path)
+    for line_no, row in iter_jsonl(path):
+        text = (row.get("text") or "").strip()
+        if not text or not row.get("law"):
+            continue
+        yield Record(
+            id=f"st-{row.get('id') or line_no}",
+            kind="statute",
+            title=row["law"],
+            text=text,
+            level=row.get("level"),
+            region=refine_region(row.get("region"), row["law"]),
+            chapter=row.get("chapter"),
+            article_no=row.get("article_no"),
+            article_num=row.get("article_num"),
+            status=row.get("status"),
+            version_date=row.get("version_date"),
+            effective_date=row.get("effective_date"),
+            source=row.get("source_file") or f"{name}:{line_no}",
+        )
