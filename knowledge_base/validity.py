@@ -66,6 +66,23 @@ def _version_key(r: Record) -> str:
     return r.version_date or r.effective_date or ""
 
 
+def _superseded_versions(rows: list[Record], pending: set[int]) -> set[str]:
+    """Version dates of a law whose text a newer version replaced.
+
+    A date counts as an older version only when most of its article numbers appear again in the newest one: the
+    statute file dates part of the 民法典 2020-05-28 and the rest 2021-01-01, two halves of one text (no article
+    number in both), not two versions."""
+    numbers: dict[str, set[str]] = defaultdict(set)
+    for i, r in enumerate(rows):
+        if i not in pending:
+            numbers[_version_key(r)].add(r.article_no or r.id)
+    if len(numbers) < 2:
+        return set()
+    newest = max(numbers)
+    return {key for key, nums in numbers.items()
+            if key != newest and len(nums & numbers[newest]) * 2 >= len(nums)}
+
+
 def assign_statuses(records: list[Record], *, today: date | None = None,
                     overrides: dict[str, Override] | None = None) -> list[str]:
     """Set `status` (and `extra["validity"]`, the evidence) on every statute record, in place; returns what the
@@ -86,7 +103,7 @@ def assign_statuses(records: list[Record], *, today: date | None = None,
     for title, rows in by_title.items():
         # Versions that take effect after today, by position (a list test on records compares every field).
         pending = {i for i, r in enumerate(rows) if (start := _day(r.effective_date)) and start > today}
-        newest = max((_version_key(r) for i, r in enumerate(rows) if i not in pending), default="")
+        older = _superseded_versions(rows, pending)
         coming = [rows[i].effective_date for i in pending]
         label_repealed = any(r.status == REPEALED for r in rows)
         status, evidence = IN_FORCE, "no repealing article, override or newer version in the corpus"
@@ -107,7 +124,7 @@ def assign_statuses(records: list[Record], *, today: date | None = None,
             if status == IN_FORCE:
                 if i in pending:
                     r_status, r_evidence = NOT_YET, f"自{r.effective_date}起施行"
-                elif _version_key(r) < newest:
+                elif _version_key(r) in older:
                     r_status, r_evidence = HISTORICAL, "语料中有同一法律的更新版本"
                 elif coming:
                     # The newer text is not in force yet: this one governs until it is, whatever its label says.

@@ -4,7 +4,6 @@ articles, newer versions, dates, and the reviewed override list, not the labels 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
@@ -67,6 +66,16 @@ def test_only_the_newest_version_is_in_force_and_source_labels_of_amendment_stay
                               ("治安管理处罚法", "2025-06-27"): "现行有效", ("刑法", "2020-01-01"): "已被修改"}
 
 
+def test_parts_of_one_text_with_different_dates_are_not_two_versions():
+    """A date counts as an older version only when its article numbers come again in the newest one."""
+    laws = [statute("民法典", "第一条", version="2021-01-01"), statute("民法典", "第二条", version="2021-01-01"),
+            statute("民法典", "第三条", version="2020-05-28"),
+            statute("劳动法", "第一条", version="2009-08-27"), statute("劳动法", "第二条", version="2009-08-27"),
+            statute("劳动法", "第一条", version="2018-12-29")]
+    assign_statuses(laws, today=TODAY, overrides={})
+    assert [r.status for r in laws] == ["现行有效", "现行有效", "现行有效", "历史版本", "历史版本", "现行有效"]
+
+
 def test_a_version_not_yet_in_force_leaves_the_one_before_it_in_force():
     laws = [statute("农业法", "第一条", status="历史版本", version="2012-12-28"),
             statute("农业法", "第一条", version="2026-09-01", effective="2027-01-01")]
@@ -81,28 +90,13 @@ def test_every_override_has_a_status_and_a_reason():
     assert all(o.reason and o.status for o in overrides.values())
 
 
-STATUTES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "statutes.jsonl"
-
-
 @pytest.fixture(scope="module")
 def whole_corpus():
-    """What a full ingest serves: the embedded database and, when it is beside the checkout, the statute file,
-    merged as the build merges them (the newest version of each law)."""
-    from knowledge_base.build import merge_sources
-    from knowledge_base.sources.laws_db import read_laws_db
-    from knowledge_base.sources.statutes_jsonl import read_statutes_jsonl
+    """What a fresh install serves: the embedded database and the vendored statute file, merged as the build
+    merges them (the newest version of each law)."""
+    from knowledge_base.build import merge_sources, statute_sources
 
-    class Named:
-        def __init__(self, name):
-            self.name = name
-
-        def describe(self):
-            return self.name
-
-    per_source = [(Named("embedded"), list(read_laws_db()))]
-    if STATUTES.exists():
-        per_source.append((Named("statutes.jsonl"), list(read_statutes_jsonl(STATUTES))))
-    records, _ = merge_sources(per_source)
+    records, _ = merge_sources([(s, list(s.read())) for s in statute_sources()])
     labels = {r.id: r.status for r in records}
     repeals = repealed_laws(records)  # from the laws in force by their labels, before any status is changed
     assign_statuses(records, today=dt.date.today())
@@ -132,6 +126,8 @@ def test_the_whole_corpus_against_its_repealing_articles(whole_corpus):
     assert unsupported == set()
     land = [r for r in statutes if r.title == "中华人民共和国农村土地承包法"]
     assert land and {r.status for r in land} == {"现行有效"}
-    if STATUTES.exists():  # the environmental laws the 生态环境法典 replaced
-        env = [r for r in statutes if r.title == "中华人民共和国环境保护法"]
-        assert env and {r.status for r in env} == {"已废止"}
+    env = [r for r in statutes if r.title == "中华人民共和国环境保护法"]  # replaced by the 生态环境法典
+    assert env and {r.status for r in env} == {"已废止"}
+    # The statute file dates 79 articles of the 民法典 2020-05-28 and the rest 2021-01-01: one text, all in force.
+    civil = [r for r in statutes if r.title == "中华人民共和国民法典"]
+    assert len(civil) >= 1260 and {r.status for r in civil} == {"现行有效"}
