@@ -56,8 +56,21 @@ class Source:
         return f"{self.kind}:{path.name if path else '-'}"
 
 
-def default_sources() -> list[Source]:
-    return [Source("laws_db")]
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The full statute corpus, vendored compressed (see data/corpus/README.md): national laws, administrative
+# regulations, judicial interpretations, departmental rules and Zhejiang local regulations.
+VENDORED_STATUTES = REPO_ROOT / "data" / "corpus" / "statutes.jsonl.xz"
+
+
+def statute_sources() -> list[Source]:
+    """The embedded NPC laws (newer versions of some laws) and the vendored statute file."""
+    return [Source("laws_db"), Source("statutes_jsonl", VENDORED_STATUTES)]
+
+
+def default_sources(case_files: Iterable[Path] = ()) -> list[Source]:
+    """What a knowledge base holds when nothing else is asked for: every statute the project ships, plus the
+    precedent files that exist of those given (they are not shipped: see FENGQIAO_CASE_FILES)."""
+    return statute_sources() + [Source("cases_jsonl", p) for p in case_files if p.is_file()]
 
 
 def _date_key(record: Record) -> str:
