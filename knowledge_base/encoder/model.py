@@ -31,13 +31,17 @@ def wants_int8(model_dir: Path) -> bool:
 def model_fingerprint(model_dir: Path) -> str:
     """Hash of the weight and tokenizer files: an index is only valid with the encoder that built it."""
     h = hashlib.sha256(RUNTIME)
-    for f in sorted(model_dir.rglob("*")):
-        if f.relative_to(model_dir).parts[0] == QUERY_DIR or f.name in NOT_WEIGHTS:
-            continue  # a query tower or re-tuned fusion weights leave the passage embeddings valid
-        if f.is_file() and f.suffix in {".safetensors", ".json", ".bin", ".txt", ".model"}:
+    files = [f for f in sorted(model_dir.rglob("*"))
+             # a query tower or re-tuned fusion weights leave the passage embeddings valid
+             if f.is_file() and f.relative_to(model_dir).parts[0] != QUERY_DIR and f.name not in NOT_WEIGHTS]
+    weights = {".safetensors", ".bin"}
+    if not any(f.suffix in weights for f in files):
+        weights = {".onnx"}  # an inference-only copy (the shipped encoder): its ONNX file is the weights
+    for f in files:
+        if f.suffix in weights | {".json", ".txt", ".model"}:
             h.update(str(f.relative_to(model_dir)).encode())
             stat = f.stat()
-            if f.suffix in {".safetensors", ".bin"}:
+            if f.suffix in weights:
                 with f.open("rb") as fh:  # size plus head and tail: fast and changes with any retraining
                     h.update(str(stat.st_size).encode())
                     h.update(fh.read(1 << 20))

