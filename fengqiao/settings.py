@@ -31,6 +31,10 @@ class Settings(BaseSettings):
                                                               "(postgresql://user[:pw]@host:port/db); default: tracker_db")
     kb_dir: Path | None = Field(default=None, description="knowledge-base directory; default data_dir/kb")
     models_dir: Path | None = Field(default=None, description="trained Rasa models; default data_dir/models")
+    case_files: str = Field(default="../shared/data/cases.jsonl,../shared/data/cases_more.jsonl",
+                            description="precedent files (case-per-line JSON) a knowledge-base build reads besides "
+                                        "the shipped statutes: comma-separated, relative to the checkout or "
+                                        "absolute; missing ones are skipped; empty for none")
     rasa_venv: Path = Field(default=PROJECT_ROOT / ".venv-rasa", description="Python 3.10 environment with Rasa")
     bot_dir: Path = Field(default=PROJECT_ROOT / "bot", description="the Rasa project")
     rasa_timeout_s: float = Field(default=30.0, description="how long the gateway waits for a Rasa reply")
@@ -89,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def resolved_kb_dir(self) -> Path:
         return self.kb_dir or self.data_dir / "kb"
+
+    @property
+    def resolved_case_files(self) -> list[Path]:
+        return [PROJECT_ROOT / p.strip() for p in self.case_files.split(",") if p.strip()]
 
     @property
     def resolved_models_dir(self) -> Path:

