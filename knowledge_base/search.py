@@ -112,7 +112,10 @@ class Snapshot:
             return [(i, s, "bm25") for i, s in sparse]
         if mode == "dense":
             return [(i, s, "dense") for i, s in dense]
-        return [(i, s, "hybrid") for i, s in fuse(sparse, dense, self.fusion)]
+        return [(i, s, "hybrid") for i, s in fuse(sparse, dense, self.fusion, self.law_of)]
+
+    def law_of(self, idx: int) -> str:
+        return self.records[idx].title
 
     def query_vector(self, text: str) -> np.ndarray:
         """The question's embedding; the last few are kept, since one answer searches statutes and precedents

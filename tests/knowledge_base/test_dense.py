@@ -57,6 +57,17 @@ def test_fusion_weights_round_trip_and_order(tmp_path):
     assert [i for i, _ in only_dense] == [3]
 
 
+def test_the_law_prior_lifts_laws_residents_ask_about(tmp_path):
+    """Dense ranks a customs rule first; the prior (from the training split's counts) puts the civil code first."""
+    laws = {1: "海关监管办法", 2: "民法典"}
+    weights = FusionWeights(bm25=0.0, k=10, prior=0.2, law_counts={"民法典": 400})
+    assert [i for i, _ in fuse([], [(1, 0.9), (2, 0.8)], weights, laws.get)] == [2, 1]
+    assert [i for i, _ in fuse([], [(1, 0.9), (2, 0.8)], weights)] == [1, 2]  # no titles: plain fusion
+    weights.save(tmp_path)
+    assert FusionWeights.load(tmp_path).law_counts == {"民法典": 400}
+    assert weights.boost("海关监管办法") == 1.0
+
+
 def test_copy_of_a_version_keeps_working(tmp_path, tiny_dense_kb):
     copy = tmp_path / "kb"
     shutil.copytree(tiny_dense_kb, copy)
