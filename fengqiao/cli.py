@@ -8,7 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-from fengqiao.settings import get_settings
+from fengqiao.settings import PROJECT_ROOT, get_settings
+
+STARD_TRAIN = PROJECT_ROOT / "data" / "corpus" / "stard_train.jsonl.xz"  # vendored: see data/corpus/README.md
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -303,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train_bot)
 
     p = sub.add_parser("train-encoder", help="convert the bundled e5-small and fine-tune it on STARD-format pairs")
-    p.add_argument("--queries", required=True, metavar="FILE.jsonl",
+    p.add_argument("--queries", default=str(STARD_TRAIN), metavar="FILE.jsonl",
                    help="STARD-format questions; only the train split is used")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
@@ -332,7 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tune-query-encoder",
                        help="fine-tune the question side of the active index's encoder against its fixed passages")
-    p.add_argument("--queries", required=True, help="STARD-format questions (train split used; then tune-fusion)")
+    p.add_argument("--queries", default=str(STARD_TRAIN),
+                   help="STARD-format questions (train split used; then tune-fusion); default: the vendored STARD")
     p.add_argument("--epochs", type=int, help="default: 6 (QueryTuningConfig)")
     p.add_argument("--lr", type=float, help="default: 1e-5 (QueryTuningConfig)")
     p.add_argument("--restart", action="store_true",
@@ -348,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_distill_encoder)
 
     p = sub.add_parser("tune-fusion", help="choose BM25/dense fusion weights on the tune split, then score val")
-    p.add_argument("--queries", required=True, metavar="FILE.jsonl")
+    p.add_argument("--queries", default=str(STARD_TRAIN), metavar="FILE.jsonl",
+                   help="default: the vendored STARD train split")
     p.set_defaults(func=_cmd_tune_fusion)
 
     p = sub.add_parser("search", help="search the knowledge base from the command line")
@@ -360,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluation = sub.add_parser("eval", help="quality evaluations").add_subparsers(dest="eval", required=True)
     p = evaluation.add_parser("retrieval", help="Recall@1/5/10/100, MRR@10, coverage, latency on STARD-format questions")
-    p.add_argument("--queries", required=True, metavar="FILE.jsonl", help="one question a line, STARD format")
+    p.add_argument("--queries", default=str(STARD_TRAIN), metavar="FILE.jsonl", help="one question a line, STARD format")
     p.add_argument("--split", choices=["all", "train", "tune", "val"], default="all",
                    help="fixed split by line position: val = every fifth question (i %% 5 == 4)")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions of the split")
