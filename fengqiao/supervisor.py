@@ -187,17 +187,34 @@ class Stack:
         self.rasa.argv = rasa_argv(self.settings, self.model)
 
     def build_missing(self) -> None:
-        """The knowledge base (repaired first) and the Rasa model."""
+        """The knowledge base (repaired first) and the Rasa model, at the same time: the first run of a fresh
+        install needs both (a few minutes each; Rasa trains in a process of its own)."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         for line in store.repair(self.settings.resolved_kb_dir):  # what a crashed writer may have left
             self.say(f"[kb] {line}")
+        failed: list[BaseException] = []
+        kb_thread = None
         if store.current_version_dir(self.settings.resolved_kb_dir) is None:
             from knowledge_base.build import build, default_sources
 
             sources = default_sources(self.settings.resolved_case_files)
             self.say(f"no knowledge base yet: building it from {', '.join(s.describe() for s in sources)}")
-            build(self.settings.resolved_kb_dir, sources, progress=lambda m: self.say(f"[kb] {m}"))
-        self.model = rasa_model.ensure_model(self.settings)
+
+            def build_kb() -> None:
+                try:
+                    build(self.settings.resolved_kb_dir, sources, progress=lambda m: self.say(f"[kb] {m}"))
+                except BaseException as exc:  # re-raised below, in the caller's thread
+                    failed.append(exc)
+
+            kb_thread = threading.Thread(target=build_kb, name="kb-build", daemon=True)
+            kb_thread.start()
+        try:
+            self.model = rasa_model.ensure_model(self.settings)
+        finally:
+            if kb_thread is not None:
+                kb_thread.join()
+        if failed:
+            raise failed[0]
 
     def start(self) -> None:
         self.prepare()
