@@ -60,13 +60,17 @@ def search_query(question: str, dispute_type: str | None) -> str | None:
 
 
 def find_statutes(kb: KnowledgeBase, question: str, *, dispute_type: str | None, region: str | None,
-                  k: int) -> list[Hit]:
+                  k: int, topic_laws: frozenset[str] = frozenset()) -> list[Hit]:
     """Up to k verified articles for the resident's question.
 
     Order: articles cited by name (《劳动法》第五十条); then the articles the resident's own words found among
     the first k that belong to the dispute type; then the rest of both searches (the words alone, and the words
     plus the legal terms of the dispute type) fused by rank, current articles before repealed or historical
-    ones, and articles of laws governing this type of dispute before those of unknown or another type."""
+    ones, and articles of laws governing this type of dispute before those of unknown or another type.
+
+    `topic_laws`: for a follow-up, the laws the conversation's earlier answers cited. Up to k - 1 articles of
+    those laws found among the candidates come first (a follow-up stays on its topic's law); one place at least
+    is left to the ranking, for what the follow-up adds (去哪里告: the procedure law)."""
     pool = max(k * POOL_FACTOR, k)
     plain = kb.search(question, k=pool, kind="statute", region=region)
     snap = kb.snapshot()
@@ -84,6 +88,12 @@ def find_statutes(kb: KnowledgeBase, question: str, *, dispute_type: str | None,
     rest = [h for h in candidates if h.record.id not in ids and is_verified(snap, h)]
     rest.sort(key=lambda h: _preference(h, dispute_type))  # stable: rank order within each group
     unique = list({h.record.id: h for h in chosen}.values())
+    if topic_laws and len(unique) < k:
+        on_topic = [h for h in rest[:pool] if h.record.title in topic_laws
+                    and h.record.status not in INVALID_STATUSES][: k - 1 - len(unique)]
+        taken = {h.record.id for h in on_topic}
+        unique += on_topic
+        rest = [h for h in rest if h.record.id not in taken]
     return (unique + rest)[:k]
 
 
