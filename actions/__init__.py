@@ -1,1 +1,1 @@
-"""Custom Rasa actions, served by rasa-sdk (`python -m rasa_sdk --actions actions`)."""
+"""Custom Rasa actions, served by rasa-sdk (`python -m actions.server --actions actions.actions`)."""

@@ -7,10 +7,15 @@
 - InputGuard: empty / punctuation-only and overlong input become `nlu_fallback`, with the reason in
   the parse data (`input_problem`) so the fallback action can say what went wrong.
 - HandoffRequestNet: explicit requests for a person (转人工, 找调解员, 我要投诉) force `request_human`, explicit
-  wishes for mediation (申请调解, 能调解吗) `request_mediation`; the classifier's choice stays in the parse data
-  (`intent_before_handoff_net`).
+  wishes for mediation (申请调解, 能调解吗) `request_mediation`, wherever they stand in the message and whatever
+  facts come with them (rules in `components.handoff`); refusals (不用转人工) and questions about mediation
+  (调解要收费吗) the classifier took for a request get its next choice. The classifier's choice stays in the parse
+  data (`intent_before_handoff_net`), and the request found in `handoff_request` ({"kind", "words"}), which the
+  actions use to tell the request from the facts.
 - EmergencySafetyNet: unmistakable words of danger to life (kill, knife, suicide, fire …) force the
-  `emergency` intent. The classifier's own choice stays in the parse data (`intent_before_safety_net`)
+  `emergency` intent, except in a legal question about a past event with no word of danger now ("去年我爸在医院
+  自杀了 医院有没有责任"), which is `ask_legal_question` whatever the classifier guessed (the dating words in
+  `emergency_past_event`). The classifier's own choice stays in the parse data (`intent_before_safety_net`)
   so the evaluation can report numbers with and without the net.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import lexicon
+from components import handoff, lexicon
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -32,6 +37,7 @@ FALLBACK_INTENT = "nlu_fallback"
 EMERGENCY_INTENT = "emergency"
 HANDOFF_INTENT = "request_human"
 MEDIATION_INTENT = "request_mediation"
+LEGAL_QUESTION_INTENT = "ask_legal_question"
 
 
 class _Stateless(GraphComponent):
@@ -98,6 +104,18 @@ def _force_intent(message: Message, name: str, key: str, reason: str) -> None:
     message.set(f"{key}_reason", reason, add_to_output=True)
 
 
+def _demote_intent(message: Message, names: set[str], key: str, reason: str) -> None:
+    """The classifier's best choice outside `names` replaces its choice."""
+    before = dict(message.get(INTENT) or {})
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") not in names]
+    chosen = dict(ranking[0]) if ranking else {"name": FALLBACK_INTENT, "confidence": 1.0}
+    message.set(key, before.get("name"), add_to_output=True)
+    message.set(INTENT, chosen, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [chosen] + [r for r in ranking if r.get("name") != chosen["name"]],
+                add_to_output=True)
+    message.set(f"{key}_reason", reason, add_to_output=True)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class InputGuard(_Stateless):
     """Empty and overlong input go to the fallback, whatever the classifier guessed."""
@@ -124,7 +142,10 @@ class InputGuard(_Stateless):
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class HandoffRequestNet(_Stateless):
     """Explicit requests for a person (转人工, 找调解员, 我要投诉) always reach the handoff, and explicit wishes to
-    have the dispute mediated (申请调解, 能调解吗) the mediation intake."""
+    have the dispute mediated (申请调解, 能调解吗) the mediation intake, also when the facts come with them.
+    Refusals and questions about mediation never do, whatever the classifier guessed."""
+
+    REQUEST_INTENTS = {handoff.PERSON: HANDOFF_INTENT, handoff.MEDIATION: MEDIATION_INTENT}
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -138,19 +159,21 @@ class HandoffRequestNet(_Stateless):
             current = (message.get(INTENT) or {}).get("name")
             if current == EMERGENCY_INTENT:
                 continue
-            words = lexicon.handoff_request(text)
-            if words and current != HANDOFF_INTENT:
-                _force_intent(message, HANDOFF_INTENT, "intent_before_handoff_net", words)
-                continue
-            words = lexicon.mediation_request(text) if not words else None
-            if words and current not in {MEDIATION_INTENT, HANDOFF_INTENT}:
-                _force_intent(message, MEDIATION_INTENT, "intent_before_handoff_net", words)
+            request = handoff.find(text)
+            if request is not None:
+                message.set("handoff_request", {"kind": request.kind, "words": request.words}, add_to_output=True)
+                wanted = self.REQUEST_INTENTS[request.kind]
+                if current != wanted:
+                    _force_intent(message, wanted, "intent_before_handoff_net", request.words)
+            elif current in self.REQUEST_INTENTS.values() and handoff.declines(text):
+                _demote_intent(message, set(self.REQUEST_INTENTS.values()), "intent_before_handoff_net",
+                               "declined")
         return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class EmergencySafetyNet(_Stateless):
-    """Never miss an emergency spelled out in plain words."""
+    """Never miss an emergency spelled out in plain words; a legal question about a past event is not one."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -160,6 +183,12 @@ class EmergencySafetyNet(_Stateless):
         for message in messages:
             text = message.get(TEXT) or ""
             if not self.component_config["enabled"] or text.startswith("/"):
+                continue
+            past = lexicon.past_event_question(text)
+            if past is not None:
+                message.set("emergency_past_event", past, add_to_output=True)
+                if (message.get(INTENT) or {}).get("name") == EMERGENCY_INTENT:
+                    _force_intent(message, LEGAL_QUESTION_INTENT, "intent_before_safety_net", f"past event: {past}")
                 continue
             match = lexicon.emergency_match(text)
             if match is None:

@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import knowledge, retrieval
+from actions import disputes, knowledge, retrieval
 from actions.actions import KB_UNAVAILABLE, ActionAnswerLegalQuestion
 from actions.answer import ACTION_BUTTONS, DISCLAIMER, NO_RESULT
 from fengqiao.settings import Settings
@@ -18,14 +18,11 @@ from tests.actions.trackers import action, make_tracker, turn
 from tests.conftest import TINY_STATUTES, write_jsonl
 
 RESET = [SlotSet("pending_question", None), SlotSet("clarify_detail", None), SlotSet("other_party", None)]
+# The steps themselves are fixed texts of actions/disputes.py (their numbers are checked in test_legal_numbers.py).
 LABOUR_STEPS = (
     "您下一步可以这样做（劳动工资）：\n"
-    "1. 把劳动合同、工资条、考勤记录、聊天记录、转账记录等证据保存好；\n"
-    "2. 先和用人单位协商，也可以向当地劳动保障监察部门投诉（人社服务热线 12333）；\n"
-    "3. 协商不成，向劳动人事争议仲裁委员会申请劳动仲裁（免费，一般要在知道权利受侵害之日起一年内提出），"
-    "对仲裁结果不服可以到法院起诉；\n"
-    "4. 经济困难可以拨打 12348 申请法律援助。\n"
-    "需要的话，我可以帮您登记人民调解申请，或者转给调解员。\n" + DISCLAIMER
+    + "".join(f"{i}. {step}\n" for i, step in enumerate(disputes.TYPES["劳动工资"].next_steps, 1))
+    + "需要的话，我可以帮您登记人民调解申请，或者转给调解员。\n" + DISCLAIMER
 )
 
 
@@ -34,7 +31,7 @@ def kb_at(monkeypatch):
     def use(kb_dir):
         kb = KnowledgeBase(kb_dir)
         monkeypatch.setattr(knowledge, "_kb", kb)
-        monkeypatch.setattr("actions.actions.get_settings", lambda: Settings(answer_top_k=2))
+        monkeypatch.setattr("actions.flows.answer.get_settings", lambda: Settings(answer_top_k=2))
         return kb
     return use
 
@@ -194,7 +191,7 @@ def test_a_follow_up_keeps_the_topic_and_what_was_said(kb_at, tiny_kb, monkeypat
         searched.append((question, kwargs["dispute_type"]))
         return real(kb, question, **kwargs)
 
-    monkeypatch.setattr("actions.actions.find_statutes", spy)
+    monkeypatch.setattr("actions.flows.answer.find_statutes", spy)
     from tests.actions.trackers import slot
 
     history = turn("老板拖欠我两个月工资不给", "ask_legal_question", action("action_answer_legal_question"),

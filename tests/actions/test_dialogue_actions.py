@@ -1,5 +1,5 @@
-"""Handoff, emergency, fallback, topic buttons, clarifying questions and the mediation intake on tracker fixtures:
-exact events and messages."""
+"""Handoff, emergency, fallback, topic buttons and clarifying questions on tracker fixtures: exact events and
+messages. Requests that come with facts: test_handoff_flow.py; the mediation intake: test_intake_flow.py."""
 
 from __future__ import annotations
 
@@ -17,19 +17,13 @@ from actions.actions import (
     FALLBACK_OFFER_MEDIATOR,
     FALLBACK_TOO_LONG,
     HANDOFF_TEXT,
-    INTAKE_FACTS_NOTED,
-    INTAKE_INTRO,
     TOPIC_BUTTONS,
     ActionEmergency,
     ActionFallback,
     ActionHandoff,
     ActionStartClarify,
-    ActionStartIntake,
-    ActionSubmitIntake,
     ActionTopicPrompt,
     ValidateClarifyForm,
-    ValidateIntakeForm,
-    dispute_description,
 )
 from fengqiao.settings import Settings
 from knowledge_base.search import KnowledgeBase
@@ -43,7 +37,7 @@ CITATION_50 = {"kind": "statute", "id": "st-a1-50", "law": "中华人民共和�
 @pytest.fixture(autouse=True)
 def tiny(monkeypatch, tiny_kb):
     monkeypatch.setattr(knowledge, "_kb", KnowledgeBase(tiny_kb))
-    monkeypatch.setattr("actions.actions.get_settings", lambda: Settings(answer_top_k=2))
+    monkeypatch.setattr("actions.flows.common.get_settings", lambda: Settings(answer_top_k=2))
 
 
 def run(action_cls, tracker):
@@ -70,8 +64,10 @@ def test_request_for_a_person_hands_off_at_once_with_the_earlier_question_and_ci
 
 
 def test_handoff_without_earlier_answers_suggests_verified_articles_for_what_was_said():
-    events, messages = run(ActionHandoff, make_tracker("我要找调解员，老板拖欠工资", "request_human"))
+    events, messages = run(ActionHandoff, make_tracker("我要找调解员，老板拖欠工资", "request_human",
+                                                       handoff_request={"kind": "person", "words": "找调解员"}))
     handoff = messages[0]["custom"]["handoff"]
+    assert handoff["summary"] == "居民要求转人工，并说明了情况：“老板拖欠工资”。"
     assert handoff["dispute_type"] == "劳动工资"
     assert [c["article_no"] for c in handoff["suggested_citations"]][:1] == ["第五十条"]
     assert events == PAUSE
@@ -209,54 +205,6 @@ def test_typed_answers_join_the_question_and_unknown_types_become_other():
     button = make_tracker('/inform{"dispute_type":"劳动工资"}', "inform", slots={"pending_question": "我被欺负了"})
     assert ValidateClarifyForm().validate_dispute_type("劳动工资", CollectingDispatcher(), button, {}) == {
         "dispute_type": "劳动工资"}
-
-
-# --------------------------------------------------------------------------------------------------
-# Mediation intake
-
-
-def test_intake_prefills_what_the_request_already_says():
-    events, messages = run(ActionStartIntake, make_tracker("邻居不肯赔我那五千块钱，能不能帮我调解", "request_mediation"))
-    assert [m["text"] for m in messages] == [INTAKE_INTRO + INTAKE_FACTS_NOTED]
-    assert events == [SlotSet(s, None) for s in ("case_facts", "case_party", "case_amount", "case_outcome",
-                                                 "case_contact")] + [
-        SlotSet("case_facts", "邻居不肯赔我那五千块钱，能不能帮我调解"), SlotSet("case_party", "邻居"),
-        SlotSet("case_amount", "5000元")]
-    events, messages = run(ActionStartIntake, make_tracker("我要申请调解", "request_mediation"))
-    assert len(events) == 5
-    assert [m["text"] for m in messages] == [INTAKE_INTRO]
-
-
-def test_dispute_description_needs_more_than_the_request():
-    assert dispute_description("我要申请调解") is None
-    assert dispute_description("能不能帮我们调解一下") is None
-    assert dispute_description("楼上漏水不赔，帮我调解") == "楼上漏水不赔，帮我调解"
-
-
-def test_intake_answers_are_normalised():
-    v, d = ValidateIntakeForm(), CollectingDispatcher()
-    assert v.validate_case_amount("没有", d, make_tracker("没有"), {}) == {"case_amount": "不涉及"}
-    assert v.validate_case_amount("大概两万", d, make_tracker("大概两万"), {}) == {
-        "case_amount": "20000元（原话：大概两万）"}
-    assert v.validate_case_contact("我电话 138 1234 5678", d, make_tracker("x"), {}) == {"case_contact": "13812345678"}
-    assert v.validate_case_contact("不留了", d, make_tracker("x"), {}) == {"case_contact": "未留电话（在本对话中联系）"}
-    assert v.validate_case_facts("？？", d, make_tracker("？？"), {}) == {"case_facts": None}
-    assert d.messages and "发生了什么事" in d.messages[0]["text"]
-
-
-def test_submitted_intake_is_confirmed_and_handed_off_with_its_summary():
-    slots = {"case_facts": "楼上漏水泡坏了我家吊顶，他不肯赔", "case_party": "楼上邻居", "case_amount": "3000元",
-             "case_outcome": "赔偿修吊顶的钱", "case_contact": "13812345678", "dispute_type": "邻里纠纷"}
-    events, messages = run(ActionSubmitIntake, make_tracker("13812345678", slots=slots))
-    assert events == PAUSE
-    assert messages[0]["text"] == (
-        "已为您登记调解申请：\n· 事情经过：楼上漏水泡坏了我家吊顶，他不肯赔\n· 对方：楼上邻居\n· 涉及金额：3000元\n"
-        "· 希望的结果：赔偿修吊顶的钱\n· 联系方式：13812345678\n正在为您转接人民调解员，请稍等；调解员接入后会在这里和您联系。")
-    handoff = messages[0]["custom"]["handoff"]
-    assert (handoff["reason"], handoff["priority"], handoff["dispute_type"]) == ("mediation_request", "normal", "邻里纠纷")
-    assert handoff["summary"] == ("调解申请。事情经过：楼上漏水泡坏了我家吊顶，他不肯赔；对方：楼上邻居；涉及金额：3000元；"
-                                  "希望的结果：赔偿修吊顶的钱；联系方式：13812345678。")
-    assert all(c["kind"] == "statute" for c in handoff["suggested_citations"])
 
 
 def test_bare_request_for_a_person_suggests_no_articles():

@@ -1,0 +1,79 @@
+"""A legal question answered from the knowledge base: the articles it rests on, similar precedents, next steps."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import disputes
+from actions.answer import compose_answer
+from actions.conversation import (
+    latest_entity,
+    latest_text,
+    looks_like_follow_up,
+    previous_action,
+    ran_this_turn,
+    topic_texts,
+)
+from actions.flows.common import region, send
+from actions.knowledge import get_knowledge_base
+from actions.retrieval import find_precedents, find_statutes, infer_dispute_type
+from fengqiao.settings import get_settings
+from knowledge_base.search import KnowledgeBaseNotBuilt
+
+log = logging.getLogger(__name__)
+
+KB_UNAVAILABLE = "抱歉，法律知识库正在准备中，暂时无法检索条文。请稍后再试，或输入“转人工”联系调解员。"
+
+
+class ActionAnswerLegalQuestion(Action):
+    def name(self) -> str:
+        return "action_answer_legal_question"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        # The clarifying questions just ended: answer the vague question plus what the resident added. A pending
+        # question left over from clarifying questions that were abandoned is ignored (and cleared below).
+        pending = tracker.get_slot("pending_question") if ran_this_turn(tracker, "clarify_form") else None
+        if pending:
+            question = pending
+            party = tracker.get_slot("other_party")
+            if party and party not in question:
+                question += " " + party.replace("/", " ")
+            dispute_type = tracker.get_slot("dispute_type")
+        else:
+            question = (tracker.latest_message or {}).get("text") or latest_text(tracker)
+            dispute_type = latest_entity(tracker, "dispute_type")
+            if not dispute_type and previous_action(tracker) == "action_topic_prompt":
+                dispute_type = tracker.get_slot("dispute_type")
+            elif not dispute_type and looks_like_follow_up(question):
+                # A follow-up keeps the conversation's topic: its type, and what was said about it, go to the
+                # search with it. A message that names its own type, or says enough alone, starts fresh.
+                established = tracker.get_slot("dispute_type")
+                earlier = topic_texts(tracker)
+                if established and earlier:
+                    dispute_type = established
+                    question = " ".join(earlier + [question])
+        dispute_type = dispute_type if disputes.get(dispute_type) else None
+        where = region(tracker)
+        reset = [SlotSet("pending_question", None), SlotSet("clarify_detail", None), SlotSet("other_party", None)]
+        try:
+            kb = get_knowledge_base()
+            k = get_settings().answer_top_k
+            statutes = find_statutes(kb, question, dispute_type=dispute_type, region=where, k=k)
+            dispute_type = dispute_type or infer_dispute_type(statutes)
+            precedents = find_precedents(kb, question, dispute_type=dispute_type, statutes=statutes,
+                                         region=where) if statutes else []
+        except KnowledgeBaseNotBuilt:
+            log.warning("knowledge base not built; cannot answer %r", question[:50])
+            dispatcher.utter_message(text=KB_UNAVAILABLE)
+            return reset
+        for message in compose_answer(question, statutes, precedents, dispute_type, kb.snapshot().repealed):
+            send(dispatcher, message)
+        events = reset
+        if dispute_type and dispute_type != tracker.get_slot("dispute_type"):
+            events = [SlotSet("dispute_type", dispute_type)] + events
+        return events

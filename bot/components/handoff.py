@@ -1,0 +1,136 @@
+"""Explicit requests for a person and for mediation, found by patterns rather than left to the classifier.
+
+Pure Python (no Rasa import, like `components.lexicon`), so the rules are unit-tested in the app environment too.
+Every function expects normalised text (NFKC, Traditional → Simplified: `lexicon.normalize`).
+
+Two kinds of request:
+- a person ("转人工", "我要找调解员", "有没有真人", "叫你们工作人员来"): the conversation goes to a mediator at once;
+- mediation ("我要申请调解", "能不能帮我们调解一下", "找人来给我们评评理"): the mediation intake starts.
+
+A request is found wherever it stands in the message, before or after the facts that come with it
+("我要找调解员，邻居家装修把我家墙弄裂了", "老板欠我三个月工资，转人工"). Not requests, whatever the classifier
+thinks: refusals ("不用转人工", "先不调解了") and questions about mediation itself ("调解要收费吗",
+"人民调解协议有法律效力吗", "调解员说的话算数吗"). Each clause of a message is judged on its own, so a question
+about mediation in one clause does not hide a request in another.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PERSON = "person"
+MEDIATION = "mediation"
+
+_CLAUSE_RE = re.compile(r"[，,。！!？?；;\s]+")
+
+# People the resident may ask for. 人工 is not followed by 费/智能/… (装修的人工费 is a labour cost).
+_HUMAN = r"(?:人工(?!费|智能|成本|湖|降雨|授精|呼吸)|真人|活人)"
+_STAFF = r"(?:工作人员|客服|接线员|值班的?(?:人|员)?|管事的(?:人)?|负责(?:的)?人|领导|能做主的人|懂法的人|专人|法律顾问)"
+_MEDIATOR = r"(?:人民)?调解员"
+_ANYONE = rf"(?:{_HUMAN}(?:客服|服务|坐席|值班)?|{_MEDIATOR}|{_STAFF})"
+_ONE = r"(?:一下)?(?:一?个|一?位|一?名)?"
+_WHOSE = r"(?:(?:你们|这里|这边|村里|社区|司法所|调委会|真正|真)的?)*"
+
+PERSON_PATTERNS = (
+    rf"转(?:接|给|到|成)?(?:我)?(?:给|到)?{_ONE}{_ANYONE}",
+    r"人工(?:客服|服务|坐席|回复|回答|对话|处理|接待|值班)|^(?:(?:人工|真人)\s*)+[吧啊呢]*$",
+    rf"(?:找|要|叫|换|来|接|请|喊|让|给我){_ONE}{_WHOSE}{_HUMAN}",
+    rf"(?:找|叫|请|联系|接通|安排|派|换|喊|让|给我|我要|我想要|我需要|打电话给){_ONE}{_WHOSE}{_MEDIATOR}",
+    rf"(?:找|叫|请|联系|接|安排|派|换|喊|让|要|打电话给){_ONE}{_WHOSE}{_STAFF}",
+    rf"(?:跟|和|同|与){_ONE}{_WHOSE}{_ANYONE}(?:直接)?(?:说|讲|聊|谈|通话|沟通|对话|联系|反映)",
+    rf"{_ANYONE}(?:来|过来)?(?:跟我|和我|给我|联系我|回我|打电话)",
+    rf"{_ANYONE}(?:在不在|在吗|在线吗|在哪|呢$)",
+    rf"(?:有没有|有无|有冇|有){_ONE}{_ANYONE}(?:在|吗|啊|在线|能|可以|$)",
+    r"不(?:想|要|愿意)?(?:再)?(?:跟|和|同)(?:机器人?|电脑|AI|ai|自动回复|你)(?:说|聊|对话|沟通|讲|谈)",
+    r"不要(?:机器人|自动回复)|别(?:再)?(?:自动回复|机器人)",
+    r"(?:来|找|叫)(?:一?个)人(?:来|过来|吧|啊|跟我|和我|处理|$)|(?:我要|我想|给我)找(?:个)?人(?:来|吧|$)",
+    r"(?:^|[了吧，])换(?:一?个)?人(?:吧|来|$)|转(?:一?个)人(?:吧|啊|来|$)",
+    r"(?:找|叫)(?:你们的|你们这的|司法所的|调委会的)人",
+    r"^(?:我要|我想)?投诉(?:你们|一下)?(?:的服务)?[吧啊]*$|投诉你们",
+)
+
+MEDIATION_PATTERNS = (
+    r"申请(?:一下)?(?:人民|线上|在线|劳动|免费)?调解",
+    r"(?:帮|给|替)(?:我|我们|俺|俺们|忙)?.{0,8}调解(?!员|委员会|协议|书)(?:一下)?",
+    r"(?:能|可以|可不可以|能不能|能否)(?:帮忙)?(?:走|做|进行)?(?:个)?(?:在线|线上|网上)?调解(?:吗|不|么|一下|$)",
+    r"(?:想|要|要求|希望|打算|同意)(?:找人|找个人|请人|请)?(?:通过|走|进行|做)?(?:个|一个)?(?:人民)?调解(?!员)",
+    r"(?:想|要|希望|打算)(?:和|跟|与).{1,8}调解(?!员)|通过(?:调委会|调解委员会|人民调解|调解)(?:来)?(?:解决|处理)",
+    r"调解(?:怎么|咋)(?:弄|搞|办|申请|开始)",
+    r"调解一下|做个调解|当面调解|一起调解",
+    r"(?:找|请|叫|让|派)(?:一?个|一?位)?(?:(?:村里|社区|司法所|调委会)的?)*"
+    r"(?:人|你们|人民调解员|调解员|调委会|调解委员会|村里|居委会|社区|司法所|第三方|中间人)"
+    r"(?:来|过来|出面)?(?:给|帮|替)?(?:我们|我|俺们|两家)?(?:调解|说和|评评?理|调停|调和|调一下|协调)",
+    r"(?:找|请|叫|让)(?:(?:村里|社区)的?)*(?:人民调解员|调解员|调委会|调解委员会|司法所)(?:来|出面)?处理",
+    r"(?:帮|给|请)(?:我|我们|俺|俺们)?.{0,12}(?:调一下|调停|调和|说和|评评?理|居中协调|协调一下)",
+    r"(?:调委会|调解委员会)(?:出面|帮忙|处理|调解)",
+    r"登记(?:一下|一个)?调解|调解(?:的)?申请",
+)
+
+# A clause that asks about mediation (its cost, force, process, an earlier mediation) or about a mediator, rather
+# than for one.
+QUESTION_PATTERN = re.compile(
+    r"(?:调解|调解员|人工)[^，。]{0,8}(?:要|收|花|给)(?:不要)?(?:钱|费)|收费|费用|免费吗|多少钱"
+    r"|效力|有效|无效|算数|算不算|管用|有用吗|有没有用|靠谱|强制执行|反悔"
+    r"|调解(?:协议|书|笔录|结果|期限|时效|机构|委员会是|员是|员说(?:的|过|了)|员让|员要|员叫|是什么|和|与|跟|不成|失败|没成|不了|调不)"
+    r"|(?:流程|程序)是|什么(?:流程|程序)"
+    r"|调解(?:过|了)(?!吧)|(?:找|请)(?:过|了)调解|调解员(?:说过|说了|说的|让我|要求我|叫我)"
+    r"|多久|多长时间|什么区别|区别是|哪些.{0,6}(?:能|可以)|(?:案件|案子|什么事|什么纠纷)(?:可以|能)"
+    r"|(?:谁|哪些人)(?:可以|能)(?:当|做|申请)|(?:刑事|犯罪)")
+
+# Refusals: no person, or no mediation, wanted.
+REFUSAL_PATTERN = re.compile(
+    rf"(?:不用|不要|不需要|没必要|别|先不|不想|无需|用不着|不必|不|取消|撤销|撤回)(?:了)?(?:给我)?(?:再)?"
+    rf"(?:转|找|叫|接|联系|麻烦|申请|登记)?(?:{_HUMAN}|{_MEDIATOR}|{_STAFF}|调解(?!员))")
+
+_PERSON_RE = re.compile("|".join(PERSON_PATTERNS))
+_MEDIATION_RE = re.compile("|".join(MEDIATION_PATTERNS))
+# "调解要钱吗，我想申请": a wish to apply, in a message about mediation.
+_APPLY_RE = re.compile(r"^(?:那)?(?:我|俺)?(?:想|要|打算)(?:申请|登记)(?:一下|一个)?[吧啊呢]*$")
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: str  # PERSON or MEDIATION
+    words: str  # the matched words, e.g. "找调解员"
+
+
+def clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE_RE.split(text or "") if c.strip()]
+
+
+def declines(text: str) -> bool:
+    """A refusal ('不用转人工', '先不调解了') or a question about mediation ('调解要收费吗') in some clause, and no
+    request for a person or for mediation in any: what the classifier must not take for a request."""
+    return find(text) is None and any(REFUSAL_PATTERN.search(c) or QUESTION_PATTERN.search(c)
+                                      for c in clauses(text))
+
+
+def _search(pattern: re.Pattern, text: str) -> str | None:
+    for clause in clauses(text):
+        if QUESTION_PATTERN.search(clause) or REFUSAL_PATTERN.search(clause):
+            continue
+        m = pattern.search(clause)
+        if m:
+            return m.group(0)
+    return None
+
+
+def find(text: str) -> Request | None:
+    """The explicit request for a person or for mediation in the message, or None (also for refusals and for
+    questions about mediation)."""
+    text = text or ""
+    if not text or text.startswith("/"):
+        return None
+    person = _search(_PERSON_RE, text)
+    mediation = _search(_MEDIATION_RE, text)
+    if mediation is None and "调解" in text and any(_APPLY_RE.search(c) for c in clauses(text)):
+        mediation = next(c for c in clauses(text) if _APPLY_RE.search(c))
+    if person and mediation and not re.search(_HUMAN + "|" + _STAFF, person):
+        # "请调解员来给我们调解一下": the dispute is to be mediated; the intake asks what the mediator needs.
+        return Request(MEDIATION, mediation)
+    if person:
+        return Request(PERSON, person)
+    if mediation:
+        return Request(MEDIATION, mediation)
+    return None
