@@ -314,6 +314,39 @@ def emergency_match(text: str) -> tuple[str, str] | None:
     return None
 
 
+# A question about something that happened in the past ("去年我爸在医院自杀了 医院有没有责任", "上个月被人打了能要
+# 赔偿吗") asks what the law says, not for help now: it is a legal question, not an emergency. All three must
+# hold: words that date the event in the past, words of a legal question, and no word that the danger is still
+# there (现在, 又, 还在, 今晚, 说要来 …), goes on (天天, 经常) or that the writer wants to die. When in doubt the
+# message stays an emergency.
+
+_PAST_EVENT = re.compile(
+    r"去年|前年|大前年|上(个|一个)?(月|星期|礼拜|周)|上半年|上次|那(年|时|时候|次|天|会儿)|当时|当年|早年|以前|之前"
+    r"|曾经|小时候|昨天|昨晚|前天|前(几|两|些)(天|年|个月|日子)|前(一)?阵子|前段时间"
+    r"|([一二两三四五六七八九十几半多\d]+)(多)?(个)?(年|月|星期|礼拜|周|天)(以|之)?前|\d{4}年")
+_LEGAL_QUESTION = re.compile(
+    r"责任|赔偿|赔钱|赔多少|索赔|要赔|能赔|追责|追究|起诉|打官司|法院|律师|法律|诉讼|时效|立案|犯法|违法|判(了|刑|几年|多久)"
+    r"|坐牢|算不算|属不属于|能要|要得到|讨回|要回|维权|补偿|抚恤|工伤|保险|理赔|鉴定|医疗事故|过错|离婚|抚养权"
+    r"|(告|起诉)(他|她|他们|对方|医院|学校|公司|老板|单位)|(能|可以|能不能|去|想)告|怎么(处理|维权|赔|要|告|办)|还(能|可以|来得及)"
+    r"|有没有(用|责任|办法|权利)|能不能(要|告|起诉|赔|追)")
+_STILL_IN_DANGER = re.compile(
+    r"现在(?!(还|也)?(能|可以|来得及|有没有|是否|该|怎么|想(要|知道|问)|才|要怎么))|正在|还在|此刻|马上|立刻|赶紧"
+    r"|今天|今晚|今早|今夜|明天|刚(刚|才)|又(来|打|在|要|说|找|堵|拿|开始|动手)|还(要|会|说|想|扬言|威胁)|接着|再(来|打|找)"
+    r"|天天|经常|总是|老是|每次|一直(在|打|骂|威胁|跟)|快(来|点|救)|救命|救救|躲(在|起来|着)|逃(出来|走|跑|了出来)"
+    r"|追(着|我|过来|上来|打|砍|杀)|在(门口|门外|楼下|外面)"
+    r"|扬言|威胁|恐吓|说要(来|杀|砍|弄死|打|烧|放火|炸|报复|收拾|找)|要(来|杀|砍|弄死|打死|烧|放火|炸|跳)|害怕|好怕|不敢"
+    r"|不想活|想死|想去死|想自杀|活不下去|活着没意思|活着没有意义|不如死了|活够了|一了百了|撑不下去|结束(自己的)?生命|遗书")
+
+
+def past_event_question(text: str) -> str | None:
+    """The words that date the event in the past, when the text is a legal question about a past event and says
+    nothing of danger now; else None (then an emergency stays an emergency)."""
+    past = _PAST_EVENT.search(text)
+    if past is None or not _LEGAL_QUESTION.search(text) or _STILL_IN_DANGER.search(text):
+        return None
+    return past.group(0)
+
+
 # Explicit requests for a person ("转人工", "找调解员", "我要投诉"): the product hands off at once, so these
 # phrases never depend on the classifier. Bare "人工" is left out (人工费 is a labour cost).
 
