@@ -1,19 +1,37 @@
 """Emergency guidance: which numbers to call and what to do first, by kind of emergency.
 
-The NLU decides *that* a message is an emergency (classifier plus a keyword safety net); this module only
-picks the guidance, so its keywords may be broad. When nothing matches, the general guidance names every
-number.
+The NLU decides *that* a message is an emergency (classifier plus a keyword safety net, which also lets
+questions about a past event through as legal questions); this module only picks the guidance, so its
+keywords may be broad. When nothing matches, the general guidance names every number.
+
+A fire that is burning leads with 119; a person threatening to set a fire, pour petrol or blow something up
+is a threat of violence first and leads with 110 (then 119 should a fire start). The numbers in these texts
+and what they rest on are listed in data/legal_numbers.yml.
 """
 
 from __future__ import annotations
 
 import re
 
+# A fire that is burning now.
+_BURNING = r"着火|著火|起火|失火|火灾|烧起来|烧过来|浓烟|全是烟|冒烟|冒黑烟|火(很|好|越来越|太)?大|火苗"
+# Fire, petrol or explosives as a threat by a person. 放火 / 纵火 / 点火 with no word of a threat is a fire.
+_ARSON = r"放火|纵火|点火|点了|烧了|烧死|烧掉|火烧|一把火"
+_FIRE_THREAT = (
+    r"(泼|倒|浇|洒|拎|提|带|拿)(了|着)?.{0,4}(汽油|柴油|油)|汽油"
+    # 扬言要放火, 说要炸了村委会, 不还钱就放火烧了我家房子
+    rf"|(扬言|威胁|声称|放话|吓唬|恐吓|叫嚣|说|就|不然|否则).{{0,6}}({_ARSON}|炸|引爆|开煤气|开燃气)"
+    # 要放火, 想一把火烧了 (but not 煤气罐要炸了: an explosion on its own is not a threat)
+    rf"|(要|想|敢|准备|打算|会).{{0,4}}({_ARSON})"
+)
+
 # Checked in this order: the first kind whose words appear wins.
 _KINDS: list[tuple[str, str]] = [
     ("self_harm", r"自杀|轻生|不想活|活不下去|活着没意思|想死|跳楼|跳河|割腕|安眠药|农药|上吊|寻短见|一了百了|了结|结束生命|一死了之|撑不下去"),
+    ("fire", _BURNING),
+    ("fire_threat", _FIRE_THREAT),
     ("gas", r"煤气|燃气|天然气|液化气"),
-    ("fire", r"着火|著火|起火|失火|火灾|纵火|放火|点火|烧起来|浓烟|全是烟|汽油"),
+    ("fire", r"纵火|放火|点火"),
     ("domestic_violence", r"家暴|家庭暴力|(老公|丈夫|老婆|妻子|男朋友|女朋友|前夫|前妻|对象|男人|爸|妈|父亲|母亲|儿子|女儿|公公|婆婆).{0,6}(打|揍|掐|踢|砸)"),
     ("violence", r"刀|斧|枪|棍|砍|捅|杀|打|揍|掐|绑|抢|闯进|撬|跟踪|威胁|收拾|炸|救命|危险|报警"),
     ("medical", r"昏|晕|不省人事|出血|流血|呼吸|不行了|摔下来|躺在地上|起不来|受伤"),
@@ -32,12 +50,20 @@ GUIDANCE = {
     ),
     "fire": (
         "【紧急】发生火灾请立即拨打 119！先逃生：用湿毛巾捂住口鼻，弯腰低姿沿楼梯撤离，不要乘电梯，"
-        "不要回去拿东西；有人受伤请拨打 120。"
+        "不要回去拿东西；有人受伤请拨打 120；有人故意放火的，脱险后拨打 110 报警。"
+    ),
+    "fire_threat": (
+        "【紧急】有人扬言放火、泼油或者要炸东西，请立即拨打 110 报警，说清楚地址和对方在哪里、有几个人。"
+        "不要和对方争执，锁好门，带家人离开到安全的地方，远离汽油等易燃的东西；一旦起火马上拨打 119，"
+        "有人受伤请拨打 120。"
     ),
     "domestic_violence": (
         "【紧急】您的安全最要紧。正在挨打或有危险，请立即拨打 110 报警；受伤请拨打 120。"
-        "可以拨打 12338 妇女维权公益服务热线求助。条件允许时先到安全的地方（亲友家、邻居家），"
-        "保留伤情照片、就医记录和报警回执；还可以向法院申请人身安全保护令。"
+        "条件允许时先到安全的地方（亲友家、邻居家），也可以到当地救助管理机构设立的临时庇护场所。"
+        "可以要求警察出具告诫书（以后可以作为家暴的证据）；保留伤情照片、就医记录和报警回执。"
+        "可以向法院申请人身安全保护令，不用先离婚，"
+        "法院受理后72小时内作出，紧急的24小时内作出。还可以拨打 12338 妇女维权公益服务热线求助；"
+        "孩子受到伤害的，也可以拨打 12355 青少年服务台。"
     ),
     "violence": (
         "【紧急】如果您或身边的人正面临危险，请立即拨打 110 报警；有人受伤请拨打 120。"
@@ -54,11 +80,12 @@ GUIDANCE = {
 }
 
 LABELS = {
-    "self_harm": "自伤/轻生风险", "gas": "燃气泄漏", "fire": "火灾", "domestic_violence": "家庭暴力",
-    "violence": "暴力或威胁", "medical": "急病或重伤", "general": "人身安全",
+    "self_harm": "自伤/轻生风险", "gas": "燃气泄漏", "fire": "火灾", "fire_threat": "放火或爆炸威胁",
+    "domestic_violence": "家庭暴力", "violence": "暴力或威胁", "medical": "急病或重伤", "general": "人身安全",
 }
 
-HANDOFF_TEXT = "我已经把您的情况作为紧急情况转给值班的人民调解员，他们会尽快在这里联系您。请先确保自己安全。"
+HANDOFF_TEXT = ("我已经把您的情况作为紧急情况转给人民调解员，他们会尽快在这里联系您。调解员不能代替 110、120 出警或急救："
+                "有危险请先拨打 110，需要急救请拨打 120。")
 
 
 def classify(text: str, hint: str | None = None) -> str:
