@@ -1,6 +1,14 @@
 """Compose a resident-facing answer from knowledge-base hits.
 
-An answer is up to three chat messages:
+When a plain-language guide fits the question (actions/guides.py), the answer is:
+1. the guide: what the law says about this situation, what the resident can claim (with the sum worked out
+   when the message holds the numbers), what to do next, by when and where; then the articles it rests on
+   (the guide's own articles first, looked up in the knowledge base, then the retrieved ones), each with its
+   validity note; the statute citations travel in the message's custom payload;
+2. the most similar precedents with their outcome, when the knowledge base holds relevant ones;
+3. the offer of mediation or a mediator, and a one-line note that this is legal information, not legal advice.
+
+Otherwise it is up to three chat messages:
 1. one or two sentences taken from the retrieved articles themselves (never written by the bot), then the
    articles cited as 《law》article number with their text and a validity note; the statute citations
    travel in the message's custom payload;
@@ -16,9 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions import disputes
+from actions import disputes, guides, knowledge
+from knowledge_base.numerals import parse_article_no
 from knowledge_base.repeals import repealed_in
-from knowledge_base.search import Hit
+from knowledge_base.search import Hit, KnowledgeBaseNotBuilt, Snapshot
 
 DISCLAIMER = "以上是法律信息，不是针对您个案的法律意见；情况复杂时请咨询律师或拨打 12348 法律援助热线。"
 NO_RESULT = (
@@ -39,6 +48,11 @@ VALIDITY_NOTES = {
 }
 # Preferred when choosing which articles to cite.
 INVALID_STATUSES = frozenset({"已废止", "历史版本", "尚未施行"})
+
+MEDIATION_OFFER = "需要的话，我可以帮您登记人民调解申请，或者转给调解员。"
+# With a guide: at most this many of its own articles, and this many articles in all beyond the retrieved k.
+GUIDE_ARTICLES = 3
+GUIDE_EXTRA_ARTICLES = 1
 
 ACTION_BUTTONS = [
     {"title": "申请调解", "payload": "/request_mediation"},
@@ -153,13 +167,99 @@ def next_steps_message(dispute_type: str | None) -> Message:
     label = f"（{dispute_type}）" if disputes.get(dispute_type) else ""
     lines = [f"您下一步可以这样做{label}："]
     lines += [f"{i}. {step}" for i, step in enumerate(disputes.next_steps(dispute_type), 1)]
-    lines.append("需要的话，我可以帮您登记人民调解申请，或者转给调解员。")
+    lines.append(MEDIATION_OFFER)
     lines.append(DISCLAIMER)
     return Message("\n".join(lines), buttons=list(ACTION_BUTTONS))
 
 
+# --------------------------------------------------------------------------------------------------
+# Answers that lead with a plain-language guide
+
+
+def guide_lines(guide: guides.Guide, question: str) -> list[str]:
+    """The guide as the resident reads it: plain words, what to claim, what to do, by when, what to keep."""
+    lines = [f"简单说（{guide.name}）：{guide.summary}", "您可以要求："]
+    lines += [f"· {claim}" for claim in guide.claims]
+    worked_out = guides.calculation(guide, question)
+    if worked_out:
+        lines.append(f"· {worked_out}")
+    lines.append("下一步：")
+    lines += [f"{i}. {step}" for i, step in enumerate(guide.where_to_go, 1)]
+    if guide.time_limits:
+        lines.append("注意时限：")
+        lines += [f"· {limit.text}。" for limit in guide.time_limits]
+    lines.append("请保存好：" + "；".join(guide.evidence) + "。")
+    return lines
+
+
+def _article_hit(snapshot: Snapshot, ref: guides.ArticleRef) -> Hit | None:
+    parsed = parse_article_no(ref.article)
+    if parsed is None:
+        return None
+    record = snapshot.lookup(ref.law, *parsed)
+    if record is None or record.status in INVALID_STATUSES:
+        return None
+    return Hit(record, 1.0, 0, "guide")
+
+
+def guide_articles(guide: guides.Guide, statutes: list[Hit], snapshot: Snapshot | None, k: int) -> list[Hit]:
+    """The guide's own articles first (as retrieved when they were, else looked up in the knowledge base), then
+    the retrieved ones: at most GUIDE_ARTICLES of the guide's and len(statutes) + GUIDE_EXTRA_ARTICLES in all."""
+    retrieved = {(h.record.title, h.record.article_no): h for h in statutes}
+    own: list[Hit] = []
+    for ref in guide.articles:
+        if len(own) >= GUIDE_ARTICLES:
+            break
+        hit = retrieved.get((ref.law, ref.article))
+        if hit is None and snapshot is not None:
+            hit = _article_hit(snapshot, ref)
+        if hit is not None and hit.record.id not in {h.record.id for h in own}:
+            own.append(hit)
+    ids = {h.record.id for h in own}
+    rest = [h for h in statutes if h.record.id not in ids]
+    return (own + rest)[: max(k, len(own)) + GUIDE_EXTRA_ARTICLES]
+
+
+def guide_message(guide: guides.Guide, question: str, cited: list[Hit]) -> Message:
+    lines = guide_lines(guide, question)
+    if cited:
+        lines.append("法律依据：")
+        for i, hit in enumerate(cited, 1):
+            r = hit.record
+            lines.append(f"{i}. {r.citation_label}{validity_note(r.status)}：{excerpt(r.text)}")
+    return Message("\n".join(lines), {"citations": [h.citation() for h in cited], "guide": guide.id})
+
+
+def closing_message() -> Message:
+    return Message(f"{MEDIATION_OFFER}\n{DISCLAIMER}", buttons=list(ACTION_BUTTONS))
+
+
+def _loaded_snapshot() -> Snapshot | None:
+    """The action server's knowledge base when it is loaded (it is, once a question has been searched)."""
+    kb = knowledge.loaded_knowledge_base()
+    if kb is None:
+        return None
+    try:
+        return kb.snapshot()
+    except KnowledgeBaseNotBuilt:
+        return None
+
+
 def compose_answer(question: str, statutes: list[Hit], precedents: Iterable[Hit] = (),
-                   dispute_type: str | None = None, repealed: dict[str, str] | None = None) -> list[Message]:
+                   dispute_type: str | None = None, repealed: dict[str, str] | None = None, *,
+                   snapshot: Snapshot | None = None, catalogue: dict[str, guides.Guide] | None = None) -> list[Message]:
+    """The answer's messages. `snapshot` (for the guide's own articles) defaults to the action server's loaded
+    knowledge base; `catalogue` (the guides to choose from) to data/guides."""
+    guide = guides.select(question, dispute_type, catalogue)
+    if guide is not None:
+        cited = guide_articles(guide, statutes, snapshot or _loaded_snapshot(), len(statutes))
+        if cited:
+            messages = [guide_message(guide, question, cited)]
+            cases = precedents_message(list(precedents), repealed)
+            if cases:
+                messages.append(cases)
+            messages.append(closing_message())
+            return messages
     if not statutes:
         return [Message(NO_RESULT, {"citations": []})]
     messages = [statutes_message(question, statutes)]

@@ -24,3 +24,8 @@ def get_knowledge_base() -> KnowledgeBase:
                 os.environ.setdefault("OMP_NUM_THREADS", "1")
                 _kb = KnowledgeBase(get_settings().resolved_kb_dir)
     return _kb
+
+
+def loaded_knowledge_base() -> KnowledgeBase | None:
+    """The instance when it has been loaded, else None (never loads it)."""
+    return _kb

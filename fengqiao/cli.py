@@ -378,6 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     eval_nlu.add_arguments(p)
     p.set_defaults(func=eval_nlu.command)
 
+    from fengqiao import eval_guides
+
+    p = evaluation.add_parser("guides", help="the guide selector on labelled messages: fitting, wrong and no guide")
+    eval_guides.add_arguments(p)
+    p.set_defaults(func=eval_guides.command)
+
     from fengqiao import eval_conversations
 
     p = evaluation.add_parser("conversations", help="multi-turn conversations through the gateway: do follow-ups "

@@ -36,6 +36,13 @@ def kb_at(monkeypatch):
     return use
 
 
+@pytest.fixture
+def statute_answer(monkeypatch):
+    """The answer when no plain-language guide fits (tests/actions/test_guides.py covers the answers that lead
+    with one)."""
+    monkeypatch.setattr("actions.guides.select", lambda *args, **kwargs: None)
+
+
 @pytest.fixture(scope="module")
 def statutes_only_kb(tmp_path_factory):
     root = tmp_path_factory.mktemp("statutes-only")
@@ -50,7 +57,7 @@ def answer(text: str, **kwargs) -> tuple[list, list[dict]]:
     return events, dispatcher.messages
 
 
-def test_answer_explains_cites_shows_precedents_and_next_steps(kb_at, tiny_kb):
+def test_answer_explains_cites_shows_precedents_and_next_steps(kb_at, tiny_kb, statute_answer):
     kb_at(tiny_kb)
     events, messages = answer("老板拖欠工资不给怎么办")
     assert events == [SlotSet("dispute_type", "劳动工资")] + RESET
@@ -85,7 +92,7 @@ def test_every_citation_exists_in_the_corpus(kb_at, tiny_kb):
         assert (r.title, r.text) == (c.get("law") or c.get("title"), c["text"])
 
 
-def test_a_hit_that_does_not_match_the_snapshot_is_never_cited(kb_at, tiny_kb, monkeypatch):
+def test_a_hit_that_does_not_match_the_snapshot_is_never_cited(kb_at, tiny_kb, monkeypatch, statute_answer):
     kb = kb_at(tiny_kb)
     real_search = kb.search
 
@@ -107,7 +114,7 @@ def test_traditional_question_gets_the_same_articles(kb_at, tiny_kb):
     assert traditional[0]["custom"]["citations"] == simplified[0]["custom"]["citations"]
 
 
-def test_no_precedents_means_no_precedent_message(kb_at, statutes_only_kb):
+def test_no_precedents_means_no_precedent_message(kb_at, statutes_only_kb, statute_answer):
     kb_at(statutes_only_kb)
     _, messages = answer("老板拖欠工资不给怎么办")
     assert len(messages) == 2
@@ -126,7 +133,7 @@ def test_precedents_must_share_the_dispute_type_or_a_cited_article(tiny_kb):
     assert found(dispute_type=None, statutes=art50) == []
 
 
-def test_region_from_message_metadata_reaches_local_regulations(kb_at, tiny_kb):
+def test_region_from_message_metadata_reaches_local_regulations(kb_at, tiny_kb, statute_answer):
     kb_at(tiny_kb)
     _, outside = answer("物业服务费用不交")
     _, inside = answer("物业服务费用不交", metadata={"region": "浙江省杭州市"})
@@ -135,7 +142,7 @@ def test_region_from_message_metadata_reaches_local_regulations(kb_at, tiny_kb):
     assert "您下一步可以这样做（物业）" in inside[-1]["text"]
 
 
-def test_after_clarifying_questions_the_whole_story_is_searched(kb_at, tiny_kb):
+def test_after_clarifying_questions_the_whole_story_is_searched(kb_at, tiny_kb, statute_answer):
     kb_at(tiny_kb)
     events, messages = answer("/inform{\"relationship\":\"公司/老板\"}", intent="inform", entities=[],
                               slots={"pending_question": "我被欺负了怎么办；他一直拖着工资不给",
@@ -148,7 +155,7 @@ def test_after_clarifying_questions_the_whole_story_is_searched(kb_at, tiny_kb):
     assert messages[-1]["text"] == LABOUR_STEPS
 
 
-def test_a_pending_question_from_abandoned_clarifying_is_not_answered(kb_at, tiny_kb):
+def test_a_pending_question_from_abandoned_clarifying_is_not_answered(kb_at, tiny_kb, statute_answer):
     kb_at(tiny_kb)
     history = turn("我被欺负了怎么办", "vague_question", action("action_start_clarify"), action("clarify_form")) \
         + turn("算了", "cancel", action("action_deactivate_loop"), action("utter_clarify_cancelled"))
