@@ -13,7 +13,6 @@ The card records how closely the student agrees with the teacher on passages it 
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from knowledge_base.encoder.model import (
     model_fingerprint,
     wants_int8,
 )
+from knowledge_base.encoder.training import optimiser_with_frozen_embeddings, seeded
 from knowledge_base.fusion import FILE as FUSION_FILE
 from knowledge_base.search import KnowledgeBase
 
@@ -77,9 +77,7 @@ def distill_passage_encoder(kb: KnowledgeBase, out_dir: Path, *, config: Distill
                          "first, so that its vectors are the teacher's")
     if out_dir.exists():
         raise FileExistsError(f"{out_dir} already exists")
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(config.threads)
+    rng = seeded(config.seed, config.threads)
 
     targets = snap.dense.vectors()
     order = list(range(len(snap.records)))
@@ -93,11 +91,8 @@ def distill_passage_encoder(kb: KnowledgeBase, out_dir: Path, *, config: Distill
     keep = kept_layers(teacher_layers, config.layers)
     bert.encoder.layer = torch.nn.ModuleList([bert.encoder.layer[i] for i in keep])
     bert.config.num_hidden_layers = len(keep)
-    for name, param in model.named_parameters():
-        if "word_embeddings" in name:  # shared with the teacher's question tower: must not move
-            param.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
+    optimizer, params = optimiser_with_frozen_embeddings(model, config.lr)  # the teacher's question tower
+    # shares the word embeddings: they must not move
     # Batches of passages of similar length (little padding), in a new random order every epoch.
     train.sort(key=lambda i: len(dense_text(snap.records[i])))
     batches = [train[i : i + config.batch_size] for i in range(0, len(train), config.batch_size)]

@@ -20,7 +20,6 @@ fusion weights, R@10 / R@100 / MRR@10): 3 epochs 0.691 / 0.918 / 0.605, 6 epochs
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from knowledge_base.encoder.model import QUERY_DIR, QUERY_PREFIX
+from knowledge_base.encoder.training import optimiser_with_frozen_embeddings, seeded
 from knowledge_base.goldmap import GoldMapper
 from knowledge_base.search import KnowledgeBase
 from knowledge_base.stard import load_queries
@@ -61,9 +61,7 @@ def tune_query_encoder(kb: KnowledgeBase, queries_file: Path, *, config: QueryTu
     if not snap.has_dense:
         raise ValueError("the current knowledge base has no dense index; build one first")
     encoder_dir = Path(snap.manifest["dense"]["encoder_dir"])
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(config.threads)
+    rng = seeded(config.seed, config.threads)
 
     mapper = GoldMapper(snap.records)
     pairs: list[tuple[str, list[int]]] = []
@@ -86,11 +84,7 @@ def tune_query_encoder(kb: KnowledgeBase, queries_file: Path, *, config: QueryTu
         init_dir = encoder_dir
     progress(f"starting from {'the question tower in ' + QUERY_DIR if init_dir != encoder_dir else 'the passage encoder'}")
     model = SentenceTransformer(str(init_dir), device="cpu")
-    for name, param in model.named_parameters():
-        if "word_embeddings" in name:  # the trimmed vocabulary's rows stay shared with the passage encoder
-            param.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
+    optimizer, params = optimiser_with_frozen_embeddings(model, config.lr)
 
     def encode(texts: list[str]):
         features = model.tokenize([QUERY_PREFIX + t for t in texts])

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from knowledge_base.build import dense_text
 from knowledge_base.encoder.model import PASSAGE_PREFIX, QUERY_PREFIX
+from knowledge_base.encoder.training import optimiser_with_frozen_embeddings, seeded
 from knowledge_base.goldmap import GoldMapper
 from knowledge_base.search import KnowledgeBase
 from knowledge_base.stard import Gold, load_queries, parse_gold_name
@@ -108,10 +109,7 @@ def train_encoder(kb: KnowledgeBase, base_dir: Path, out_dir: Path, queries_file
     from sentence_transformers.losses import MultipleNegativesRankingLoss
 
     config = config or TrainConfig()
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
-    torch.set_num_threads(config.threads)
+    rng = seeded(config.seed, config.threads)
     snap = kb.snapshot()
     mapper = GoldMapper(snap.records)
 
@@ -138,11 +136,7 @@ def train_encoder(kb: KnowledgeBase, base_dir: Path, out_dir: Path, queries_file
     model = SentenceTransformer(str(base_dir), device="cpu")
     model.max_seq_length = config.max_seq_length
     loss_fn = MultipleNegativesRankingLoss(model)
-    for name, param in model.named_parameters():
-        if "word_embeddings" in name:
-            param.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
+    optimizer, params = optimiser_with_frozen_embeddings(model, config.lr)
     steps_per_epoch = len(batches(triplets, config.batch_size, random.Random(0)))
     total = steps_per_epoch * config.epochs
     warmup = max(1, int(total * config.warmup))
