@@ -20,10 +20,12 @@ _NOT_A_REPEAL = re.compile(r"(撤销|修改|不适用|可以废止|应当废止|
 
 
 def repealed_laws(records: list[Record]) -> dict[str, str]:
-    """{repealed law title: citation label of the repealing article}, from statute texts in force."""
+    """{repealed law title: citation label of the repealing article}, from every statute text: a law that
+    repealed another and was itself repealed later (噪声污染防治法, by the 生态环境法典) does not bring the older one
+    back."""
     out: dict[str, str] = {}
     for r in records:
-        if r.kind != "statute" or "废止" not in r.text or (r.status and r.status != "现行有效"):
+        if r.kind != "statute" or "废止" not in r.text:
             continue
         for sentence in _SENTENCE.findall(r.text):
             if _NOT_A_REPEAL.search(sentence) or not re.search(r"》(?:[、，和及]?(?:《[^《》]+》)?)*(?:同时|予以|即行|一并)?废止", sentence):

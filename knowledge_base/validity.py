@@ -93,8 +93,7 @@ def assign_statuses(records: list[Record], *, today: date | None = None,
     by_title: dict[str, list[Record]] = defaultdict(list)
     for r in statutes:
         by_title[r.title].append(r)
-    # Repealing articles count only from laws that are themselves in force; their own status is settled first by
-    # the labels they came with (a repealing law is never itself repealed by the same corpus in practice).
+    # Repealing articles count from every law, also one repealed later: its repeal of an older law stands.
     repeals = repealed_laws(statutes)
     effective: dict[str, date | None] = {
         title: _day(max((r.effective_date or r.version_date or "" for r in rows), default=None))

@@ -18,7 +18,7 @@ def test_repealing_articles_name_the_laws_they_repeal():
     records = [
         CIVIL_CODE_1260,
         statute("中华人民共和国医师法", "第六十七条", "本法自2022年3月1日起施行。《中华人民共和国执业医师法》废止。"),
-        # Not repeals: a duty to repeal rules, a power to annul, and a repeal clause in a law no longer in force.
+        # Not repeals: a duty to repeal rules and a power to annul. A repeal by a law repealed later still stands.
         statute("某条例", "第九条", "违反《中华人民共和国立法法》规定的规章，国务院应当予以废止。"),
         statute("某办法", "第三条", "上级机关有权撤销或者废止《某规定》。"),
         statute("旧法", "第九十条", "《更旧的法》同时废止。", status="已废止"),
@@ -28,6 +28,7 @@ def test_repealing_articles_name_the_laws_they_repeal():
         "中华人民共和国物权法": "《中华人民共和国民法典》第一千二百六十条",
         "中华人民共和国民法通则": "《中华人民共和国民法典》第一千二百六十条",
         "中华人民共和国执业医师法": "《中华人民共和国医师法》第六十七条",
+        "更旧的法": "《旧法》第九十条",
     }
 
 
