@@ -21,7 +21,10 @@ from dataclasses import dataclass
 
 PERSON = "person"
 MEDIATION = "mediation"
+QUESTION = "question"
+REFUSAL = "refusal"
 
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_RE = re.compile(r"[，,。！!？?；;\s]+")
 
 # People the resident may ask for. 人工 is not followed by 费/智能/… (装修的人工费 is a labour cost).
@@ -70,7 +73,8 @@ MEDIATION_PATTERNS = (
 # A clause that asks about mediation (its cost, force, process, an earlier mediation) or about a mediator, rather
 # than for one.
 QUESTION_PATTERN = re.compile(
-    r"(?:调解|调解员|人工)[^，。]{0,8}(?:要|收|花|给)(?:不要)?(?:钱|费)|收费|费用|免费吗|多少钱"
+    r"(?:调解|调委会)[^，。]{0,5}(?:要|收|花|给)(?:不要)?(?:钱|费)"
+    r"|(?:调解|调解员|人工|调委会|服务)[^，。]{0,2}(?:收费|费用|免费|多少钱)|(?:收费|免费|要钱)(?:吗|不|么|没有)"
     r"|效力|有效|无效|算数|算不算|管用|有用吗|有没有用|靠谱|强制执行|反悔"
     r"|调解(?:协议|书|笔录|结果|期限|时效|机构|委员会是|员是|员说(?:的|过|了)|员让|员要|员叫|是什么|和|与|跟|不成|失败|没成|不了|调不)"
     r"|(?:流程|程序)是|什么(?:流程|程序)"
@@ -99,11 +103,21 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE_RE.split(text or "") if c.strip()]
 
 
-def declines(text: str) -> bool:
-    """A refusal ('不用转人工', '先不调解了') or a question about mediation ('调解要收费吗') in some clause, and no
-    request for a person or for mediation in any: what the classifier must not take for a request."""
-    return find(text) is None and any(REFUSAL_PATTERN.search(c) or QUESTION_PATTERN.search(c)
-                                      for c in clauses(text))
+def declines(text: str) -> str | None:
+    """What a message that must not be taken for a request is instead: QUESTION for a question about mediation
+    ('调解要收费吗') or a refusal that goes on to ask something ('不用转人工，你直接告诉我噪音怎么办'), REFUSAL for a
+    refusal alone ('不用转人工', '先不调解了'); None when the message asks for a person or for mediation, or is
+    neither."""
+    if find(text) is not None:
+        return None
+    parts = clauses(text)
+    refused = [c for c in parts if REFUSAL_PATTERN.search(c)]
+    rest = [c for c in parts if c not in refused]
+    if any(QUESTION_PATTERN.search(c) for c in rest):
+        return QUESTION
+    if not refused:
+        return None
+    return QUESTION if len(_CJK_RE.findall("".join(rest))) >= 4 else REFUSAL
 
 
 def _search(pattern: re.Pattern, text: str) -> str | None:

@@ -8,10 +8,10 @@
   the parse data (`input_problem`) so the fallback action can say what went wrong.
 - HandoffRequestNet: explicit requests for a person (转人工, 找调解员, 我要投诉) force `request_human`, explicit
   wishes for mediation (申请调解, 能调解吗) `request_mediation`, wherever they stand in the message and whatever
-  facts come with them (rules in `components.handoff`); refusals (不用转人工) and questions about mediation
-  (调解要收费吗) the classifier took for a request get its next choice. The classifier's choice stays in the parse
-  data (`intent_before_handoff_net`), and the request found in `handoff_request` ({"kind", "words"}), which the
-  actions use to tell the request from the facts.
+  facts come with them (rules in `components.handoff`); questions about mediation (调解要收费吗) the classifier
+  took for a request become `ask_legal_question`, refusals (不用转人工) `cancel`. The classifier's choice stays in
+  the parse data (`intent_before_handoff_net`), and the request found in `handoff_request` ({"kind", "words"}),
+  which the actions use to tell the request from the facts.
 - EmergencySafetyNet: unmistakable words of danger to life (kill, knife, suicide, fire …) force the
   `emergency` intent, except in a legal question about a past event with no word of danger now ("去年我爸在医院
   自杀了 医院有没有责任"), which is `ask_legal_question` whatever the classifier guessed (the dating words in
@@ -37,6 +37,8 @@ FALLBACK_INTENT = "nlu_fallback"
 EMERGENCY_INTENT = "emergency"
 HANDOFF_INTENT = "request_human"
 MEDIATION_INTENT = "request_mediation"
+LEGAL_QUESTION_INTENT = "ask_legal_question"
+CANCEL_INTENT = "cancel"
 LEGAL_QUESTION_INTENT = "ask_legal_question"
 
 
@@ -104,18 +106,6 @@ def _force_intent(message: Message, name: str, key: str, reason: str) -> None:
     message.set(f"{key}_reason", reason, add_to_output=True)
 
 
-def _demote_intent(message: Message, names: set[str], key: str, reason: str) -> None:
-    """The classifier's best choice outside `names` replaces its choice."""
-    before = dict(message.get(INTENT) or {})
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") not in names]
-    chosen = dict(ranking[0]) if ranking else {"name": FALLBACK_INTENT, "confidence": 1.0}
-    message.set(key, before.get("name"), add_to_output=True)
-    message.set(INTENT, chosen, add_to_output=True)
-    message.set(INTENT_RANKING_KEY, [chosen] + [r for r in ranking if r.get("name") != chosen["name"]],
-                add_to_output=True)
-    message.set(f"{key}_reason", reason, add_to_output=True)
-
-
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class InputGuard(_Stateless):
     """Empty and overlong input go to the fallback, whatever the classifier guessed."""
@@ -146,6 +136,8 @@ class HandoffRequestNet(_Stateless):
     Refusals and questions about mediation never do, whatever the classifier guessed."""
 
     REQUEST_INTENTS = {handoff.PERSON: HANDOFF_INTENT, handoff.MEDIATION: MEDIATION_INTENT}
+    # What a message the classifier took for a request is instead (a question about mediation is a legal question).
+    DECLINED_INTENTS = {handoff.QUESTION: LEGAL_QUESTION_INTENT, handoff.REFUSAL: CANCEL_INTENT}
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -165,9 +157,10 @@ class HandoffRequestNet(_Stateless):
                 wanted = self.REQUEST_INTENTS[request.kind]
                 if current != wanted:
                     _force_intent(message, wanted, "intent_before_handoff_net", request.words)
-            elif current in self.REQUEST_INTENTS.values() and handoff.declines(text):
-                _demote_intent(message, set(self.REQUEST_INTENTS.values()), "intent_before_handoff_net",
-                               "declined")
+            elif current in self.REQUEST_INTENTS.values():
+                declined = handoff.declines(text)
+                if declined:
+                    _force_intent(message, self.DECLINED_INTENTS[declined], "intent_before_handoff_net", declined)
         return messages
 
 

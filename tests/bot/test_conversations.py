@@ -17,6 +17,7 @@ import uuid
 import httpx
 import pytest
 
+from actions.flows.intake import INTAKE_INTRO
 from fengqiao.ports import free_port
 from fengqiao.rasa_model import ensure_model, rasa_env, rasa_executable
 from fengqiao.settings import PROJECT_ROOT, Settings, get_settings
@@ -123,19 +124,33 @@ def test_emergency_guidance_comes_first_then_an_urgent_handoff(rasa):
 def test_mediation_intake_with_an_interruption_then_handoff_with_the_summary(rasa):
     c = Conversation(rasa)
     first = texts(c.say("我要申请调解"))
-    assert first == ["好的，我帮您登记人民调解申请，会问几个简单的问题，随时可以说“算了”取消。", "请简单说说发生了什么事？"]
+    assert first == [INTAKE_INTRO, "请简单说说发生了什么事？对方是谁、涉及多少钱，也可以一起说。"]
     assert "我能帮您" in texts(c.say("你能做什么"))[0]  # answered, then the same question again
     assert "发生了什么事" in texts(c.say("你能做什么"))[-1]
-    assert "对方是谁" in texts(c.say("楼上漏水把我家天花板泡坏了，他不肯赔"))[-1]
-    assert "涉及多少钱" in texts(c.say("楼上的王某"))[-1]
-    assert "怎么解决" in texts(c.say("大概三千块"))[-1]
-    assert "怎么联系您" in texts(c.say("赔我修天花板的钱"))[-1]
+    # the facts name the other party (楼上): the next question is the amount
+    assert "涉及多少钱" in texts(c.say("楼上漏水把我家天花板泡坏了，他不肯赔"))[-1]
+    assert "怎么联系您" in texts(c.say("大概三千块"))[-1]
     done = c.say("13812345678")
     handoff = customs(done)[-1]["handoff"]
     assert handoff["reason"] == "mediation_request"
-    assert handoff["summary"] == ("调解申请。事情经过：楼上漏水把我家天花板泡坏了，他不肯赔；对方：楼上的王某；"
-                                  "涉及金额：3000元（原话：大概三千块）；希望的结果：赔我修天花板的钱；联系方式：13812345678。")
+    assert handoff["summary"] == ("调解申请。事情经过：楼上漏水把我家天花板泡坏了，他不肯赔；对方：邻居；"
+                                  "涉及金额：3000元（原话：大概三千块）；联系方式：13812345678。未问到：希望的结果。")
     assert handoff["dispute_type"] == "邻里纠纷"
+
+
+@pytestmark_live
+def test_a_request_with_facts_hands_off_and_a_mediation_request_takes_a_correction_and_a_skip(rasa):
+    c = Conversation(rasa)
+    handoff = customs(c.say("我要找调解员，邻居家装修把我家墙弄裂了"))[-1]["handoff"]
+    assert handoff["summary"] == "居民要求转人工，并说明了情况：“邻居家装修把我家墙弄裂了”。"
+    assert c.tracker()["paused"] is True
+    c = Conversation(rasa)
+    assert "希望怎么解决" in texts(c.say("帮我们调解一下，对门把垃圾堆在楼道里，清理花了八百块"))[-1]
+    assert texts(c.say("说错了，是一千块"))[0] == "好的，已改为“涉及金额：1000元”。"
+    assert "怎么联系您" in texts(c.say("跳过"))[-1]
+    handoff = customs(c.say("不留"))[-1]["handoff"]
+    assert handoff["summary"].startswith("调解申请。事情经过：对门把垃圾堆在楼道里，清理花了八百块；对方：邻居；"
+                                         "涉及金额：1000元；希望的结果：未说明；")
 
 
 @pytestmark_live
