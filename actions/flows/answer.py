@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import disputes
 from actions.answer import compose_answer
 from actions.conversation import (
+    earlier_citations,
     latest_entity,
     latest_text,
     looks_like_follow_up,
@@ -38,6 +39,7 @@ class ActionAnswerLegalQuestion(Action):
         # The clarifying questions just ended: answer the vague question plus what the resident added. A pending
         # question left over from clarifying questions that were abandoned is ignored (and cleared below).
         pending = tracker.get_slot("pending_question") if ran_this_turn(tracker, "clarify_form") else None
+        topic_laws: frozenset[str] = frozenset()
         if pending:
             question = pending
             party = tracker.get_slot("other_party")
@@ -57,13 +59,16 @@ class ActionAnswerLegalQuestion(Action):
                 if established and earlier:
                     dispute_type = established
                     question = " ".join(earlier + [question])
+                    # ... and the laws its last answer cited stay in view (see find_statutes).
+                    topic_laws = frozenset(c["law"] for c in earlier_citations(tracker) if c.get("law"))
         dispute_type = dispute_type if disputes.get(dispute_type) else None
         where = region(tracker)
         reset = [SlotSet("pending_question", None), SlotSet("clarify_detail", None), SlotSet("other_party", None)]
         try:
             kb = get_knowledge_base()
             k = get_settings().answer_top_k
-            statutes = find_statutes(kb, question, dispute_type=dispute_type, region=where, k=k)
+            statutes = find_statutes(kb, question, dispute_type=dispute_type, region=where, k=k,
+                                     topic_laws=topic_laws)
             dispute_type = dispute_type or infer_dispute_type(statutes)
             precedents = find_precedents(kb, question, dispute_type=dispute_type, statutes=statutes,
                                          region=where) if statutes else []
