@@ -391,6 +391,17 @@ def build_parser() -> argparse.ArgumentParser:
     eval_conversations.add_arguments(p)
     p.set_defaults(func=eval_conversations.command)
 
+    from fengqiao import eval_messages
+
+    p = evaluation.add_parser("requests", help="one message a conversation through the gateway: are requests for "
+                              "a person or for mediation handed on, and nothing else")
+    eval_messages.add_arguments(p, '{"text", "expect": "handoff" | "no_handoff"} a line')
+    p.set_defaults(func=eval_messages.requests_command)
+    p = evaluation.add_parser("emergencies", help="one message a conversation through the gateway: emergencies "
+                              "found, led with the right number, and no false alarms")
+    eval_messages.add_arguments(p, '{"text", "expect": "emergency" | "not_emergency", "first_number"} a line')
+    p.set_defaults(func=eval_messages.emergencies_command)
+
     from fengqiao import mediators
 
     mediators.add_arguments(sub)
