@@ -10,6 +10,8 @@ Selection is a small rule system, tuned for precision (a wrong guide is worse th
 - a guide is a candidate only when a core pattern matches and no exclude pattern does; its score is
   CORE_WEIGHT per core pattern matched, plus one per boost matched, plus TYPE_BONUS when the conversation's
   dispute type is the guide's;
+- a guide marked `generic` (到法院起诉, 人身损害赔偿项目: they fit many situations) is a candidate only when no
+  other guide is; a guide may set its own `core_weight` when its core words name the question exactly (法律援助);
 - the best candidate is chosen only when its score reaches MIN_SCORE and leads the second by MARGIN.
 """
 
@@ -91,6 +93,8 @@ class Guide:
     articles: tuple[ArticleRef, ...]
     numbers: tuple[dict[str, Any], ...]
     calculator: str | None = None
+    generic: bool = False  # chosen only when no situation-specific guide is a candidate
+    core_weight: float = 3.0
 
     def texts(self) -> list[str]:
         """Every text a resident may read from this guide."""
@@ -154,7 +158,8 @@ def parse_guide(data: dict[str, Any]) -> Guide:
     return Guide(id=gid, name=str(data["name"]).strip(), dispute_type=data["dispute_type"], triggers=triggers,
                  summary=_join_lines(summary), claims=_strings(data, "claims", gid),
                  evidence=_strings(data, "evidence", gid), where_to_go=_strings(data, "where_to_go", gid),
-                 time_limits=tuple(limits), articles=tuple(articles), numbers=numbers, calculator=calculator)
+                 time_limits=tuple(limits), articles=tuple(articles), numbers=numbers, calculator=calculator,
+                 generic=bool(trig.get("generic", False)), core_weight=float(trig.get("core_weight", CORE_WEIGHT)))
 
 
 _CJK_SPACE_RE = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
@@ -241,16 +246,18 @@ def score(guide: Guide, text: str, dispute_type: str | None = None) -> Scored | 
     if not core or any(p.search(text) for p in t.exclude):
         return None
     boosts = min(sum(1 for p in t.boost if p.search(text)), MAX_BOOSTS)
-    value = CORE_WEIGHT * core + BOOST_WEIGHT * boosts
+    value = guide.core_weight * core + BOOST_WEIGHT * boosts
     if dispute_type and dispute_type == guide.dispute_type:
         value += TYPE_BONUS
     return Scored(guide, value, core, boosts)
 
 
 def rank(text: str, dispute_type: str | None = None, catalogue: dict[str, Guide] | None = None) -> list[Scored]:
-    """Every candidate guide for the message, best first."""
+    """Every candidate guide for the message, best first; generic guides only when no other guide is one."""
     prepared = prepare(text)
     found = [s for g in (catalogue or guides()).values() if (s := score(g, prepared, dispute_type))]
+    specific = [s for s in found if not s.guide.generic]
+    found = specific or found
     found.sort(key=lambda s: -s.score)
     return found
 

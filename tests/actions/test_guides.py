@@ -42,9 +42,9 @@ def articles():
 # The guides themselves
 
 
-def test_guides_are_the_situations():
+def test_every_situation_has_a_guide():
     assert len(SITUATIONS) == 62
-    assert set(CATALOGUE) <= set(SITUATIONS)
+    assert list(CATALOGUE) == list(SITUATIONS)  # one guide each, in the order of the situation list
 
 
 @pytest.mark.parametrize("gid", list(CATALOGUE))
@@ -151,6 +151,13 @@ def test_a_close_second_means_no_guide():
     twin = guides.Guide(**{**g.__dict__, "id": "twin"})
     assert guides.select("老板拖欠工资", catalogue={"unpaid_wages": g}) is g
     assert guides.select("老板拖欠工资", catalogue={"unpaid_wages": g, "twin": twin}) is None
+
+
+def test_a_generic_guide_gives_way_to_the_situation():
+    # 到法院起诉 fits "去哪里告" alone; with the situation named, the situation's guide answers
+    assert guides.select("我要去哪里起诉，怎么打官司").id == "suing_in_court"
+    assert guides.select("老板拖欠工资不发，我要去哪里起诉").id == "unpaid_wages"
+    assert CATALOGUE["suing_in_court"].generic and not CATALOGUE["unpaid_wages"].generic
 
 
 def test_the_conversation_type_counts_for_the_guide_of_that_type():
