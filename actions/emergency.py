@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 
 # A fire that is burning now.
-_BURNING = r"着火|著火|起火|失火|火灾|烧起来|烧过来|浓烟|全是烟|冒烟|冒黑烟|火(很|好|越来越|太)?大|火苗"
+_BURNING = (r"着火|著火|起火|失火|火灾|烧起来|烧过来|烧着|冒火|火(灭|扑)不(掉|灭|了)|浓烟|全是烟|冒烟|冒黑烟"
+            r"|火(很|好|越来越|太)?大|火苗|(油锅|锅里|窗帘|沙发|电线|插线板|插座|电动车|电瓶车|房子|屋里).{0,3}着了")
 # Fire, petrol or explosives as a threat by a person. 放火 / 纵火 / 点火 with no word of a threat is a fire.
 _ARSON = r"放火|纵火|点火|点了|烧了|烧死|烧掉|火烧|一把火"
 _FIRE_THREAT = (
@@ -27,18 +28,26 @@ _FIRE_THREAT = (
 
 # Checked in this order: the first kind whose words appear wins.
 _KINDS: list[tuple[str, str]] = [
-    ("self_harm", r"自杀|轻生|不想活|活不下去|活着没意思|想死|跳楼|跳河|割腕|安眠药|农药|上吊|寻短见|一了百了|了结|结束生命|一死了之|撑不下去"),
+    # Harm already done (pills taken, wrists cut): an ambulance first.
+    ("self_harm_acted", r"(吃|喝|吞|服)了.{0,6}(安眠药|药|农药|老鼠药|敌敌畏)|割了(腕|手腕)|已经(割|跳|吃了|喝了)"),
+    ("self_harm", r"自杀|轻生|不想活|活不下去|活着没意思|活着太累|想死|跳楼|跳河|割腕|安眠药|农药|上吊|寻短见|一了百了"
+                  r"|了结|结束生命|想(怎么)?结束|一死了之|撑不下去|没人在乎我"),
     ("fire", _BURNING),
     ("fire_threat", _FIRE_THREAT),
     ("gas", r"煤气|燃气|天然气|液化气"),
     ("fire", r"纵火|放火|点火"),
     ("domestic_violence", r"家暴|家庭暴力|(老公|丈夫|老婆|妻子|男朋友|女朋友|前夫|前妻|对象|男人|爸|妈|父亲|母亲|儿子|女儿|公公|婆婆).{0,6}(打|揍|掐|踢|砸)"),
     ("violence", r"刀|斧|枪|棍|砍|捅|杀|打|揍|掐|绑|抢|闯进|撬|跟踪|威胁|收拾|炸|救命|危险|报警"),
-    ("medical", r"昏|晕|不省人事|出血|流血|呼吸|不行了|摔下来|躺在地上|起不来|受伤"),
+    ("medical", r"昏|晕|不省人事|出血|流血|呼吸|喘不|不行了|摔下来|躺在地上|起不来|受伤|卡住|噎|羊水|要生了|胸口"
+                r"|心脏|中风|抽搐|(脸|嘴唇|嘴)(都|已经)?(发)?(紫|青|白)"),
 ]
 _KIND_RES = [(kind, re.compile(p)) for kind, p in _KINDS]
 
 GUIDANCE = {
+    "self_harm_acted": (
+        "【紧急】请马上拨打 120 急救电话，说清楚地址、吃了什么药或者伤在哪里；也可以打 110。"
+        "请立刻告诉身边的人，让他们陪着您、帮您开门。之后可以打心理援助热线 12356，有专业的人陪您说说话。"
+    ),
     "self_harm": (
         "听到您这么说，我很担心您。您不是一个人，现在就可以打心理援助热线 12356，或者 400-161-9995，"
         "有专业的人陪您说说话。如果已经伤害了自己、吃了药或者有生命危险，请马上拨打 120，也可以打 110。"
@@ -80,7 +89,7 @@ GUIDANCE = {
 }
 
 LABELS = {
-    "self_harm": "自伤/轻生风险", "gas": "燃气泄漏", "fire": "火灾", "fire_threat": "放火或爆炸威胁",
+    "self_harm_acted": "自伤（已经发生）", "self_harm": "自伤/轻生风险", "gas": "燃气泄漏", "fire": "火灾", "fire_threat": "放火或爆炸威胁",
     "domestic_violence": "家庭暴力", "violence": "暴力或威胁", "medical": "急病或重伤", "general": "人身安全",
 }
 

@@ -31,6 +31,10 @@ def first_number(text: str) -> str:
     ("讨债的堵在门口说要打断我的腿", "violence"), ("他拿着菜刀站在我家门口要砍我", "violence"),
     ("我老公又喝醉了在打我", "domestic_violence"), ("我不想活了", "self_harm"), ("我爸突然昏过去了", "medical"),
     ("快来人啊", "general"),
+    # what residents write without the textbook words
+    ("锅里的油着了 盖不住", "fire"), ("电瓶车在楼道里冒火了", "fire"), ("老人噎住了 喘不过气", "medical"),
+    ("我媳妇羊水破了 要生了", "medical"), ("爸爸说胸口疼 嘴唇发紫", "medical"),
+    ("我已经吃了半瓶安眠药", "self_harm_acted"), ("活着太累了 没人在乎我", "self_harm"),
 ])
 def test_kind_of_emergency(text, kind):
     assert emergency.classify(text) == kind
@@ -38,7 +42,7 @@ def test_kind_of_emergency(text, kind):
 
 @pytest.mark.parametrize(("kind", "first"), [
     ("fire_threat", "110"), ("violence", "110"), ("domestic_violence", "110"), ("general", "110"),
-    ("fire", "119"), ("gas", "119"), ("medical", "120"), ("self_harm", "12356"),
+    ("fire", "119"), ("gas", "119"), ("medical", "120"), ("self_harm", "12356"), ("self_harm_acted", "120"),
 ])
 def test_each_kind_leads_with_its_number(kind, first):
     assert first_number(emergency.guidance(kind)) == first

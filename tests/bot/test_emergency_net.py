@@ -33,6 +33,9 @@ def past(text: str) -> str | None:
     ("去年被家暴，离婚时能多要财产吗", "去年"),
     ("前几天被车撞了，司机逃逸了，保险能赔吗", "前几天"),
     ("我哥以前被人打成重伤，过了这么久还能告他吗", "以前"),
+    ("年轻时候被人打过，现在起诉还来得及吗", "年轻时候"),
+    ("小时候被亲戚打过 现在起诉他还来得及吗", "小时候"),
+    ("抢劫罪一般判几年", "罪一般判"),
 ])
 def test_a_legal_question_about_a_past_event_is_not_an_emergency(text, words):
     assert past(text) == words
