@@ -178,7 +178,7 @@ def next_steps_message(dispute_type: str | None) -> Message:
 
 def guide_lines(guide: guides.Guide, question: str) -> list[str]:
     """The guide as the resident reads it: plain words, what to claim, what to do, by when, what to keep."""
-    lines = [f"简单说（{guide.name}）：{guide.summary}", "您可以要求："]
+    lines = [f"简单说（{guide.name.split('（', 1)[0]}）：{guide.summary}", "您可以要求："]
     lines += [f"· {claim}" for claim in guide.claims]
     worked_out = guides.calculation(guide, question)
     if worked_out:

@@ -139,20 +139,15 @@ def _service_words(months: float) -> str:
 
 
 def describe_severance(s: Severance) -> str:
+    """The sum for this resident (the rules themselves are in the guide's text)."""
     n = _num(s.months)
-    lines = []
-    if s.amount is not None:
-        base = (f"当地上年度职工月平均工资的三倍 {_yuan(s.base)}元（您的月工资高于这个数，按它封顶，最多算12年）"
-                if s.capped else f"月工资 {_yuan(s.base)}元")
-        lines.append(f"按您说的（工作{_service_words(s.service_months)}）：经济补偿 = {n}个月 × {base} = "
-                     f"{_yuan(s.amount)}元；如果是违法辞退，赔偿金是它的两倍，{_yuan(s.unlawful_dismissal)}元。")
-    else:
-        lines.append(f"按您说的（工作{_service_words(s.service_months)}）：经济补偿是{n}个月的工资；"
-                     f"如果是违法辞退，赔偿金是{_num(2 * s.months)}个月的工资。")
-    lines.append("月工资按离职前12个月的平均工资算（含奖金、津贴、补贴）。")
-    if not s.capped and s.local_average is None and s.monthly_wage is not None:
-        lines.append("如果月工资高于当地上年度职工月平均工资的三倍，按三倍封顶、最多算12年。")
-    return "".join(lines)
+    if s.amount is None:
+        return (f"按您说的（工作{_service_words(s.service_months)}）：经济补偿是{n}个月的工资；"
+                f"如果是违法辞退，赔偿金是{_num(2 * s.months)}个月的工资。")
+    base = (f"当地上年度职工月平均工资的三倍 {_yuan(s.base)}元（您的月工资高于这个数，按它封顶，最多算12年）"
+            if s.capped else f"月工资 {_yuan(s.base)}元")
+    return (f"按您说的（工作{_service_words(s.service_months)}）：经济补偿 = {n}个月 × {base} = "
+            f"{_yuan(s.amount)}元；如果是违法辞退，赔偿金是它的两倍，{_yuan(s.unlawful_dismissal)}元。")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -194,7 +189,6 @@ def describe_double_wages(d: DoubleWages) -> str:
 # Loan interest cap (民间借贷规定 §25)
 
 LPR_MULTIPLE = 4
-LOAN_RULE = "利率上限是合同成立时一年期贷款市场报价利率（LPR）的四倍，超过的部分法院不支持"
 
 
 @dataclass(frozen=True)
@@ -226,19 +220,23 @@ def loan_interest(principal: float | None = None, agreed_annual_rate: float | No
 
 
 def describe_loan_interest(li: LoanInterest) -> str:
+    """The resident's rate against the cap; without the LPR, the rule in words (no rate is built in)."""
     parts = []
     if li.agreed_annual_rate is not None:
-        parts.append(f"您说的利率折合年利率约{_num(round(li.agreed_annual_rate, 2))}%。")
+        parts.append(f"按您说的，约定利率折合年利率约{_num(round(li.agreed_annual_rate, 2))}%。")
     if li.cap_rate is None:
-        parts.append(f"{LOAN_RULE}（LPR每月公布，请查借款那个月的数）。")
+        parts.append("要和合同成立时一年期贷款市场报价利率（LPR）的四倍比较（LPR每月公布，可以查借款那个月的数），"
+                     "超过的部分法院不支持。")
         if li.principal is not None:
             parts.append(f"本金{_yuan(li.principal)}元一年最多支持的利息 = {_yuan(li.principal)} × 4 × 当时的LPR。")
         return "".join(parts)
-    parts.append(f"按您给的LPR {_num(li.lpr)}%，上限是年利率{_num(round(li.cap_rate, 2))}%。")
+    parts.append(f"按您给的LPR {_num(li.lpr)}%，上限是年利率{_num(round(li.cap_rate, 2))}%")
     if li.over_cap:
-        parts.append("约定的利率超过了上限，超出的部分法院不支持。")
+        parts.append("，约定的利率超过了上限，超出的部分法院不支持。")
     elif li.over_cap is False:
-        parts.append("约定的利率没有超过上限。")
+        parts.append("，约定的利率没有超过上限。")
+    else:
+        parts.append("。")
     if li.yearly_cap_amount is not None:
         parts.append(f"本金{_yuan(li.principal)}元一年最多支持利息约{_yuan(li.yearly_cap_amount)}元。")
     return "".join(parts)

@@ -291,7 +291,7 @@ def test_a_guide_works_out_the_sum_from_the_message(kb_at, tiny_kb):
     kb_at(tiny_kb)
     _, messages = answer("我干了5年 月薪6000 被辞退了 能赔多少")
     text = messages[0]["text"]
-    assert text.startswith("简单说（被辞退（违法解除、经济补偿）") and messages[0]["custom"]["guide"] == "dismissal"
+    assert text.startswith("简单说（被辞退）：") and messages[0]["custom"]["guide"] == "dismissal"
     assert "· 按您说的（工作5年）：经济补偿 = 5个月 × 月工资 6000元 = 30000元；如果是违法辞退，赔偿金是它的两倍，60000元。" in text
 
 
