@@ -247,11 +247,14 @@ def _loaded_snapshot() -> Snapshot | None:
 
 def compose_answer(question: str, statutes: list[Hit], precedents: Iterable[Hit] = (),
                    dispute_type: str | None = None, repealed: dict[str, str] | None = None, *,
-                   snapshot: Snapshot | None = None, catalogue: dict[str, guides.Guide] | None = None) -> list[Message]:
+                   snapshot: Snapshot | None = None, catalogue: dict[str, guides.Guide] | None = None,
+                   shown_guides: frozenset[str] = frozenset()) -> list[Message]:
     """The answer's messages. `snapshot` (for the guide's own articles) defaults to the action server's loaded
-    knowledge base; `catalogue` (the guides to choose from) to data/guides."""
+    knowledge base; `catalogue` (the guides to choose from) to data/guides. A guide already sent in this
+    conversation (`shown_guides`) is not sent again: a follow-up on its situation gets the articles for what it
+    asks."""
     guide = guides.select(question, dispute_type, catalogue)
-    if guide is not None:
+    if guide is not None and guide.id not in shown_guides:
         cited = guide_articles(guide, statutes, snapshot or _loaded_snapshot(), len(statutes))
         if cited:
             messages = [guide_message(guide, question, cited)]

@@ -94,6 +94,13 @@ def earlier_citations(tracker: Tracker, kind: str = "statute", limit: int = 3) -
     return out[:limit]
 
 
+def guides_shown(tracker: Tracker) -> frozenset[str]:
+    """The plain-language guides the bot already sent in this session (their ids)."""
+    return frozenset(
+        guide for event in _since_session_start(tracker) if event.get("event") == "bot"
+        if (guide := (((event.get("data") or {}).get("custom")) or {}).get("guide")))
+
+
 def requested_slots_since(tracker: Tracker, action_name: str) -> set[str]:
     """Slots the form asked for since `action_name` last ran."""
     asked: set[str] = set()

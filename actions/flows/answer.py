@@ -13,6 +13,7 @@ from actions import disputes
 from actions.answer import compose_answer
 from actions.conversation import (
     earlier_citations,
+    guides_shown,
     latest_entity,
     latest_text,
     looks_like_follow_up,
@@ -76,7 +77,8 @@ class ActionAnswerLegalQuestion(Action):
             log.warning("knowledge base not built; cannot answer %r", question[:50])
             dispatcher.utter_message(text=KB_UNAVAILABLE)
             return reset
-        for message in compose_answer(question, statutes, precedents, dispute_type, kb.snapshot().repealed):
+        for message in compose_answer(question, statutes, precedents, dispute_type, kb.snapshot().repealed,
+                                      shown_guides=guides_shown(tracker)):
             send(dispatcher, message)
         events = reset
         if dispute_type and dispute_type != tracker.get_slot("dispute_type"):

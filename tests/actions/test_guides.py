@@ -322,3 +322,24 @@ def test_a_guide_with_no_article_to_show_falls_back_to_the_statute_answer():
     messages = compose_answer("老板拖欠工资", [], dispute_type="劳动工资", snapshot=_Snapshot({}),
                               catalogue={"test_wages": guides.parse_guide(WAGE_GUIDE)})
     assert [m.text for m in messages][0].startswith("抱歉，我没有找到")
+
+
+def test_a_guide_already_sent_is_not_sent_again(tiny_kb):
+    """A follow-up on the same situation gets the articles for what it asks, not the same guide a second time."""
+    kb = KnowledgeBase(tiny_kb)
+    catalogue = {"test_wages": guides.parse_guide(WAGE_GUIDE)}
+    statutes = kb.search("拖欠工资", k=2, kind="statute")
+    first = compose_answer("老板拖欠工资", statutes, dispute_type="劳动工资", snapshot=kb.snapshot(), catalogue=catalogue)
+    assert first[0].custom["guide"] == "test_wages"
+    again = compose_answer("老板拖欠工资", statutes, dispute_type="劳动工资", snapshot=kb.snapshot(),
+                           catalogue=catalogue, shown_guides=frozenset({"test_wages"}))
+    assert "guide" not in again[0].custom and again[0].custom["citations"]
+
+
+def test_the_guides_a_conversation_was_sent():
+    from actions.conversation import guides_shown
+    from tests.actions.trackers import bot, make_tracker, turn
+
+    history = turn("老板拖欠工资", "ask_legal_question", bot("简单说……", {"guide": "unpaid_wages", "citations": []}))
+    assert guides_shown(make_tracker("那要多久", history=history)) == frozenset({"unpaid_wages"})
+    assert guides_shown(make_tracker("老板拖欠工资")) == frozenset()
