@@ -44,6 +44,7 @@ from actions.flows.common import (
     request_words,
     suggested_citations,
 )
+from bot.components import lexicon
 
 INTAKE_SLOTS = ("case_facts", "case_party", "case_amount", "case_outcome", "case_contact")  # the order asked in
 PRIORITY = ("case_facts", "case_party", "case_contact", "case_amount", "case_outcome")  # which to ask
@@ -107,44 +108,15 @@ _LETTER_RE = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 # Reading an answer
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-              "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_BIG = {"万": 10_000, "亿": 100_000_000}
 _AMOUNT_PREFIX_RE = re.compile(r"^(?:金额|钱数|钱|数目|一共|总共|大概|大约|差不多|约|将近|快|估计|可能|有|是|为|要|欠|共)+")
 _BARE_AMOUNT_RE = re.compile(r"[\d.,零〇一二两俩三四五六七八九十百千万亿]+(?:元|块|块钱|万元|万块)?")
 _AMOUNT_SUFFIX_RE = re.compile(r"(?:人民币|块钱|块|元|钱|多|来|余|左右|上下|的样子|吧|啊|呢|了)+$")
 
 
 def chinese_number(text: str) -> float | None:
-    """'三万五' → 35000, '两千五' → 2500, '3万5' → 35000, '1.5万' → 15000, '3000' → 3000; None if not a number."""
-    total, section, digit, last_unit, i = 0.0, 0.0, None, 1, 0
-    if not text:
-        return None
-    while i < len(text):
-        m = re.match(r"\d+(?:\.\d+)?", text[i:])
-        if m:
-            digit = float(m.group(0))
-            i += len(m.group(0))
-            continue
-        ch = text[i]
-        if ch in _CN_DIGITS:
-            digit = _CN_DIGITS[ch]
-        elif ch in _CN_UNITS:
-            section += (digit if digit is not None else 1) * _CN_UNITS[ch]
-            last_unit, digit = _CN_UNITS[ch], None
-        elif ch in _CN_BIG:
-            section += digit or 0
-            total += (section or 1) * _CN_BIG[ch]
-            last_unit, section, digit = _CN_BIG[ch], 0.0, None
-        else:
-            return None
-        i += 1
-    if digit is not None:
-        # "三万五" / "两千五": a trailing digit after a unit counts one unit lower.
-        section += digit * (last_unit // 10 if last_unit >= 100 and total + section > 0 else 1)
-    value = total + section
-    return value if value > 0 else None
+    """'三万五' → 35000, '俩万' → 20000, '3万5' → 35000: the NLU's own reading of Chinese numbers (one parser for
+    the bot and the intake), with 俩 counted as two."""
+    return lexicon.chinese_number((text or "").replace("俩", "两"))
 
 
 def amount_of(text: str) -> int | None:
