@@ -5,9 +5,15 @@ towers, tokenizer, configuration, fusion weights, card and licence; no PyTorch w
 of every shipped statute, which the first knowledge-base build reuses instead of encoding 100k articles (about
 half an hour on two cores). `make encoder` rebuilds all of it from the committed inputs (see the README there).
 
-The vectors are stored as int8 with one scale per vector (a quarter of float32; cosine to the original above
-0.9999 on unit vectors) and keyed by the hash of the text they embed (`build.text_hash`), so an amended article
-is encoded afresh and a vector is only ever used for the exact text and encoder it was made from.
+Everything together must stay under 100 MB, which takes two savings:
+- the weights the int8 export keeps in float32 (each layer's feed-forward output projection, the embeddings) are
+  stored as float16 and cast back when the session loads (40 instead of 65 MB a tower; ONNX Runtime folds the casts,
+  so inference runs as before; the outputs move by cosine about 0.995, as much as the int8 export's own rounding of
+  activations makes them move between nearby inputs);
+- the vectors are stored with 4 bits a dimension and one scale per vector (an eighth of float32; cosine to the
+  original about 0.99), keyed by the hash of the text they embed (`build.text_hash`), so an amended article is
+  encoded afresh and a vector is only ever used for the exact text and encoder it was made from.
+What a fresh install then reaches is measured on the installed knowledge base, not on the unpacked encoder.
 SHA256SUMS lists every file with its checksum; the tests check it, the size and the vectors' encoder.
 """
 
@@ -50,13 +56,20 @@ def _mark_onnx_current(model_dir: Path) -> None:
 
 
 def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    scale = np.abs(vectors).max(axis=1, keepdims=True) / 127.0
+    """4 bits a dimension (-7 … 7, two to a byte) and one scale per vector."""
+    scale = np.abs(vectors).max(axis=1, keepdims=True) / 7.0
     scale[scale == 0] = 1.0
-    return np.round(vectors / scale).astype(np.int8), scale.astype(np.float32).ravel()
+    q = (np.clip(np.round(vectors / scale), -7, 7).astype(np.int8) + 8).astype(np.uint8)
+    if q.shape[1] % 2:
+        q = np.hstack([q, np.full((len(q), 1), 8, dtype=np.uint8)])
+    return (q[:, 0::2] | (q[:, 1::2] << 4)).astype(np.uint8), scale.astype(np.float32).ravel()
 
 
-def dequantise(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    v = q.astype(np.float32) * scale[:, None]
+def dequantise(packed: np.ndarray, scale: np.ndarray, dim: int | None = None) -> np.ndarray:
+    q = np.empty((len(packed), packed.shape[1] * 2), dtype=np.float32)
+    q[:, 0::2] = (packed & 0x0F).astype(np.float32) - 8
+    q[:, 1::2] = (packed >> 4).astype(np.float32) - 8
+    v = q[:, : dim or q.shape[1]] * scale[:, None]
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
 
@@ -64,15 +77,38 @@ def write_vectors(path: Path, hashes: list[str], vectors: np.ndarray, encoder_ha
     q, scale = quantise(vectors.astype(np.float32))
     keys = np.array([bytes.fromhex(h) for h in hashes], dtype="S8")
     with path.open("wb") as fh:
-        np.savez(fh, keys=keys, vectors=q, scale=scale, encoder_hash=np.array(encoder_hash))
+        np.savez(fh, keys=keys, vectors=q, scale=scale, dim=np.array(vectors.shape[1]),
+                 encoder_hash=np.array(encoder_hash))
 
 
 def read_vectors(path: Path) -> tuple[str, dict[str, np.ndarray]]:
     """(encoder fingerprint, text hash → unit vector)."""
     with np.load(path) as data:
-        vectors = dequantise(data["vectors"], data["scale"])
+        vectors = dequantise(data["vectors"], data["scale"], int(data["dim"]))
         keys = [k.hex() for k in data["keys"]]
         return str(data["encoder_hash"]), dict(zip(keys, vectors, strict=True))
+
+
+def halve_float_weights(model_file: Path) -> None:
+    """Store the ONNX model's large float32 weights as float16, each behind a Cast back to float32 (in place)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(model_file))
+    graph = model.graph
+    casts = []
+    for init in list(graph.initializer):
+        if init.data_type == TensorProto.FLOAT and int(np.prod(init.dims)) >= 4096:
+            half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "_fp16")
+            graph.initializer.remove(init)
+            graph.initializer.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT,
+                                          name=init.name + "_to_float"))
+    for node in reversed(casts):
+        graph.node.insert(0, node)
+    tmp = model_file.with_suffix(".tmp")
+    onnx.save(model, str(tmp))
+    tmp.replace(model_file)
 
 
 def bundled_vectors(encoder_hash: str, bundle_dir: Path = BUNDLED_DIR) -> dict[str, np.ndarray]:
@@ -136,7 +172,8 @@ fixed passage vectors; passages through the passage encoder (this directory).
   i % 10 == 3 tuning (fusion weights only); the rest training. STARD's dev and test questions are never used.
 - Fusion with BM25 (weighted reciprocal rank, chosen on the tuning split): bm25 {fusion.get('bm25', '?')},
   dense {fusion.get('dense', '?')}, k {fusion.get('k', '?')}.
-- `{VECTORS_FILE}`: int8 vectors of {vectors:,} shipped statute articles, keyed by the hash of their text.
+- `{VECTORS_FILE}`: 4-bit vectors of {vectors:,} shipped statute articles, keyed by the hash of their text;
+  the ONNX files keep their float32 weights as float16 (see `knowledge_base/encoder/bundle.py`).
 
 Validation split ({val.get('questions', '?')} questions), hybrid search over the corpus it was built on:
 
@@ -168,9 +205,11 @@ def bundle(kb_dir: Path, out_dir: Path = BUNDLED_DIR, *, progress: Callable[[str
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     _copy_inference_files(src, staging)
+    halve_float_weights(staging / "onnx" / "model-int8.onnx")
     if (src / QUERY_DIR / "config.json").is_file():
         (staging / QUERY_DIR).mkdir()
         _copy_inference_files(src / QUERY_DIR, staging / QUERY_DIR)
+        halve_float_weights(staging / QUERY_DIR / "onnx" / "model-int8.onnx")
         _mark_onnx_current(staging / QUERY_DIR)
     _mark_onnx_current(staging)
     encoder_hash = model_fingerprint(staging)
