@@ -177,7 +177,7 @@ against the fixed passage vectors; passages always through the passage encoder (
 - `{VECTORS_FILE}`: 4-bit vectors of {vectors:,} shipped statute articles, keyed by the hash of their text;
   the ONNX files keep their float32 weights as float16 (see `knowledge_base/encoder/bundle.py`).
 
-Validation split ({val.get('questions', '?')} questions), hybrid search over the corpus it was built on:
+Validation split ({val.get('n', '?')} questions), hybrid search over the corpus it was built on:
 
 | metric | value |
 |---|---|
