@@ -245,10 +245,17 @@ def _loaded_snapshot() -> Snapshot | None:
         return None
 
 
-def compose_answer(question: str, statutes: list[Hit], precedents: Iterable[Hit] = (),
-                   dispute_type: str | None = None, repealed: dict[str, str] | None = None, *,
-                   snapshot: Snapshot | None = None, catalogue: dict[str, guides.Guide] | None = None,
-                   shown_guides: frozenset[str] = frozenset()) -> list[Message]:
+def compose_answer(
+    question: str,
+    statutes: list[Hit],
+    precedents: Iterable[Hit] = (),
+    dispute_type: str | None = None,
+    repealed: dict[str, str] | None = None,
+    *,
+    snapshot: Snapshot | None = None,
+    catalogue: dict[str, guides.Guide] | None = None,
+    shown_guides: frozenset[str] = frozenset(),
+) -> list[Message]:
     """The answer's messages. `snapshot` (for the guide's own articles) defaults to the action server's loaded
     knowledge base; `catalogue` (the guides to choose from) to data/guides. A guide already sent in this
     conversation (`shown_guides`) is not sent again: a follow-up on its situation gets the articles for what it

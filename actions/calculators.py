@@ -23,14 +23,27 @@ from dataclasses import dataclass
 # --------------------------------------------------------------------------------------------------
 # Numbers as residents write them: 6000, 6千, 六千, 1.2万, 一万二, 三年半
 
-_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-             "八": 8, "九": 9}
+_CN_DIGIT = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "俩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNIT = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 NUMBER = r"(?:\d+(?:\.\d+)?|[零〇一二两俩三四五六七八九十百千万]+)"
 
 
 def cn_number(text: str) -> float | None:
-    """"6000" → 6000, "六千" → 6000, "一万二" → 12000, "三千五" → 3500, "十" → 10; None if not a number."""
+    """ "6000" → 6000, "六千" → 6000, "一万二" → 12000, "三千五" → 3500, "十" → 10; None if not a number."""
     text = text.strip()
     if not text:
         return None
@@ -54,7 +67,13 @@ def cn_number(text: str) -> float | None:
             digit, last_unit = None, _CN_UNIT[ch]
         else:
             return None
-    if digit is not None and not zero and last_unit >= 100 and section % last_unit == 0 and not (total and section):
+    if (
+        digit is not None
+        and not zero
+        and last_unit >= 100
+        and section % last_unit == 0
+        and not (total and section)
+    ):
         # a trailing digit after 万/千/百 is one unit lower: 一万二 = 12000, 三千五 = 3500
         digit *= last_unit // 10
     return float(total + section + (digit or 0))
@@ -121,8 +140,9 @@ class Severance:
         return None if self.amount is None else 2 * self.amount
 
 
-def severance(service_months: float, monthly_wage: float | None = None,
-              local_average: float | None = None) -> Severance:
+def severance(
+    service_months: float, monthly_wage: float | None = None, local_average: float | None = None
+) -> Severance:
     months = severance_months(service_months)
     base, capped = monthly_wage, False
     if monthly_wage is not None and local_average and monthly_wage > SEVERANCE_CAP_MULTIPLE * local_average:
@@ -142,12 +162,19 @@ def describe_severance(s: Severance) -> str:
     """The sum for this resident (the rules themselves are in the guide's text)."""
     n = _num(s.months)
     if s.amount is None:
-        return (f"按您说的（工作{_service_words(s.service_months)}）：经济补偿是{n}个月的工资；"
-                f"如果是违法辞退，赔偿金是{_num(2 * s.months)}个月的工资。")
-    base = (f"当地上年度职工月平均工资的三倍 {_yuan(s.base)}元（您的月工资高于这个数，按它封顶，最多算12年）"
-            if s.capped else f"月工资 {_yuan(s.base)}元")
-    return (f"按您说的（工作{_service_words(s.service_months)}）：经济补偿 = {n}个月 × {base} = "
-            f"{_yuan(s.amount)}元；如果是违法辞退，赔偿金是它的两倍，{_yuan(s.unlawful_dismissal)}元。")
+        return (
+            f"按您说的（工作{_service_words(s.service_months)}）：经济补偿是{n}个月的工资；"
+            f"如果是违法辞退，赔偿金是{_num(2 * s.months)}个月的工资。"
+        )
+    base = (
+        f"当地上年度职工月平均工资的三倍 {_yuan(s.base)}元（您的月工资高于这个数，按它封顶，最多算12年）"
+        if s.capped
+        else f"月工资 {_yuan(s.base)}元"
+    )
+    return (
+        f"按您说的（工作{_service_words(s.service_months)}）：经济补偿 = {n}个月 × {base} = "
+        f"{_yuan(s.amount)}元；如果是违法辞退，赔偿金是它的两倍，{_yuan(s.unlawful_dismissal)}元。"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,9 +204,13 @@ def describe_double_wages(d: DoubleWages) -> str:
     if d.months <= 0:
         return "按您说的，用工还不满一个月：单位在一个月内补签书面合同就不用付二倍工资。"
     n = _num(d.months)
-    head = (f"按您说的（工作{_service_words(d.months_worked)}没签合同）：从第二个月起算，单位要再多付{n}个月的工资"
-            "（二倍工资多出的那一倍）")
-    text = head + (f"，约 {n} × {_yuan(d.monthly_wage)} = {_yuan(d.amount)}元。" if d.amount is not None else "。")
+    head = (
+        f"按您说的（工作{_service_words(d.months_worked)}没签合同）：从第二个月起算，单位要再多付{n}个月的工资"
+        "（二倍工资多出的那一倍）"
+    )
+    text = head + (
+        f"，约 {n} × {_yuan(d.monthly_wage)} = {_yuan(d.amount)}元。" if d.amount is not None else "。"
+    )
     if d.one_year_passed:
         text += "满一年还没签的，最多算11个月，并且视为已经订了无固定期限劳动合同。"
     return text
@@ -214,8 +245,9 @@ class LoanInterest:
         return self.principal * self.cap_rate / 100
 
 
-def loan_interest(principal: float | None = None, agreed_annual_rate: float | None = None,
-                  lpr: float | None = None) -> LoanInterest:
+def loan_interest(
+    principal: float | None = None, agreed_annual_rate: float | None = None, lpr: float | None = None
+) -> LoanInterest:
     return LoanInterest(principal, agreed_annual_rate, lpr)
 
 
@@ -225,10 +257,14 @@ def describe_loan_interest(li: LoanInterest) -> str:
     if li.agreed_annual_rate is not None:
         parts.append(f"按您说的，约定利率折合年利率约{_num(round(li.agreed_annual_rate, 2))}%。")
     if li.cap_rate is None:
-        parts.append("要和合同成立时一年期贷款市场报价利率（LPR）的四倍比较（LPR每月公布，可以查借款那个月的数），"
-                     "超过的部分法院不支持。")
+        parts.append(
+            "要和合同成立时一年期贷款市场报价利率（LPR）的四倍比较（LPR每月公布，可以查借款那个月的数），"
+            "超过的部分法院不支持。"
+        )
         if li.principal is not None:
-            parts.append(f"本金{_yuan(li.principal)}元一年最多支持的利息 = {_yuan(li.principal)} × 4 × 当时的LPR。")
+            parts.append(
+                f"本金{_yuan(li.principal)}元一年最多支持的利息 = {_yuan(li.principal)} × 4 × 当时的LPR。"
+            )
         return "".join(parts)
     parts.append(f"按您给的LPR {_num(li.lpr)}%，上限是年利率{_num(round(li.cap_rate, 2))}%")
     if li.over_cap:
@@ -248,17 +284,21 @@ def describe_loan_interest(li: LoanInterest) -> str:
 _MONEY = rf"({NUMBER})\s*(万元|万块|万|千元|千|[kK]|元|块钱|块)?"
 _SERVICE_RE = re.compile(
     rf"(?:干|做|工作|上班|上了|入职|在职|待|呆|工龄|干活|打工)(?:了|满|有|快|近)?\s*({NUMBER}|半)\s*(年|个月|个多月|多年|多个月)"
-    rf"(?:(半)|零?\s*({NUMBER})\s*个月)?")
+    rf"(?:(半)|零?\s*({NUMBER})\s*个月)?"
+)
 _SERVICE_AFTER_RE = re.compile(rf"({NUMBER})\s*(年|个月)(?:(半)|零?\s*({NUMBER})\s*个月)?(?:的)?工龄")
 _WAGE_RE = re.compile(
     rf"(?:月薪|月工资|月收入|底薪|工资|薪水|薪资|每月|每个月|一个月|一月|月)(?:是|为|有|大概|大约|约|才|只有|拿)?\s*"
-    rf"{_MONEY}(?!个月|个多月|年|天|日|小时|号|%|倍)")
+    rf"{_MONEY}(?!个月|个多月|年|天|日|小时|号|%|倍)"
+)
 _AVERAGE_RE = re.compile(rf"(?:社平工资|社会平均工资|平均工资|社平)\D{{0,8}}?{_MONEY}")
 _PRINCIPAL_RE = re.compile(
     rf"(?:借钱给|借给|借了|借款|本金|欠我|欠了|借|欠)(?:他|她|别人|朋友|亲戚|我|对方|人家)?(?:了)?\s*{_MONEY}"
-    rf"(?!个月|年|天|日|%|分|厘)")
+    rf"(?!个月|年|天|日|%|分|厘)"
+)
 _RATE_RE = re.compile(
-    rf"(月息|月利率|月利|年息|年利率|年化|年利|日息|日利率)?\s*(?:是|为|按)?\s*(?:(百分之)({NUMBER})|({NUMBER})\s*(%|分(?!钟)|厘|个点))")
+    rf"(月息|月利率|月利|年息|年利率|年化|年利|日息|日利率)?\s*(?:是|为|按)?\s*(?:(百分之)({NUMBER})|({NUMBER})\s*(%|分(?!钟)|厘|个点))"
+)
 _LPR_RE = re.compile(r"(?:LPR|lpr|贷款市场报价利率)\D{0,8}?(\d+(?:\.\d+)?)\s*%?")
 
 
@@ -291,7 +331,7 @@ def monthly_wage_in(text: str) -> float | None:
     """The monthly wage ("月薪6000" → 6000, "工资六千" → 6000, "一个月1.2万" → 12000), or None. A sum owed
     ("欠我工资2万") is no monthly wage."""
     for m in _WAGE_RE.finditer(text):
-        if _OWED_RE.search(text[max(0, m.start() - 4):m.start()]):
+        if _OWED_RE.search(text[max(0, m.start() - 4) : m.start()]):
             continue
         value = amount(m.group(1), m.group(2))
         if value is not None and value >= 100:  # "工资3" is no wage

@@ -22,7 +22,11 @@ def is_payload(text: str | None) -> bool:
 
 
 def latest_entity(tracker: Tracker, name: str) -> Any | None:
-    values = [e.get("value") for e in (tracker.latest_message or {}).get("entities") or [] if e.get("entity") == name]
+    values = [
+        e.get("value")
+        for e in (tracker.latest_message or {}).get("entities") or []
+        if e.get("entity") == name
+    ]
     return values[0] if values else None
 
 
@@ -30,7 +34,7 @@ def _since_session_start(tracker: Tracker) -> list[dict]:
     events = list(tracker.events)
     for i in range(len(events) - 1, -1, -1):
         if events[i].get("event") == "session_started":
-            return events[i + 1:]
+            return events[i + 1 :]
     return events
 
 
@@ -41,7 +45,11 @@ def user_turns(tracker: Tracker) -> list[tuple[dict, list[str]]]:
         kind = event.get("event")
         if kind == "user":
             turns.append((event, []))
-        elif kind == "action" and turns and event.get("name") not in {"action_listen", "action_extract_slots", None}:
+        elif (
+            kind == "action"
+            and turns
+            and event.get("name") not in {"action_listen", "action_extract_slots", None}
+        ):
             turns[-1][1].append(event["name"])
         elif kind in {"pause", "resume", "restart"}:
             # A person took over in between: what came before is another exchange.
@@ -97,8 +105,11 @@ def earlier_citations(tracker: Tracker, kind: str = "statute", limit: int = 3) -
 def guides_shown(tracker: Tracker) -> frozenset[str]:
     """The plain-language guides the bot already sent in this session (their ids)."""
     return frozenset(
-        guide for event in _since_session_start(tracker) if event.get("event") == "bot"
-        if (guide := (((event.get("data") or {}).get("custom")) or {}).get("guide")))
+        guide
+        for event in _since_session_start(tracker)
+        if event.get("event") == "bot"
+        if (guide := (((event.get("data") or {}).get("custom")) or {}).get("guide"))
+    )
 
 
 def requested_slots_since(tracker: Tracker, action_name: str) -> set[str]:
@@ -124,10 +135,45 @@ def ran_this_turn(tracker: Tracker, action_name: str) -> bool:
 
 # A follow-up leans on what was said before: it is short, or it opens with a word that points back
 # (那如果他还是不给呢？ 要是没签合同呢 可以要多少 去哪里告).
-_FOLLOW_UP_OPENERS = ("那", "如果", "要是", "假如", "万一", "可是", "但是", "还有", "另外", "他", "她", "对方",
-                      "这", "这样", "那样", "能不能", "可不可以", "可以", "需要", "要", "去哪", "多少", "怎么",
-                      "什么", "是不是", "还能", "还要", "会不会", "有没有", "我能", "我可以", "我要", "我老婆",
-                      "我老公", "孩子", "时间", "过了")
+_FOLLOW_UP_OPENERS = (
+    "那",
+    "如果",
+    "要是",
+    "假如",
+    "万一",
+    "可是",
+    "但是",
+    "还有",
+    "另外",
+    "他",
+    "她",
+    "对方",
+    "这",
+    "这样",
+    "那样",
+    "能不能",
+    "可不可以",
+    "可以",
+    "需要",
+    "要",
+    "去哪",
+    "多少",
+    "怎么",
+    "什么",
+    "是不是",
+    "还能",
+    "还要",
+    "会不会",
+    "有没有",
+    "我能",
+    "我可以",
+    "我要",
+    "我老婆",
+    "我老公",
+    "孩子",
+    "时间",
+    "过了",
+)
 FOLLOW_UP_MAX_CHARS = 14
 FOLLOW_UP_OPENER_MAX_CHARS = 30
 
@@ -141,7 +187,9 @@ def looks_like_follow_up(text: str) -> bool:
     if not text or is_payload(text):
         return False
     n = _cjk_len(text)
-    return n <= FOLLOW_UP_MAX_CHARS or (n <= FOLLOW_UP_OPENER_MAX_CHARS and text.startswith(_FOLLOW_UP_OPENERS))
+    return n <= FOLLOW_UP_MAX_CHARS or (
+        n <= FOLLOW_UP_OPENER_MAX_CHARS and text.startswith(_FOLLOW_UP_OPENERS)
+    )
 
 
 def topic_texts(tracker: Tracker, slot: str = "dispute_type", limit: int = 3) -> list[str]:

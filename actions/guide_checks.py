@@ -32,10 +32,28 @@ SUPERSEDED = (
     "婚姻登记条例",
 )
 
-_UNIT_KEYS = (("个工作日", "workday"), ("工作日", "workday"), ("个小时", "hour"), ("小时", "hour"),
-              ("分钟", "minute"), ("个月", "month"), ("周岁", "age"), ("岁", "age"), ("星期", "week"),
-              ("公里", "km"), ("月", "month"), ("日", "day"), ("天", "day"), ("周", "week"), ("年", "month"),
-              ("倍", "times"), ("元", "yuan"), ("米", "m"), ("%", "%"), ("％", "%"))
+_UNIT_KEYS = (
+    ("个工作日", "workday"),
+    ("工作日", "workday"),
+    ("个小时", "hour"),
+    ("小时", "hour"),
+    ("分钟", "minute"),
+    ("个月", "month"),
+    ("周岁", "age"),
+    ("岁", "age"),
+    ("星期", "week"),
+    ("公里", "km"),
+    ("月", "month"),
+    ("日", "day"),
+    ("天", "day"),
+    ("周", "week"),
+    ("年", "month"),
+    ("倍", "times"),
+    ("元", "yuan"),
+    ("米", "m"),
+    ("%", "%"),
+    ("％", "%"),
+)
 _RANGE_RE = re.compile(r"至|到|~|～|-|—|－")
 _CN_NUM_RE = re.compile(r"^[零〇一二两三四五六七八九十百千万]+$")
 
@@ -157,7 +175,9 @@ def check_numbers(guide: Guide, index) -> list[str]:
         if _squash(quote) not in _squash(record.text):
             problems.append(f"numbers: {value}: quote {quote!r} not in {law}{article}")
         elif not entry.get("derived") and not keys <= keys_in(quote):
-            problems.append(f"numbers: {value}: the quote does not contain it (say how it follows in 'derived')")
+            problems.append(
+                f"numbers: {value}: the quote does not contain it (say how it follows in 'derived')"
+            )
     for text in guide.texts():
         for written in numbers_in(text):
             missing = number_keys(written) - covered

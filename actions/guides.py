@@ -40,8 +40,19 @@ MARGIN = 2.0
 MAX_BOOSTS = 3
 
 DISPUTE_TYPES = frozenset(disputes.NAMES) | {disputes.OTHER}
-FIELDS = ("id", "name", "dispute_type", "triggers", "summary", "claims", "evidence", "where_to_go", "time_limits",
-          "articles", "numbers")
+FIELDS = (
+    "id",
+    "name",
+    "dispute_type",
+    "triggers",
+    "summary",
+    "claims",
+    "evidence",
+    "where_to_go",
+    "time_limits",
+    "articles",
+    "numbers",
+)
 
 
 class GuideError(ValueError):
@@ -98,8 +109,9 @@ class Guide:
 
     def texts(self) -> list[str]:
         """Every text a resident may read from this guide."""
-        return ([self.name, self.summary, *self.claims, *self.evidence, *self.where_to_go]
-                + [t.text for t in self.time_limits])
+        return [self.name, self.summary, *self.claims, *self.evidence, *self.where_to_go] + [
+            t.text for t in self.time_limits
+        ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -134,13 +146,20 @@ def parse_guide(data: dict[str, Any]) -> Guide:
     if data["dispute_type"] not in DISPUTE_TYPES:
         raise GuideError(f"{gid}: unknown dispute_type {data['dispute_type']!r}")
     trig = data["triggers"] or {}
-    triggers = Triggers(_patterns(trig, "core", gid, required=True), _patterns(trig, "boost", gid, required=False),
-                        _patterns(trig, "exclude", gid, required=False))
+    triggers = Triggers(
+        _patterns(trig, "core", gid, required=True),
+        _patterns(trig, "boost", gid, required=False),
+        _patterns(trig, "exclude", gid, required=False),
+    )
     limits = []
     for t in data["time_limits"] or []:
         if not all(isinstance(t.get(k), str) and t[k].strip() for k in ("what", "limit", "starts")):
             raise GuideError(f"{gid}: each time limit needs what, limit and starts")
-        limits.append(TimeLimit(t["what"].strip(), t["limit"].strip(), t["starts"].strip(), (t.get("note") or "").strip()))
+        limits.append(
+            TimeLimit(
+                t["what"].strip(), t["limit"].strip(), t["starts"].strip(), (t.get("note") or "").strip()
+            )
+        )
     articles = []
     for a in data["articles"] or []:
         if not (a.get("law") and a.get("article") and a.get("terms")):
@@ -155,11 +174,22 @@ def parse_guide(data: dict[str, Any]) -> Guide:
     summary = data["summary"]
     if not isinstance(summary, str) or not summary.strip():
         raise GuideError(f"{gid}: summary must be a text")
-    return Guide(id=gid, name=str(data["name"]).strip(), dispute_type=data["dispute_type"], triggers=triggers,
-                 summary=_join_lines(summary), claims=_strings(data, "claims", gid),
-                 evidence=_strings(data, "evidence", gid), where_to_go=_strings(data, "where_to_go", gid),
-                 time_limits=tuple(limits), articles=tuple(articles), numbers=numbers, calculator=calculator,
-                 generic=bool(trig.get("generic", False)), core_weight=float(trig.get("core_weight", CORE_WEIGHT)))
+    return Guide(
+        id=gid,
+        name=str(data["name"]).strip(),
+        dispute_type=data["dispute_type"],
+        triggers=triggers,
+        summary=_join_lines(summary),
+        claims=_strings(data, "claims", gid),
+        evidence=_strings(data, "evidence", gid),
+        where_to_go=_strings(data, "where_to_go", gid),
+        time_limits=tuple(limits),
+        articles=tuple(articles),
+        numbers=numbers,
+        calculator=calculator,
+        generic=bool(trig.get("generic", False)),
+        core_weight=float(trig.get("core_weight", CORE_WEIGHT)),
+    )
 
 
 _CJK_SPACE_RE = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
@@ -252,7 +282,9 @@ def score(guide: Guide, text: str, dispute_type: str | None = None) -> Scored | 
     return Scored(guide, value, core, boosts)
 
 
-def rank(text: str, dispute_type: str | None = None, catalogue: dict[str, Guide] | None = None) -> list[Scored]:
+def rank(
+    text: str, dispute_type: str | None = None, catalogue: dict[str, Guide] | None = None
+) -> list[Scored]:
     """Every candidate guide for the message, best first; generic guides only when no other guide is one."""
     prepared = prepare(text)
     found = [s for g in (catalogue or guides()).values() if (s := score(g, prepared, dispute_type))]
@@ -262,7 +294,9 @@ def rank(text: str, dispute_type: str | None = None, catalogue: dict[str, Guide]
     return found
 
 
-def select(text: str, dispute_type: str | None = None, catalogue: dict[str, Guide] | None = None) -> Guide | None:
+def select(
+    text: str, dispute_type: str | None = None, catalogue: dict[str, Guide] | None = None
+) -> Guide | None:
     """The guide that fits the message, or None when none fits or two fit about equally well."""
     ranked = rank(text, dispute_type if disputes.get(dispute_type) else None, catalogue)
     if not ranked or ranked[0].score < MIN_SCORE:
@@ -295,11 +329,18 @@ class Evaluation:
     mistakes: tuple[tuple[str, str, str], ...]  # (text, label, chosen or "")
 
     def as_dict(self) -> dict[str, Any]:
-        share = (lambda k: round(k / self.n, 4) if self.n else 0.0)  # noqa: E731
-        return {"n": self.n, "fitting": self.fitting, "wrong": self.wrong, "no_guide": self.none,
-                "correct_no_guide": self.correct_none, "fitting_share": share(self.fitting),
-                "wrong_share": share(self.wrong), "no_guide_share": share(self.none),
-                "correct_no_guide_share": share(self.correct_none)}
+        share = lambda k: round(k / self.n, 4) if self.n else 0.0  # noqa: E731
+        return {
+            "n": self.n,
+            "fitting": self.fitting,
+            "wrong": self.wrong,
+            "no_guide": self.none,
+            "correct_no_guide": self.correct_none,
+            "fitting_share": share(self.fitting),
+            "wrong_share": share(self.wrong),
+            "no_guide_share": share(self.none),
+            "correct_no_guide_share": share(self.correct_none),
+        }
 
 
 def evaluate(examples: list[dict[str, Any]], catalogue: dict[str, Guide] | None = None) -> Evaluation:

@@ -21,8 +21,28 @@ _CN = f"[{_CN_DIGITS}十百千万]+"
 _AR = r"\d+(?:\.\d+)?万?"
 _NUM = rf"(?:{_AR}|{_CN}|半)"
 # Longest first: 个工作日 before 工作日 before 日, 个月 before 月, 万元 is covered by the numeral's 万.
-_UNITS = ("个工作日", "工作日", "个小时", "小时", "分钟", "个月", "月", "日", "天", "周岁", "岁", "星期", "周", "年",
-          "倍", "元", "米", "公里", "%", "％")
+_UNITS = (
+    "个工作日",
+    "工作日",
+    "个小时",
+    "小时",
+    "分钟",
+    "个月",
+    "月",
+    "日",
+    "天",
+    "周岁",
+    "岁",
+    "星期",
+    "周",
+    "年",
+    "倍",
+    "元",
+    "米",
+    "公里",
+    "%",
+    "％",
+)
 _UNIT = "(?:" + "|".join(re.escape(u) for u in _UNITS) + ")"
 _RANGE = r"(?:至|到|~|～|-|—|－)"
 
@@ -63,14 +83,20 @@ def find_numbers(text: str) -> list[Number]:
         if _ORDINAL_BEFORE.search(text[:start]):
             continue
         if kind == "number" and (
-                (start and re.match(r"[\d.]", text[start - 1])) or re.match(r"[\d.]", text[m.end():m.end() + 1])):
+            (start and re.match(r"[\d.]", text[start - 1])) or re.match(r"[\d.]", text[m.end() : m.end() + 1])
+        ):
             continue
         if kind == "quantity":
             lead = re.match(f"[{_CN_DIGITS}十百千万半]+", s)
             if lead and not _cn_is_a_number(lead.group(0)):
                 continue
             # a Chinese numeral glued to a word before it (统一年, 唯一日) is part of that word
-            if lead and start and re.match(f"[{_CN_DIGITS}十百千万]", s) and text[start - 1] in "统唯专同万划单":
+            if (
+                lead
+                and start
+                and re.match(f"[{_CN_DIGITS}十百千万]", s)
+                and text[start - 1] in "统唯专同万划单"
+            ):
                 continue
         found.append(Number(s, start, m.end(), kind))
     return found
@@ -81,7 +107,20 @@ def numbers_in(text: str) -> list[str]:
     return [n.text for n in find_numbers(text)]
 
 
-_CN_VALUES = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_VALUES = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_SCALES = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _SAME_UNIT = {"天": "日", "个月": "月", "个小时": "小时", "个工作日": "工作日", "％": "%", "周": "星期"}
 
@@ -110,7 +149,9 @@ def value_of(number: str) -> tuple[tuple[float, ...], str] | None:
     """The values and the unit of a number found by `find_numbers`, so that 十五日 and 15日, 五百元 and 500元 compare
     equal: ((15.0,), "日"). A range gives two values (50至100米 → ((50.0, 100.0), "米")); 一年半 gives 1.5. None for
     a date or a telephone number."""
-    m = re.fullmatch(rf"(?:百分之)?({_NUM}) ?({_UNIT})?(?:{_RANGE}(?:百分之)?({_NUM}) ?)?({_UNIT})?(半)?", number)
+    m = re.fullmatch(
+        rf"(?:百分之)?({_NUM}) ?({_UNIT})?(?:{_RANGE}(?:百分之)?({_NUM}) ?)?({_UNIT})?(半)?", number
+    )
     if m is None or not (m.group(2) or m.group(4) or number.startswith("百分之")):
         return None
     unit = m.group(4) or m.group(2) or "%"

@@ -59,8 +59,15 @@ def search_query(question: str, dispute_type: str | None) -> str | None:
     return f"{question} {t.search_terms}" if t else None
 
 
-def find_statutes(kb: KnowledgeBase, question: str, *, dispute_type: str | None, region: str | None,
-                  k: int, topic_laws: frozenset[str] = frozenset()) -> list[Hit]:
+def find_statutes(
+    kb: KnowledgeBase,
+    question: str,
+    *,
+    dispute_type: str | None,
+    region: str | None,
+    k: int,
+    topic_laws: frozenset[str] = frozenset(),
+) -> list[Hit]:
     """Up to k verified articles for the resident's question.
 
     Order: articles cited by name (《劳动法》第五十条); then the articles the resident's own words found among
@@ -79,8 +86,13 @@ def find_statutes(kb: KnowledgeBase, question: str, *, dispute_type: str | None,
         chosen += [h for h in plain if h.match == "citation" and is_verified(snap, h)]
     expanded_query = search_query(question, dispute_type)
     if expanded_query:
-        chosen += [h for h in plain[:k] if disputes.type_of_record(h.record) == dispute_type
-                   and h.record.status not in INVALID_STATUSES and is_verified(snap, h)]
+        chosen += [
+            h
+            for h in plain[:k]
+            if disputes.type_of_record(h.record) == dispute_type
+            and h.record.status not in INVALID_STATUSES
+            and is_verified(snap, h)
+        ]
         candidates = _rrf(plain, kb.search(expanded_query, k=pool, kind="statute", region=region))
     else:
         candidates = plain
@@ -89,8 +101,9 @@ def find_statutes(kb: KnowledgeBase, question: str, *, dispute_type: str | None,
     rest.sort(key=lambda h: _preference(h, dispute_type))  # stable: rank order within each group
     unique = list({h.record.id: h for h in chosen}.values())
     if topic_laws and len(unique) < k:
-        on_topic = [h for h in rest[:pool] if h.record.title in topic_laws
-                    and h.record.status not in INVALID_STATUSES][: k - 1 - len(unique)]
+        on_topic = [
+            h for h in rest[:pool] if h.record.title in topic_laws and h.record.status not in INVALID_STATUSES
+        ][: k - 1 - len(unique)]
         taken = {h.record.id for h in on_topic}
         unique += on_topic
         rest = [h for h in rest if h.record.id not in taken]
@@ -107,8 +120,15 @@ def _preference(hit: Hit, dispute_type: str | None) -> tuple[int, int]:
     return invalid, 0 if record_type == dispute_type else (1 if record_type is None else 2)
 
 
-def find_precedents(kb: KnowledgeBase, question: str, *, dispute_type: str | None, statutes: list[Hit],
-                    region: str | None, k: int = 2) -> list[Hit]:
+def find_precedents(
+    kb: KnowledgeBase,
+    question: str,
+    *,
+    dispute_type: str | None,
+    statutes: list[Hit],
+    region: str | None,
+    k: int = 2,
+) -> list[Hit]:
     """Verified precedents of the same dispute type, or citing one of the answer's articles. None when the
     knowledge base holds no precedents or none is related: never a precedent of another kind of dispute."""
     query = search_query(question, dispute_type) or question

@@ -61,18 +61,32 @@ def main() -> None:
 
     args = create_argument_parser().parse_args()
     utils.configure_colored_logging(args.loglevel)
-    utils.configure_file_logging(logging.getLogger(APPLICATION_ROOT_LOGGER_NAME), args.log_file, args.loglevel,
-                                 args.logging_config_file)
+    utils.configure_file_logging(
+        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME),
+        args.log_file,
+        args.loglevel,
+        args.logging_config_file,
+    )
     utils.update_sanic_log_level()
     executor = ActionExecutor()
     executor.register_package(args.actions_module or args.actions)
-    loader = AppLoader(factory=partial(create_guarded_app, executor, cors_origins=args.cors,
-                                       auto_reload=args.auto_reload, endpoints=args.endpoints,
-                                       keep_alive_timeout=DEFAULT_KEEP_ALIVE_TIMEOUT))
+    loader = AppLoader(
+        factory=partial(
+            create_guarded_app,
+            executor,
+            cors_origins=args.cors,
+            auto_reload=args.auto_reload,
+            endpoints=args.endpoints,
+            keep_alive_timeout=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        )
+    )
     app = loader.load()
-    app.prepare(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port,
-                ssl=create_ssl_config(args.ssl_certificate, args.ssl_keyfile, args.ssl_password),
-                workers=utils.number_of_sanic_workers())
+    app.prepare(
+        host=os.environ.get("SANIC_HOST", "127.0.0.1"),
+        port=args.port,
+        ssl=create_ssl_config(args.ssl_certificate, args.ssl_keyfile, args.ssl_password),
+        workers=utils.number_of_sanic_workers(),
+    )
     Sanic.serve(primary=app, app_loader=loader)
 
 

@@ -78,25 +78,36 @@ def touch_resident(session: Session, conversation: Conversation, now: datetime |
     if last is not None and timedelta(0) <= now - last < TOUCH_EVERY:
         return
     # updated_at set to itself: activity is not a change of the conversation (its onupdate stays out).
-    session.execute(update(Conversation).where(Conversation.id == conversation.id)
-                    .values(last_active_at=now, updated_at=Conversation.updated_at)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(last_active_at=now, updated_at=Conversation.updated_at)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     set_committed_value(conversation, "last_active_at", now)
 
 
-def _authenticated(session: Session, conversation_id: str, supplied: str | None, idle_s: float) -> Conversation:
+def _authenticated(
+    session: Session, conversation_id: str, supplied: str | None, idle_s: float
+) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
     if not supplied:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "conversation token required",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "conversation token required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if not token_matches(supplied, conversation.token_hash):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong token for this conversation")
     if resident_token_expired(conversation, idle_s):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, EXPIRED_DETAIL,
-                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            EXPIRED_DETAIL,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     touch_resident(session, conversation)
     return conversation
 
@@ -113,17 +124,23 @@ def conversation_token(
 ConversationTokenDep = Annotated[str | None, Depends(conversation_token)]
 
 
-def get_conversation(conversation_id: str, request: Request, session: SessionDep,
-                     supplied: ConversationTokenDep) -> Conversation:
-    return _authenticated(session, conversation_id, supplied, request.app.state.settings.resident_token_idle_s)
+def get_conversation(
+    conversation_id: str, request: Request, session: SessionDep, supplied: ConversationTokenDep
+) -> Conversation:
+    return _authenticated(
+        session, conversation_id, supplied, request.app.state.settings.resident_token_idle_s
+    )
 
 
-def get_conversation_ref(conversation_id: str, request: Request, supplied: ConversationTokenDep) -> ConversationRef:
+def get_conversation_ref(
+    conversation_id: str, request: Request, supplied: ConversationTokenDep
+) -> ConversationRef:
     """The authenticated conversation, checked in a transaction of its own that is over before the route runs
     (the message route must hold no connection while the bot thinks)."""
     with request.app.state.db.sessions() as session:
-        conversation = _authenticated(session, conversation_id, supplied,
-                                      request.app.state.settings.resident_token_idle_s)
+        conversation = _authenticated(
+            session, conversation_id, supplied, request.app.state.settings.resident_token_idle_s
+        )
         return ConversationRef(id=conversation.id, region=conversation.region)
 
 
@@ -150,12 +167,16 @@ def mediator_for_token(session: Session, token: str | None) -> Mediator | None:
 def get_mediator(session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Mediator:
     token = _bearer(authorization)
     if not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "mediator login required",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "mediator login required", headers={"WWW-Authenticate": "Bearer"}
+        )
     mediator = mediator_for_token(session, token)
     if mediator is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login expired or invalid; please log in again",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "login expired or invalid; please log in again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return mediator
 
 

@@ -175,8 +175,9 @@ class RedisBus:
         self.url = url
         self.origin = uuid.uuid4().hex
         self.local = InProcessBus()
-        self._redis = redis.Redis.from_url(url, socket_timeout=socket_timeout_s,
-                                           socket_connect_timeout=socket_timeout_s)
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s
+        )
         self.connected = asyncio.Event()
         # Sending to Redis happens on a thread of its own, so that a slow or dead Redis never holds the event
         # loop or a request; what cannot be queued is dropped (clients catch up from the database).
@@ -188,8 +189,9 @@ class RedisBus:
 
         self.local.publish(channel, event)
         try:
-            self._outgoing.put_nowait((self.PREFIX + channel, json.dumps({"o": self.origin, "e": event},
-                                                                         ensure_ascii=False)))
+            self._outgoing.put_nowait(
+                (self.PREFIX + channel, json.dumps({"o": self.origin, "e": event}, ensure_ascii=False))
+            )
         except queue.Full:
             log.warning("event for %s not sent to the other gateways (too many waiting for Redis)", channel)
 
@@ -201,8 +203,11 @@ class RedisBus:
             try:
                 self._redis.publish(channel, data)
             except redis.RedisError as exc:
-                log.warning("event for %s not sent to the other gateways (Redis: %s)", channel.removeprefix(
-                    self.PREFIX), type(exc).__name__)
+                log.warning(
+                    "event for %s not sent to the other gateways (Redis: %s)",
+                    channel.removeprefix(self.PREFIX),
+                    type(exc).__name__,
+                )
 
     def subscribe(self, channels: Iterable[str]) -> _LocalSubscription:
         return self.local.subscribe(channels)

@@ -82,8 +82,13 @@ class _BodyTooLarge(HTTPException):
 
 async def _too_large(send, max_bytes: int) -> None:
     body = json.dumps({"detail": f"request body larger than {max_bytes} bytes"}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -174,11 +179,14 @@ class RedisRateLimiter:
 
         member = f"{uuid.uuid4().hex}{next(self._seq)}"
         try:
-            waited_ms = self._script(keys=[self._prefix + key],
-                                     args=[int(self.window_s * 1000), self.limit, "1" if count else "0", member,
-                                           cost])
+            waited_ms = self._script(
+                keys=[self._prefix + key],
+                args=[int(self.window_s * 1000), self.limit, "1" if count else "0", member, cost],
+            )
         except redis.RedisError as exc:
-            log.warning("rate limit %s counted in this gateway only (Redis: %s)", self._prefix, type(exc).__name__)
+            log.warning(
+                "rate limit %s counted in this gateway only (Redis: %s)", self._prefix, type(exc).__name__
+            )
             return None
         return int(waited_ms) / 1000.0
 
@@ -212,8 +220,11 @@ def client_address(conn) -> str:
 def too_many(wait: float, zh: str, en: str) -> HTTPException:
     """429 with Retry-After (whole seconds, at least 1) and a detail that a resident can read, Chinese and English."""
     seconds = max(1, math.ceil(wait))
-    return HTTPException(429, f"{zh}请 {seconds} 秒后再试。{en}; try again in {seconds} s.",
-                         headers={"Retry-After": str(seconds)})
+    return HTTPException(
+        429,
+        f"{zh}请 {seconds} 秒后再试。{en}; try again in {seconds} s.",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 # -- back-off of failed attempts (logins) ----------------------------------------------------------------------------
@@ -362,9 +373,13 @@ class RedisBackOff:
             ladder = self.ladders[kind]
             args += [ladder.free, int(ladder.base_s * 1000), int(ladder.max_s * 1000)]
         try:
-            waited_ms = self._script(keys=[f"{self._prefix}{kind}:{key}" for kind, key in keys.items()], args=args)
+            waited_ms = self._script(
+                keys=[f"{self._prefix}{kind}:{key}" for kind, key in keys.items()], args=args
+            )
         except redis.RedisError as exc:
-            log.warning("back-off %s counted in this gateway only (Redis: %s)", self._prefix, type(exc).__name__)
+            log.warning(
+                "back-off %s counted in this gateway only (Redis: %s)", self._prefix, type(exc).__name__
+            )
             return None
         return int(waited_ms) / 1000.0
 

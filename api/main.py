@@ -49,8 +49,13 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse(status_code=422, content={"detail": _printable(jsonable_encoder(errors))})
 
 
-def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = None, bus: EventBus | None = None,
-               add_precedent: AddPrecedent | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    rasa: RasaClient | None = None,
+    bus: EventBus | None = None,
+    add_precedent: AddPrecedent | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     db = Database(settings.resolved_database_url)
     if settings.run_migrations_on_start:
@@ -83,8 +88,9 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
     app = FastAPI(title="Fengqiao legal assistant", version="0.2.0", lifespan=lifespan, **docs)
     app.state.settings = settings
     app.state.db = db
-    app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.action_url, settings.rasa_timeout_s,
-                                          token=settings.internal_token)
+    app.state.rasa = rasa or RasaClient(
+        settings.rasa_url, settings.action_url, settings.rasa_timeout_s, token=settings.internal_token
+    )
     app.state.kb = KnowledgeBase(settings.resolved_kb_dir)
     app.state.bus = bus or (RedisBus(settings.redis_url) if settings.redis_url else InProcessBus())
     app.state.metrics = Metrics(db)
@@ -98,10 +104,14 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
     }
     # Failed logins (api/routes/mediators.py): per client address and per username, and a bound on the password
     # checks this process runs at once.
-    app.state.login_backoff = backoff("logins", {
-        "client": Ladder(settings.login_failures_per_window, settings.login_backoff_max_s),
-        "name": Ladder(settings.login_failures_per_window, settings.login_name_backoff_max_s),
-    }, settings.login_failure_window_s)
+    app.state.login_backoff = backoff(
+        "logins",
+        {
+            "client": Ladder(settings.login_failures_per_window, settings.login_backoff_max_s),
+            "name": Ladder(settings.login_failures_per_window, settings.login_name_backoff_max_s),
+        },
+        settings.login_failure_window_s,
+    )
     app.state.password_checks = threading.BoundedSemaphore(settings.login_concurrency)
     app.state.messages = MessageFlow(app.state)
     app.state.metrics.pending.set_function(lambda: app.state.messages.pending)
@@ -110,10 +120,19 @@ def create_app(settings: Settings | None = None, *, rasa: RasaClient | None = No
         # A fresh searcher: it sees the knowledge base as it is now, however the precedent was added.
         app.state.kb = KnowledgeBase(settings.resolved_kb_dir)
 
-    app.state.precedents = PrecedentPublisher(db.sessions, settings.resolved_kb_dir, add_precedent,
-                                              on_published=reload_kb)
-    for router in (conversations.router, mediators.router, handoffs.router, live.router, search.router,
-                   health.router, pages.router, precedents.router):
+    app.state.precedents = PrecedentPublisher(
+        db.sessions, settings.resolved_kb_dir, add_precedent, on_published=reload_kb
+    )
+    for router in (
+        conversations.router,
+        mediators.router,
+        handoffs.router,
+        live.router,
+        search.router,
+        health.router,
+        pages.router,
+        precedents.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -76,9 +76,14 @@ def iso(value: datetime | None) -> str | None:
 def message_dict(m: Message) -> dict[str, Any]:
     payload = m.payload or {}
     out: dict[str, Any] = {
-        "id": m.id, "sender": m.sender, "text": m.text, "created_at": iso(m.created_at),
-        "citations": payload.get("citations", []), "buttons": payload.get("buttons", []),
-        "client_id": m.client_id, "reply_to": m.reply_to,
+        "id": m.id,
+        "sender": m.sender,
+        "text": m.text,
+        "created_at": iso(m.created_at),
+        "citations": payload.get("citations", []),
+        "buttons": payload.get("buttons", []),
+        "client_id": m.client_id,
+        "reply_to": m.reply_to,
     }
     if payload.get("mediator"):
         out["mediator"] = payload["mediator"]
@@ -108,51 +113,116 @@ def _public_event(event: Any) -> Any:
     return event
 
 
-def audit(session: Session, actor: str, action: str, *, conversation_id: str | None = None,
-          handoff_id: str | None = None, **detail: Any) -> None:
-    session.add(AuditEntry(actor=actor, action=action, conversation_id=conversation_id, handoff_id=handoff_id,
-                           detail=detail))
+def audit(
+    session: Session,
+    actor: str,
+    action: str,
+    *,
+    conversation_id: str | None = None,
+    handoff_id: str | None = None,
+    **detail: Any,
+) -> None:
+    session.add(
+        AuditEntry(
+            actor=actor, action=action, conversation_id=conversation_id, handoff_id=handoff_id, detail=detail
+        )
+    )
 
 
-def add_message(session: Session, outbox: Outbox, conversation_id: str, sender: str, text: str, *,
-                payload: dict[str, Any] | None = None, client_id: str | None = None, reply_to: int | None = None,
-                mediator_id: int | None = None) -> Message:
-    msg = Message(conversation_id=conversation_id, sender=sender, text=text, payload=payload or {},
-                  client_id=client_id, reply_to=reply_to, mediator_id=mediator_id)
+def add_message(
+    session: Session,
+    outbox: Outbox,
+    conversation_id: str,
+    sender: str,
+    text: str,
+    *,
+    payload: dict[str, Any] | None = None,
+    client_id: str | None = None,
+    reply_to: int | None = None,
+    mediator_id: int | None = None,
+) -> Message:
+    msg = Message(
+        conversation_id=conversation_id,
+        sender=sender,
+        text=text,
+        payload=payload or {},
+        client_id=client_id,
+        reply_to=reply_to,
+        mediator_id=mediator_id,
+    )
     session.add(msg)
     session.flush()  # the id, for the event
-    outbox.add(conversation_channel(conversation_id), {"type": "message", "conversation_id": conversation_id,
-                                                       "message": message_dict(msg)})
+    outbox.add(
+        conversation_channel(conversation_id),
+        {"type": "message", "conversation_id": conversation_id, "message": message_dict(msg)},
+    )
     return msg
 
 
-def transition(session: Session, outbox: Outbox, conversation: Conversation, to_mode: str, *, actor: str,
-               reason: str | None, handoff_id: str | None, notice: str, mediator_name: str | None = None) -> None:
+def transition(
+    session: Session,
+    outbox: Outbox,
+    conversation: Conversation,
+    to_mode: str,
+    *,
+    actor: str,
+    reason: str | None,
+    handoff_id: str | None,
+    notice: str,
+    mediator_name: str | None = None,
+) -> None:
     """Move the conversation from its current mode to `to_mode`, or raise Conflict."""
     from_mode = conversation.mode
     if (from_mode, to_mode) not in TRANSITIONS:
         raise Conflict(f"a conversation cannot go from {from_mode} to {to_mode}")
     now = utcnow()
     result = session.execute(
-        update(Conversation).where(Conversation.id == conversation.id, Conversation.mode == from_mode)
-        .values(mode=to_mode, updated_at=now).execution_options(synchronize_session=False))
+        update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.mode == from_mode)
+        .values(mode=to_mode, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         session.rollback()
         raise Conflict(f"the conversation is no longer in mode {from_mode}")
     conversation.mode = to_mode
-    session.add(Transition(conversation_id=conversation.id, from_mode=from_mode, to_mode=to_mode, actor=actor,
-                           reason=reason, handoff_id=handoff_id, at=now))
-    audit(session, actor, "conversation.mode", conversation_id=conversation.id, handoff_id=handoff_id,
-          **{"from": from_mode, "to": to_mode, "reason": reason})
+    session.add(
+        Transition(
+            conversation_id=conversation.id,
+            from_mode=from_mode,
+            to_mode=to_mode,
+            actor=actor,
+            reason=reason,
+            handoff_id=handoff_id,
+            at=now,
+        )
+    )
+    audit(
+        session,
+        actor,
+        "conversation.mode",
+        conversation_id=conversation.id,
+        handoff_id=handoff_id,
+        **{"from": from_mode, "to": to_mode, "reason": reason},
+    )
     # What the resident reads: the kind of actor and the display name, never the mediator's login name.
     shown = public_actor(actor)
     event = {"from": from_mode, "to": to_mode, "actor": shown, "reason": reason, "at": iso(now)}
     if mediator_name:
         event["mediator"] = mediator_name
     add_message(session, outbox, conversation.id, "system", notice, payload={"event": {"mode": event}})
-    outbox.add(conversation_channel(conversation.id), {"type": "mode", "conversation_id": conversation.id,
-                                                       "mode": to_mode, "previous": from_mode, "actor": shown,
-                                                       "mediator": mediator_name, "at": iso(now)})
+    outbox.add(
+        conversation_channel(conversation.id),
+        {
+            "type": "mode",
+            "conversation_id": conversation.id,
+            "mode": to_mode,
+            "previous": from_mode,
+            "actor": shown,
+            "mediator": mediator_name,
+            "at": iso(now),
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -160,14 +230,23 @@ def transition(session: Session, outbox: Outbox, conversation: Conversation, to_
 
 
 def waiting_queue(session: Session) -> list[Handoff]:
-    return list(session.scalars(select(Handoff).where(Handoff.status == H_WAITING)
-                                .order_by(Handoff.priority_rank, Handoff.created_at, Handoff.id)))
+    return list(
+        session.scalars(
+            select(Handoff)
+            .where(Handoff.status == H_WAITING)
+            .order_by(Handoff.priority_rank, Handoff.created_at, Handoff.id)
+        )
+    )
 
 
 def wait_per_place(session: Session, default_s: int) -> float:
     """Median time the last handoffs waited before a mediator claimed them; the default before any history."""
-    rows = session.execute(select(Handoff.created_at, Handoff.claimed_at).where(Handoff.claimed_at.is_not(None))
-                           .order_by(Handoff.claimed_at.desc()).limit(WAIT_HISTORY)).all()
+    rows = session.execute(
+        select(Handoff.created_at, Handoff.claimed_at)
+        .where(Handoff.claimed_at.is_not(None))
+        .order_by(Handoff.claimed_at.desc())
+        .limit(WAIT_HISTORY)
+    ).all()
     waits = [(as_utc(claimed) - as_utc(created)).total_seconds() for created, claimed in rows]
     if not waits:
         return float(default_s)
@@ -178,8 +257,10 @@ def wait_per_place(session: Session, default_s: int) -> float:
 def queue_positions(session: Session, default_wait_s: int) -> dict[str, dict[str, int]]:
     """conversation id → {"position", "estimated_wait_s"} for every waiting conversation."""
     per_place = wait_per_place(session, default_wait_s)
-    return {h.conversation_id: {"position": i, "estimated_wait_s": int(round(per_place * i)), "waiting": i - 1}
-            for i, h in enumerate(waiting_queue(session), 1)}
+    return {
+        h.conversation_id: {"position": i, "estimated_wait_s": int(round(per_place * i)), "waiting": i - 1}
+        for i, h in enumerate(waiting_queue(session), 1)
+    }
 
 
 def wait_text(info: dict[str, int]) -> str:
@@ -194,8 +275,10 @@ def publish(bus: EventBus, session: Session, outbox: Outbox, default_wait_s: int
     if outbox.queue_changed:
         positions = queue_positions(session, default_wait_s)
         for conversation_id, info in positions.items():
-            bus.publish(conversation_channel(conversation_id), {"type": "queue", "conversation_id": conversation_id,
-                                                                **info})
+            bus.publish(
+                conversation_channel(conversation_id),
+                {"type": "queue", "conversation_id": conversation_id, **info},
+            )
         bus.publish(MEDIATORS, {"type": "queue", "waiting": len(positions)})
     outbox.events.clear()
     outbox.queue_changed = False
@@ -220,38 +303,90 @@ class HandoffRequest:
         priority = raw.get("priority") if raw.get("priority") in PRIORITIES else "normal"
         citations = [c for c in raw.get("suggested_citations") or [] if isinstance(c, dict)][:MAX_SUGGESTED]
         dispute_type = raw.get("dispute_type")
-        return cls(reason=str(raw.get("reason") or "bot")[:64], priority=priority,
-                   dispute_type=str(dispute_type)[:64] if dispute_type else None,
-                   summary=str(raw.get("summary") or "")[:SUMMARY_CHARS], suggested_citations=citations)
+        return cls(
+            reason=str(raw.get("reason") or "bot")[:64],
+            priority=priority,
+            dispute_type=str(dispute_type)[:64] if dispute_type else None,
+            summary=str(raw.get("summary") or "")[:SUMMARY_CHARS],
+            suggested_citations=citations,
+        )
 
 
 BOT_HANDOFF_NOTICE = "已转入人民调解员接待队列。"
 
 
-def open_handoff(session: Session, outbox: Outbox, conversation: Conversation, request: HandoffRequest, *,
-                 source: str, actor: str, default_wait_s: int) -> tuple[Handoff, dict[str, int]]:
+def open_handoff(
+    session: Session,
+    outbox: Outbox,
+    conversation: Conversation,
+    request: HandoffRequest,
+    *,
+    source: str,
+    actor: str,
+    default_wait_s: int,
+) -> tuple[Handoff, dict[str, int]]:
     """bot → waiting with a new handoff record. Raises Conflict when the conversation is not bot-owned."""
     handoff_id = uuid.uuid4().hex
     # When the bot hands off, its own reply has just told the resident that a mediator is coming: the system
     # line then only records the state change instead of repeating that sentence.
-    notice = (BOT_HANDOFF_NOTICE if source == "bot"
-              else "正在为您转接人民调解员，请稍候。调解员接入后会在这里直接和您对话。")
-    transition(session, outbox, conversation, WAITING, actor=actor, reason=request.reason, handoff_id=handoff_id,
-               notice=notice)
-    handoff = Handoff(id=handoff_id, conversation_id=conversation.id, status=H_WAITING, source=source,
-                      reason=request.reason, priority=request.priority, priority_rank=PRIORITIES[request.priority],
-                      dispute_type=request.dispute_type, summary=request.summary,
-                      suggested_citations=request.suggested_citations, created_at=utcnow())
+    notice = (
+        BOT_HANDOFF_NOTICE
+        if source == "bot"
+        else "正在为您转接人民调解员，请稍候。调解员接入后会在这里直接和您对话。"
+    )
+    transition(
+        session,
+        outbox,
+        conversation,
+        WAITING,
+        actor=actor,
+        reason=request.reason,
+        handoff_id=handoff_id,
+        notice=notice,
+    )
+    handoff = Handoff(
+        id=handoff_id,
+        conversation_id=conversation.id,
+        status=H_WAITING,
+        source=source,
+        reason=request.reason,
+        priority=request.priority,
+        priority_rank=PRIORITIES[request.priority],
+        dispute_type=request.dispute_type,
+        summary=request.summary,
+        suggested_citations=request.suggested_citations,
+        created_at=utcnow(),
+    )
     session.add(handoff)
     session.flush()
-    audit(session, actor, "handoff.create", conversation_id=conversation.id, handoff_id=handoff_id,
-          reason=request.reason, priority=request.priority, source=source)
-    info = queue_positions(session, default_wait_s).get(conversation.id) or {"position": 1, "estimated_wait_s":
-                                                                               default_wait_s, "waiting": 0}
-    add_message(session, outbox, conversation.id, "system", wait_text(info),
-                payload={"event": {"queue": info}})
-    outbox.add(MEDIATORS, {"type": "handoff", "action": "created", "handoff_id": handoff_id,
-                           "conversation_id": conversation.id, "priority": request.priority})
+    audit(
+        session,
+        actor,
+        "handoff.create",
+        conversation_id=conversation.id,
+        handoff_id=handoff_id,
+        reason=request.reason,
+        priority=request.priority,
+        source=source,
+    )
+    info = queue_positions(session, default_wait_s).get(conversation.id) or {
+        "position": 1,
+        "estimated_wait_s": default_wait_s,
+        "waiting": 0,
+    }
+    add_message(
+        session, outbox, conversation.id, "system", wait_text(info), payload={"event": {"queue": info}}
+    )
+    outbox.add(
+        MEDIATORS,
+        {
+            "type": "handoff",
+            "action": "created",
+            "handoff_id": handoff_id,
+            "conversation_id": conversation.id,
+            "priority": request.priority,
+        },
+    )
     outbox.queue_changed = True
     return handoff, info
 
@@ -259,22 +394,49 @@ def open_handoff(session: Session, outbox: Outbox, conversation: Conversation, r
 def claim(session: Session, outbox: Outbox, handoff_id: str, mediator: Mediator) -> Handoff:
     """waiting → active for exactly one mediator: the UPDATE only matches while the handoff is still waiting."""
     now = utcnow()
-    won = session.execute(
-        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == H_WAITING)
-        .values(status=H_ACTIVE, mediator_id=mediator.id, claimed_at=now)
-        .execution_options(synchronize_session=False)).rowcount == 1
+    won = (
+        session.execute(
+            update(Handoff)
+            .where(Handoff.id == handoff_id, Handoff.status == H_WAITING)
+            .values(status=H_ACTIVE, mediator_id=mediator.id, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     if not won:
         session.rollback()
         raise Conflict("this conversation has already been claimed or is no longer waiting")
     handoff = session.get(Handoff, handoff_id, populate_existing=True)
     conversation = session.get(Conversation, handoff.conversation_id, populate_existing=True)
-    transition(session, outbox, conversation, MEDIATOR, actor=actor_of(mediator), reason="claim",
-               handoff_id=handoff_id, mediator_name=mediator.display_name,
-               notice=f"人民调解员{mediator.display_name}已接入，接下来由调解员为您服务。")
-    audit(session, actor_of(mediator), "handoff.claim", conversation_id=conversation.id, handoff_id=handoff_id,
-          waited_s=round((now - as_utc(handoff.created_at)).total_seconds(), 1))
-    outbox.add(MEDIATORS, {"type": "handoff", "action": "claimed", "handoff_id": handoff_id,
-                           "conversation_id": conversation.id, "mediator": mediator.display_name})
+    transition(
+        session,
+        outbox,
+        conversation,
+        MEDIATOR,
+        actor=actor_of(mediator),
+        reason="claim",
+        handoff_id=handoff_id,
+        mediator_name=mediator.display_name,
+        notice=f"人民调解员{mediator.display_name}已接入，接下来由调解员为您服务。",
+    )
+    audit(
+        session,
+        actor_of(mediator),
+        "handoff.claim",
+        conversation_id=conversation.id,
+        handoff_id=handoff_id,
+        waited_s=round((now - as_utc(handoff.created_at)).total_seconds(), 1),
+    )
+    outbox.add(
+        MEDIATORS,
+        {
+            "type": "handoff",
+            "action": "claimed",
+            "handoff_id": handoff_id,
+            "conversation_id": conversation.id,
+            "mediator": mediator.display_name,
+        },
+    )
     outbox.queue_changed = True
     return handoff
 
@@ -283,30 +445,79 @@ def release(session: Session, outbox: Outbox, handoff: Handoff, mediator: Mediat
     """active → released; the conversation goes back to the bot."""
     require_active(handoff)
     conversation = session.get(Conversation, handoff.conversation_id, populate_existing=True)
-    transition(session, outbox, conversation, BOT, actor=actor_of(mediator), reason="release",
-               handoff_id=handoff.id, mediator_name=mediator.display_name,
-               notice=f"调解员{mediator.display_name}已将对话交回智能助手，您可以继续提问；需要时可再次转人工。")
+    transition(
+        session,
+        outbox,
+        conversation,
+        BOT,
+        actor=actor_of(mediator),
+        reason="release",
+        handoff_id=handoff.id,
+        mediator_name=mediator.display_name,
+        notice=f"调解员{mediator.display_name}已将对话交回智能助手，您可以继续提问；需要时可再次转人工。",
+    )
     _finish(session, handoff, H_RELEASED, released_at=utcnow())
-    audit(session, actor_of(mediator), "handoff.release", conversation_id=conversation.id, handoff_id=handoff.id)
-    outbox.add(MEDIATORS, {"type": "handoff", "action": "released", "handoff_id": handoff.id,
-                           "conversation_id": conversation.id})
+    audit(
+        session, actor_of(mediator), "handoff.release", conversation_id=conversation.id, handoff_id=handoff.id
+    )
+    outbox.add(
+        MEDIATORS,
+        {
+            "type": "handoff",
+            "action": "released",
+            "handoff_id": handoff.id,
+            "conversation_id": conversation.id,
+        },
+    )
 
 
-def close(session: Session, outbox: Outbox, handoff: Handoff, mediator: Mediator, *, outcome: str, summary: str,
-          follow_up_date: Any | None) -> None:
+def close(
+    session: Session,
+    outbox: Outbox,
+    handoff: Handoff,
+    mediator: Mediator,
+    *,
+    outcome: str,
+    summary: str,
+    follow_up_date: Any | None,
+) -> None:
     """active → closed with the outcome record."""
     require_active(handoff)
     conversation = session.get(Conversation, handoff.conversation_id, populate_existing=True)
-    transition(session, outbox, conversation, CLOSED, actor=actor_of(mediator), reason="close",
-               handoff_id=handoff.id, mediator_name=mediator.display_name,
-               notice=f"调解员{mediator.display_name}已结束本次调解（结果：{outcome}）。感谢您的信任！"
-                      "如有新的问题，可以开始新的咨询。")
-    _finish(session, handoff, H_CLOSED, closed_at=utcnow(), outcome=outcome, outcome_summary=summary,
-            follow_up_date=follow_up_date)
-    audit(session, actor_of(mediator), "handoff.close", conversation_id=conversation.id, handoff_id=handoff.id,
-          outcome=outcome, follow_up_date=str(follow_up_date) if follow_up_date else None)
-    outbox.add(MEDIATORS, {"type": "handoff", "action": "closed", "handoff_id": handoff.id,
-                           "conversation_id": conversation.id})
+    transition(
+        session,
+        outbox,
+        conversation,
+        CLOSED,
+        actor=actor_of(mediator),
+        reason="close",
+        handoff_id=handoff.id,
+        mediator_name=mediator.display_name,
+        notice=f"调解员{mediator.display_name}已结束本次调解（结果：{outcome}）。感谢您的信任！"
+        "如有新的问题，可以开始新的咨询。",
+    )
+    _finish(
+        session,
+        handoff,
+        H_CLOSED,
+        closed_at=utcnow(),
+        outcome=outcome,
+        outcome_summary=summary,
+        follow_up_date=follow_up_date,
+    )
+    audit(
+        session,
+        actor_of(mediator),
+        "handoff.close",
+        conversation_id=conversation.id,
+        handoff_id=handoff.id,
+        outcome=outcome,
+        follow_up_date=str(follow_up_date) if follow_up_date else None,
+    )
+    outbox.add(
+        MEDIATORS,
+        {"type": "handoff", "action": "closed", "handoff_id": handoff.id, "conversation_id": conversation.id},
+    )
 
 
 def require_active(handoff: Handoff) -> None:
@@ -315,8 +526,12 @@ def require_active(handoff: Handoff) -> None:
 
 
 def _finish(session: Session, handoff: Handoff, status: str, **values: Any) -> None:
-    result = session.execute(update(Handoff).where(Handoff.id == handoff.id, Handoff.status == H_ACTIVE)
-                             .values(status=status, **values).execution_options(synchronize_session=False))
+    result = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.status == H_ACTIVE)
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         session.rollback()
         raise Conflict("this handoff is no longer active")
@@ -325,8 +540,11 @@ def _finish(session: Session, handoff: Handoff, status: str, **values: Any) -> N
 
 
 def open_handoff_of(session: Session, conversation_id: str) -> Handoff | None:
-    return session.scalar(select(Handoff).where(Handoff.conversation_id == conversation_id,
-                                                Handoff.status.in_((H_WAITING, H_ACTIVE))))
+    return session.scalar(
+        select(Handoff).where(
+            Handoff.conversation_id == conversation_id, Handoff.status.in_((H_WAITING, H_ACTIVE))
+        )
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -339,8 +557,14 @@ def _is_payload(text: str) -> bool:
 
 def resident_request(session: Session, conversation: Conversation, reason: str) -> HandoffRequest:
     """A summary from what the resident said, and the statutes the bot already cited."""
-    messages = list(session.scalars(select(Message).where(Message.conversation_id == conversation.id)
-                                    .order_by(Message.id.desc()).limit(50)))
+    messages = list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation.id)
+            .order_by(Message.id.desc())
+            .limit(50)
+        )
+    )
     said = [m.text for m in reversed(messages) if m.sender == "resident" and not _is_payload(m.text)][-3:]
     summary = "居民直接申请人工调解。"
     if said:
@@ -356,8 +580,13 @@ def resident_request(session: Session, conversation: Conversation, reason: str) 
             if m.sender == "bot" and c.get("kind") == "statute" and key not in seen:
                 seen.add(key)
                 citations.append(c)
-    return HandoffRequest(reason=reason, priority="normal", dispute_type=dispute_type, summary=summary,
-                          suggested_citations=citations[:MAX_SUGGESTED])
+    return HandoffRequest(
+        reason=reason,
+        priority="normal",
+        dispute_type=dispute_type,
+        summary=summary,
+        suggested_citations=citations[:MAX_SUGGESTED],
+    )
 
 
 def _quote(text: str, limit: int = 120) -> str:
@@ -372,19 +601,36 @@ def _quote(text: str, limit: int = 120) -> str:
 def handoff_dict(h: Handoff, *, now: datetime | None = None, position: int | None = None) -> dict[str, Any]:
     now = now or utcnow()
     created = as_utc(h.created_at)
-    end = as_utc(h.claimed_at) if h.claimed_at else now if h.status == H_WAITING else \
-        as_utc(h.closed_at or h.released_at) or now
+    end = (
+        as_utc(h.claimed_at)
+        if h.claimed_at
+        else now
+        if h.status == H_WAITING
+        else as_utc(h.closed_at or h.released_at) or now
+    )
     return {
-        "id": h.id, "conversation_id": h.conversation_id, "status": h.status, "source": h.source,
-        "reason": h.reason, "priority": h.priority, "dispute_type": h.dispute_type, "summary": h.summary,
+        "id": h.id,
+        "conversation_id": h.conversation_id,
+        "status": h.status,
+        "source": h.source,
+        "reason": h.reason,
+        "priority": h.priority,
+        "dispute_type": h.dispute_type,
+        "summary": h.summary,
         "suggested_citations": h.suggested_citations or [],
-        "suggested_statutes": [c for c in h.suggested_citations or [] if c.get("kind", "statute") == "statute"],
-        "created_at": iso(created), "waiting_s": round(max(0.0, (end - created).total_seconds()), 1),
+        "suggested_statutes": [
+            c for c in h.suggested_citations or [] if c.get("kind", "statute") == "statute"
+        ],
+        "created_at": iso(created),
+        "waiting_s": round(max(0.0, (end - created).total_seconds()), 1),
         "queue_position": position,
         "mediator": h.mediator.display_name if h.mediator else None,
         "mediator_username": h.mediator.username if h.mediator else None,
-        "claimed_at": iso(h.claimed_at), "released_at": iso(h.released_at), "closed_at": iso(h.closed_at),
-        "outcome": h.outcome, "outcome_summary": h.outcome_summary,
+        "claimed_at": iso(h.claimed_at),
+        "released_at": iso(h.released_at),
+        "closed_at": iso(h.closed_at),
+        "outcome": h.outcome,
+        "outcome_summary": h.outcome_summary,
         "follow_up_date": h.follow_up_date.isoformat() if h.follow_up_date else None,
         "region": h.conversation.region if h.conversation else None,
     }

@@ -47,10 +47,14 @@ from api.schemas import MessageIn, MessageReply, Reply
 log = logging.getLogger(__name__)
 
 OFFER_MEDIATOR = [{"title": "转人工调解员", "payload": mediation.HANDOFF_PAYLOAD}]
-RASA_DOWN = ("抱歉，智能助手暂时无法回复（系统正在恢复）。您的消息已经保存，请稍后再发一次；"
-             "着急的话可以点下面的“转人工调解员”，由人民调解员为您服务。")
-ACTIONS_DOWN = ("抱歉，法律条文检索服务暂时出了故障，这条问题没能回答。您的消息已经保存，请稍后再问一次；"
-                "着急的话可以点下面的“转人工调解员”，由人民调解员为您服务。")
+RASA_DOWN = (
+    "抱歉，智能助手暂时无法回复（系统正在恢复）。您的消息已经保存，请稍后再发一次；"
+    "着急的话可以点下面的“转人工调解员”，由人民调解员为您服务。"
+)
+ACTIONS_DOWN = (
+    "抱歉，法律条文检索服务暂时出了故障，这条问题没能回答。您的消息已经保存，请稍后再问一次；"
+    "着急的话可以点下面的“转人工调解员”，由人民调解员为您服务。"
+)
 NO_REPLY = "抱歉，我暂时没能回答这个问题。能否换个说法再问一次？"
 BOT_DOWN_HANDOFF = "智能助手暂时无法回复，已直接为您转接人民调解员。"
 CLOSED_DETAIL = "this conversation has been closed; start a new one"
@@ -62,8 +66,10 @@ SWEEP_HORIZON = timedelta(days=1)
 
 
 def handoff_limit_en(settings) -> str:
-    return (f"Too many requests for a mediator from this address (at most {settings.client_handoffs_per_10_min} "
-            "in 10 minutes)")
+    return (
+        f"Too many requests for a mediator from this address (at most {settings.client_handoffs_per_10_min} "
+        "in 10 minutes)"
+    )
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,13 @@ class ConversationRef:
 
 def reply_of(m: Message) -> Reply:
     payload = m.payload or {}
-    return Reply(text=m.text, citations=payload.get("citations", []), buttons=payload.get("buttons", []), id=m.id,
-                 created_at=as_utc(m.created_at))
+    return Reply(
+        text=m.text,
+        citations=payload.get("citations", []),
+        buttons=payload.get("buttons", []),
+        id=m.id,
+        created_at=as_utc(m.created_at),
+    )
 
 
 def queue_info(session: Session, conversation: Conversation, default_wait_s: int) -> dict[str, int] | None:
@@ -108,16 +119,22 @@ class MessageFlow:
             resident_id, reply, orphaned = earlier
             if not orphaned or resident_id in self.in_flight:
                 return reply
-            log.info("conversation %s: message %s was stored but never answered; answering it now", ref.id,
-                     resident_id)
+            log.info(
+                "conversation %s: message %s was stored but never answered; answering it now",
+                ref.id,
+                resident_id,
+            )
             return await self._admitted(self._answer, ref, resident_id, body.text, body.client_id)
         return await self._admitted(self._receive, ref, body, client)
 
     async def _admitted(self, step, *args):
         if self.pending >= self.settings.max_pending_messages:
             self.state.metrics.overload.inc()
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, BUSY_DETAIL,
-                                headers={"Retry-After": str(self.retry_after())})
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                BUSY_DETAIL,
+                headers={"Retry-After": str(self.retry_after())},
+            )
         self.pending += 1
         try:
             return await step(*args)
@@ -134,19 +151,24 @@ class MessageFlow:
             return 5
         return int(min(30, max(1, round(0.1 * self.pending / rate))))
 
-    async def _receive(self, ref: ConversationRef, body: MessageIn, client: str | None = None) -> MessageReply:
+    async def _receive(
+        self, ref: ConversationRef, body: MessageIn, client: str | None = None
+    ) -> MessageReply:
         stored = await run_in_threadpool(self._store_resident, ref, body, client)
         if isinstance(stored, MessageReply):
             return stored
         return await self._answer(ref, stored, body.text, body.client_id)
 
-    async def _answer(self, ref: ConversationRef, resident_id: int, text: str, client_id: str | None) -> MessageReply:
+    async def _answer(
+        self, ref: ConversationRef, resident_id: int, text: str, client_id: str | None
+    ) -> MessageReply:
         self.in_flight.add(resident_id)
         try:
             async with self._slot():
                 bot_replies, bot_down = await self._ask_bot(ref, text, resident_id)
-            return await run_in_threadpool(self._store_answer, ref, resident_id, client_id, text, bot_replies,
-                                           bot_down)
+            return await run_in_threadpool(
+                self._store_answer, ref, resident_id, client_id, text, bot_replies, bot_down
+            )
         finally:
             self.in_flight.discard(resident_id)
             self._answered.append(time.monotonic())
@@ -173,13 +195,23 @@ class MessageFlow:
             return resident.id, reply, orphaned
 
     def _duplicate(self, session: Session, resident: Message) -> MessageReply:
-        replies = session.scalars(select(Message).where(Message.conversation_id == resident.conversation_id,
-                                                        Message.reply_to == resident.id).order_by(Message.id))
+        replies = session.scalars(
+            select(Message)
+            .where(Message.conversation_id == resident.conversation_id, Message.reply_to == resident.id)
+            .order_by(Message.id)
+        )
         conversation = session.get(Conversation, resident.conversation_id)
-        return MessageReply(mode=conversation.mode, replies=[reply_of(m) for m in replies], message_id=resident.id,
-                            client_id=resident.client_id, duplicate=True)
+        return MessageReply(
+            mode=conversation.mode,
+            replies=[reply_of(m) for m in replies],
+            message_id=resident.id,
+            client_id=resident.client_id,
+            duplicate=True,
+        )
 
-    def _store_resident(self, ref: ConversationRef, body: MessageIn, client: str | None = None) -> int | MessageReply:
+    def _store_resident(
+        self, ref: ConversationRef, body: MessageIn, client: str | None = None
+    ) -> int | MessageReply:
         """Stores the resident's words before anything else can fail; returns its id, or the whole reply when
         the bot is not to be asked (a mediator owns the conversation, or this is a concurrent resend)."""
         settings = self.settings
@@ -189,16 +221,22 @@ class MessageFlow:
                 raise HTTPException(status.HTTP_409_CONFLICT, CLOSED_DETAIL)
             wait = self.state.message_limiter.hit(ref.id)
             if wait:
-                raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
-                                    f"too many messages; at most {settings.message_rate_per_minute} a minute",
-                                    headers={"Retry-After": str(max(1, round(wait)))})
+                raise HTTPException(
+                    status.HTTP_429_TOO_MANY_REQUESTS,
+                    f"too many messages; at most {settings.message_rate_per_minute} a minute",
+                    headers={"Retry-After": str(max(1, round(wait)))},
+                )
             if client is not None:
                 # Per client address too, over all its conversations: more conversations are not more messages.
                 limits = self.state.client_limits
                 wait = limits["messages"].hit(client)
                 if wait:
-                    raise too_many(wait, "从这个网络发送的消息太多，", "Too many messages from this address (at most "
-                                   f"{settings.client_messages_per_minute} a minute)")
+                    raise too_many(
+                        wait,
+                        "从这个网络发送的消息太多，",
+                        "Too many messages from this address (at most "
+                        f"{settings.client_messages_per_minute} a minute)",
+                    )
                 if body.text == mediation.HANDOFF_PAYLOAD and conversation.mode == BOT:
                     wait = limits["handoffs"].hit(client)
                     if wait:
@@ -206,8 +244,9 @@ class MessageFlow:
             outbox = Outbox()
             payload: dict[str, Any] = {"display": body.display} if body.display else {}
             try:
-                resident = mediation.add_message(session, outbox, ref.id, "resident", body.text, payload=payload,
-                                                 client_id=body.client_id)
+                resident = mediation.add_message(
+                    session, outbox, ref.id, "resident", body.text, payload=payload, client_id=body.client_id
+                )
                 session.commit()
             except IntegrityError:
                 # The same client id sent twice at the same moment: the other request stored it and answers it.
@@ -221,13 +260,24 @@ class MessageFlow:
             session.refresh(conversation)
             if conversation.mode != BOT:
                 # A mediator owns the conversation (or the resident is waiting for one): Rasa never sees it.
-                return MessageReply(mode=conversation.mode, replies=[], message_id=resident.id,
-                                    client_id=body.client_id,
-                                    queue=queue_info(session, conversation, settings.handoff_default_wait_s))
+                return MessageReply(
+                    mode=conversation.mode,
+                    replies=[],
+                    message_id=resident.id,
+                    client_id=body.client_id,
+                    queue=queue_info(session, conversation, settings.handoff_default_wait_s),
+                )
             return resident.id
 
-    def _store_answer(self, ref: ConversationRef, resident_id: int, client_id: str | None, text: str,
-                      bot_replies: list[BotReply], bot_down: bool) -> MessageReply:
+    def _store_answer(
+        self,
+        ref: ConversationRef,
+        resident_id: int,
+        client_id: str | None,
+        text: str,
+        bot_replies: list[BotReply],
+        bot_down: bool,
+    ) -> MessageReply:
         state = self.state
         with state.db.sessions() as session:
             conversation = session.get(Conversation, ref.id)
@@ -241,9 +291,15 @@ class MessageFlow:
                 if "handoff" in reply.custom:
                     handoff_request = HandoffRequest.from_bot(reply.custom["handoff"])
                 custom = {k: v for k, v in reply.custom.items() if k != "handoff"}
-                msg = mediation.add_message(session, outbox, ref.id, "bot", reply.text,
-                                            payload={"citations": reply.citations, "buttons": reply.buttons} | custom,
-                                            reply_to=resident_id)
+                msg = mediation.add_message(
+                    session,
+                    outbox,
+                    ref.id,
+                    "bot",
+                    reply.text,
+                    payload={"citations": reply.citations, "buttons": reply.buttons} | custom,
+                    reply_to=resident_id,
+                )
                 replies.append(reply_of(msg))
             session.commit()
             state.metrics.messages.labels("bot").inc(len(replies))
@@ -252,32 +308,59 @@ class MessageFlow:
             if handoff_request is not None:
                 queue = open_handoff(state, session, conversation, handoff_request, source="bot", actor="bot")
             session.refresh(conversation)
-            return MessageReply(mode=conversation.mode, replies=replies, message_id=resident_id, client_id=client_id,
-                                queue=queue)
+            return MessageReply(
+                mode=conversation.mode,
+                replies=replies,
+                message_id=resident_id,
+                client_id=client_id,
+                queue=queue,
+            )
 
-    def _handoff_without_bot(self, session: Session, conversation: Conversation, resident_id: int,
-                             client_id: str | None) -> MessageReply:
+    def _handoff_without_bot(
+        self, session: Session, conversation: Conversation, resident_id: int, client_id: str | None
+    ) -> MessageReply:
         outbox = Outbox()
-        note = mediation.add_message(session, outbox, conversation.id, "bot", BOT_DOWN_HANDOFF,
-                                     payload={"error": "rasa_unavailable"}, reply_to=resident_id)
+        note = mediation.add_message(
+            session,
+            outbox,
+            conversation.id,
+            "bot",
+            BOT_DOWN_HANDOFF,
+            payload={"error": "rasa_unavailable"},
+            reply_to=resident_id,
+        )
         session.commit()
         mediation.publish(self.state.bus, session, outbox, self.settings.handoff_default_wait_s)
-        queue = open_handoff(self.state, session, conversation,
-                             mediation.resident_request(session, conversation, "resident_request_bot_down"),
-                             source="gateway", actor="resident")
+        queue = open_handoff(
+            self.state,
+            session,
+            conversation,
+            mediation.resident_request(session, conversation, "resident_request_bot_down"),
+            source="gateway",
+            actor="resident",
+        )
         session.refresh(conversation)
-        return MessageReply(mode=conversation.mode, replies=[reply_of(note)], message_id=resident_id,
-                            client_id=client_id, queue=queue)
+        return MessageReply(
+            mode=conversation.mode,
+            replies=[reply_of(note)],
+            message_id=resident_id,
+            client_id=client_id,
+            queue=queue,
+        )
 
     # -- the bot -----------------------------------------------------------------------------------------------
 
-    async def _ask_bot(self, ref: ConversationRef, text: str, resident_id: int) -> tuple[list[BotReply], bool]:
+    async def _ask_bot(
+        self, ref: ConversationRef, text: str, resident_id: int
+    ) -> tuple[list[BotReply], bool]:
         """Rasa's replies, or an apology that offers a mediator; the flag says the bot could not answer."""
         state = self.state
         rasa = state.rasa
         metadata = {"region": ref.region} if ref.region else {}
         channel = conversation_channel(ref.id)
-        state.bus.publish(channel, {"type": "typing", "conversation_id": ref.id, "from": "bot", "typing": True})
+        state.bus.publish(
+            channel, {"type": "typing", "conversation_id": ref.id, "from": "bot", "typing": True}
+        )
         started = time.perf_counter()
         try:
             try:
@@ -288,8 +371,11 @@ class MessageFlow:
                     bot_replies = await rasa.send(ref.id, text, metadata)
             except RasaUnavailable as exc:
                 log.warning("conversation %s: %s", ref.id, exc)
-                return [BotReply(text=RASA_DOWN, buttons=list(OFFER_MEDIATOR),
-                                 custom={"error": "rasa_unavailable"})], True
+                return [
+                    BotReply(
+                        text=RASA_DOWN, buttons=list(OFFER_MEDIATOR), custom={"error": "rasa_unavailable"}
+                    )
+                ], True
             finally:
                 state.metrics.rasa_latency.observe(time.perf_counter() - started)
             if bot_replies:
@@ -298,15 +384,25 @@ class MessageFlow:
             if await run_in_threadpool(rasa.action_server_healthy):
                 return [BotReply(text=NO_REPLY, custom={"error": "no_reply"})], False
             log.warning("conversation %s: action server down", ref.id)
-            return [BotReply(text=ACTIONS_DOWN, buttons=list(OFFER_MEDIATOR),
-                             custom={"error": "action_server_unavailable"})], True
+            return [
+                BotReply(
+                    text=ACTIONS_DOWN,
+                    buttons=list(OFFER_MEDIATOR),
+                    custom={"error": "action_server_unavailable"},
+                )
+            ], True
         finally:
-            state.bus.publish(channel, {"type": "typing", "conversation_id": ref.id, "from": "bot", "typing": False})
+            state.bus.publish(
+                channel, {"type": "typing", "conversation_id": ref.id, "from": "bot", "typing": False}
+            )
 
     def _paused_after_handback(self, conversation_id: str) -> bool:
         with self.state.db.sessions() as session:
-            handed_back = session.scalar(select(Transition.id).where(Transition.conversation_id == conversation_id,
-                                                                     Transition.to_mode == BOT).limit(1))
+            handed_back = session.scalar(
+                select(Transition.id)
+                .where(Transition.conversation_id == conversation_id, Transition.to_mode == BOT)
+                .limit(1)
+            )
         return handed_back is not None and self.state.rasa.action_server_healthy()
 
     # -- messages left unanswered by a gateway that died ------------------------------------------------------
@@ -316,27 +412,44 @@ class MessageFlow:
         `orphan_after_s`, with no reply and not being answered here."""
         now = utcnow()
         reply = Message.__table__.alias("reply")
-        last_change = (select(func.max(Transition.at)).where(Transition.conversation_id == Message.conversation_id)
-                       .scalar_subquery())
-        query = (select(Message, Conversation.region).join(Conversation, Conversation.id == Message.conversation_id)
-                 .where(Message.sender == "resident", Conversation.mode == BOT,
-                        Message.created_at < now - timedelta(seconds=self.settings.orphan_after_s),
-                        Message.created_at > now - SWEEP_HORIZON,
-                        ~exists().where(reply.c.reply_to == Message.id),
-                        (last_change.is_(None)) | (Message.created_at > last_change))
-                 .order_by(Message.id).limit(100))
+        last_change = (
+            select(func.max(Transition.at))
+            .where(Transition.conversation_id == Message.conversation_id)
+            .scalar_subquery()
+        )
+        query = (
+            select(Message, Conversation.region)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Message.sender == "resident",
+                Conversation.mode == BOT,
+                Message.created_at < now - timedelta(seconds=self.settings.orphan_after_s),
+                Message.created_at > now - SWEEP_HORIZON,
+                ~exists().where(reply.c.reply_to == Message.id),
+                (last_change.is_(None)) | (Message.created_at > last_change),
+            )
+            .order_by(Message.id)
+            .limit(100)
+        )
         with self.state.db.sessions() as session:
             rows = session.execute(query).all()
-        return [(ConversationRef(m.conversation_id, region), m.id, m.text, m.client_id) for m, region in rows
-                if m.id not in self.in_flight]
+        return [
+            (ConversationRef(m.conversation_id, region), m.id, m.text, m.client_id)
+            for m, region in rows
+            if m.id not in self.in_flight
+        ]
 
     async def sweep_once(self) -> int:
         answered = 0
         for ref, resident_id, text, client_id in await run_in_threadpool(self.orphans):
             if resident_id in self.in_flight:
                 continue
-            log.warning("conversation %s: message %s had no answer after %s s; answering it now", ref.id,
-                        resident_id, self.settings.orphan_after_s)
+            log.warning(
+                "conversation %s: message %s had no answer after %s s; answering it now",
+                ref.id,
+                resident_id,
+                self.settings.orphan_after_s,
+            )
             await self._answer(ref, resident_id, text, client_id)
             answered += 1
         return answered
@@ -353,25 +466,45 @@ class MessageFlow:
 def _client_message(session: Session, conversation_id: str, client_id: str | None) -> Message | None:
     if not client_id:
         return None
-    return session.scalar(select(Message).where(Message.conversation_id == conversation_id,
-                                                Message.client_id == client_id))
+    return session.scalar(
+        select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
+    )
 
 
 def _since_last_transition(session: Session, resident: Message) -> bool:
     """Was the message sent while the bot owned the conversation for the last time (so it is the bot's to answer)?"""
-    later_change = session.scalar(select(Transition.id).where(
-        and_(Transition.conversation_id == resident.conversation_id, Transition.at >= resident.created_at)).limit(1))
+    later_change = session.scalar(
+        select(Transition.id)
+        .where(
+            and_(Transition.conversation_id == resident.conversation_id, Transition.at >= resident.created_at)
+        )
+        .limit(1)
+    )
     return later_change is None
 
 
-def open_handoff(state: Any, session: Session, conversation: Conversation, handoff_request: HandoffRequest, *,
-                 source: str, actor: str) -> dict[str, int] | None:
+def open_handoff(
+    state: Any,
+    session: Session,
+    conversation: Conversation,
+    handoff_request: HandoffRequest,
+    *,
+    source: str,
+    actor: str,
+) -> dict[str, int] | None:
     """bot → waiting; if another request handed the conversation off in the meantime, that handoff stands."""
     outbox = Outbox()
     default_wait_s = state.settings.handoff_default_wait_s
     try:
-        handoff, queue = mediation.open_handoff(session, outbox, conversation, handoff_request, source=source,
-                                                actor=actor, default_wait_s=default_wait_s)
+        handoff, queue = mediation.open_handoff(
+            session,
+            outbox,
+            conversation,
+            handoff_request,
+            source=source,
+            actor=actor,
+            default_wait_s=default_wait_s,
+        )
         session.commit()
     except (Conflict, IntegrityError) as exc:
         session.rollback()

@@ -70,13 +70,17 @@ class Message(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
     sender: Mapped[str] = mapped_column(String(16))  # resident | bot | mediator | system
     text: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    reply_to: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the resident message a bot reply answers
+    reply_to: Mapped[int | None] = mapped_column(
+        Integer, nullable=True
+    )  # the resident message a bot reply answers
     mediator_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -112,14 +116,20 @@ class Handoff(Base):
     __tablename__ = "handoffs"
     __table_args__ = (
         # At most one open handoff per conversation, enforced by the database itself.
-        Index("uq_handoffs_open_per_conversation", "conversation_id", unique=True,
-              sqlite_where=text("status IN ('waiting', 'active')"),
-              postgresql_where=text("status IN ('waiting', 'active')")),
+        Index(
+            "uq_handoffs_open_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('waiting', 'active')"),
+            postgresql_where=text("status IN ('waiting', 'active')"),
+        ),
         Index("ix_handoffs_status_priority", "status", "priority_rank", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[str] = mapped_column(String(16), default=H_WAITING)
     source: Mapped[str] = mapped_column(String(16))  # bot | resident | gateway
     reason: Mapped[str] = mapped_column(String(64))
@@ -147,7 +157,9 @@ class Transition(Base):
     __tablename__ = "transitions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
     from_mode: Mapped[str] = mapped_column(String(16))
     to_mode: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(80))  # bot | resident | gateway | mediator:<username>
@@ -192,4 +204,3 @@ class Precedent(Base):
     # What the reviewer sees and edits (dispute type, facts, outcome, agreement, statutes), already anonymised;
     # `record` is built from it.
     fields: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-

@@ -70,8 +70,12 @@ class NotReviewable(Exception):
 def cited_labels(handoff: Handoff, messages: list[Message]) -> list[str]:
     """The statutes the bot suggested and the bot or mediator cited in the case, as 《law》article labels."""
     cited: list[str] = []
-    for c in list(handoff.suggested_citations or []) + [c for m in messages if m.sender in {"mediator", "bot"}
-                                                         for c in (m.payload or {}).get("citations") or []]:
+    for c in list(handoff.suggested_citations or []) + [
+        c
+        for m in messages
+        if m.sender in {"mediator", "bot"}
+        for c in (m.payload or {}).get("citations") or []
+    ]:
         label = citation_label(c)
         if label and label not in cited:
             cited.append(label)
@@ -83,9 +87,13 @@ def draft_fields(handoff: Handoff, messages: list[Message], facts: str) -> dict[
     names = [m.payload.get("mediator") for m in messages if m.payload and m.payload.get("mediator")]
     anon = Anonymiser(extra_names=names)
     anon.learn([facts or "", handoff.outcome_summary or ""])
-    return {"dispute_type": anon(handoff.dispute_type or "民间纠纷"), "facts": anon(facts or ""),
-            "outcome": handoff.outcome, "agreement": anon(handoff.outcome_summary or ""),
-            "statutes": cited_labels(handoff, messages)}
+    return {
+        "dispute_type": anon(handoff.dispute_type or "民间纠纷"),
+        "facts": anon(facts or ""),
+        "outcome": handoff.outcome,
+        "agreement": anon(handoff.outcome_summary or ""),
+        "statutes": cited_labels(handoff, messages),
+    }
 
 
 def build_record(precedent_id: str, fields: dict[str, Any], closed) -> Record:
@@ -109,9 +117,11 @@ def build_record(precedent_id: str, fields: dict[str, Any], closed) -> Record:
         status=None,
         version_date=closed.date().isoformat(),
         source=SOURCE,
-        extra={"category": category,
-               "outcome": f"{fields['outcome']}。{fields.get('agreement') or ''}".strip("。 ") + "。",
-               "cited_articles": cited},
+        extra={
+            "category": category,
+            "outcome": f"{fields['outcome']}。{fields.get('agreement') or ''}".strip("。 ") + "。",
+            "cited_articles": cited,
+        },
     )
 
 
@@ -130,9 +140,14 @@ def _check(row: Precedent, closed) -> None:
 
 def store_precedent(session: Session, handoff: Handoff, facts: str = "") -> Precedent:
     """The draft of a just-closed case, awaiting review (held when the anonymiser left something behind)."""
-    messages = list(session.scalars(select(Message).where(Message.conversation_id == handoff.conversation_id)
-                                    .order_by(Message.id)))
-    row = Precedent(id=f"fq-{handoff.id}", handoff_id=handoff.id, fields=draft_fields(handoff, messages, facts))
+    messages = list(
+        session.scalars(
+            select(Message).where(Message.conversation_id == handoff.conversation_id).order_by(Message.id)
+        )
+    )
+    row = Precedent(
+        id=f"fq-{handoff.id}", handoff_id=handoff.id, fields=draft_fields(handoff, messages, facts)
+    )
     _check(row, as_utc(handoff.closed_at) or utcnow())
     session.add(row)
     return row
@@ -143,15 +158,20 @@ def _open_for_review(row: Precedent) -> None:
         raise NotReviewable(f"this precedent is already {row.status}")
 
 
-def edit(row: Precedent, handoff: Handoff, *, dispute_type: str, facts: str, agreement: str,
-         statutes: list[str]) -> None:
+def edit(
+    row: Precedent, handoff: Handoff, *, dispute_type: str, facts: str, agreement: str, statutes: list[str]
+) -> None:
     """The reviewer's text, anonymised again (a reviewer may type a name back in) and checked again."""
     _open_for_review(row)
     anon = Anonymiser()
     anon.learn([facts, agreement])
-    row.fields = {"dispute_type": anon(dispute_type.strip()), "facts": anon(facts.strip()),
-                  "outcome": handoff.outcome, "agreement": anon(agreement.strip()),
-                  "statutes": [anon(s.strip()) for s in statutes if s.strip()]}
+    row.fields = {
+        "dispute_type": anon(dispute_type.strip()),
+        "facts": anon(facts.strip()),
+        "outcome": handoff.outcome,
+        "agreement": anon(agreement.strip()),
+        "statutes": [anon(s.strip()) for s in statutes if s.strip()],
+    }
     _check(row, as_utc(handoff.closed_at) or utcnow())
 
 
@@ -173,8 +193,13 @@ def reject(row: Precedent, mediator: Mediator) -> None:
 class PrecedentPublisher:
     """Adds stored, not yet published precedents to the knowledge base, one at a time per process."""
 
-    def __init__(self, sessions: sessionmaker, kb_dir: Path, add: AddPrecedent | None = None,
-                 on_published: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        sessions: sessionmaker,
+        kb_dir: Path,
+        add: AddPrecedent | None = None,
+        on_published: Callable[[], None] | None = None,
+    ):
         self.sessions = sessions
         self.kb_dir = kb_dir
         self.add = add or knowledge_base_add_precedent
@@ -184,8 +209,11 @@ class PrecedentPublisher:
     def publish_pending(self, only: str | None = None) -> dict[str, int]:
         published = failed = 0
         with self._lock, self.sessions() as session:
-            query = (select(Precedent).where(Precedent.published_at.is_(None), Precedent.status == P_APPROVED)
-                     .order_by(Precedent.created_at))
+            query = (
+                select(Precedent)
+                .where(Precedent.published_at.is_(None), Precedent.status == P_APPROVED)
+                .order_by(Precedent.created_at)
+            )
             if only:
                 query = query.where(Precedent.id == only)
             for row in session.scalars(query):

@@ -36,7 +36,9 @@ def merge_rasa_messages(messages: list[dict[str, Any]]) -> list[BotReply]:
         if custom is None:
             continue
         if custom.get("text") or not replies:
-            replies.append(BotReply(text=str(custom.get("text") or ""), buttons=_buttons(custom.get("buttons"))))
+            replies.append(
+                BotReply(text=str(custom.get("text") or ""), buttons=_buttons(custom.get("buttons")))
+            )
         target = replies[-1]
         target.citations.extend(c for c in custom.get("citations") or [] if isinstance(c, dict))
         target.custom.update({k: v for k, v in custom.items() if k not in {"text", "citations", "buttons"}})
@@ -55,8 +57,15 @@ class RasaClient:
     """Sync calls for the rare events (pause, resume, status); the resident's message goes through the async
     `send`, so that a gateway waiting for Rasa holds no worker thread."""
 
-    def __init__(self, rasa_url: str, action_url: str, timeout_s: float, transport: httpx.BaseTransport | None = None,
-                 async_transport: httpx.AsyncBaseTransport | None = None, token: str | None = None):
+    def __init__(
+        self,
+        rasa_url: str,
+        action_url: str,
+        timeout_s: float,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        token: str | None = None,
+    ):
         self.rasa_url = rasa_url.rstrip("/")
         self.action_url = action_url.rstrip("/")
         self._timeout = httpx.Timeout(timeout_s, connect=3.0)
@@ -71,12 +80,18 @@ class RasaClient:
         """One pooled async client per event loop (a test may run several loops one after the other)."""
         loop = asyncio.get_running_loop()
         if self._ahttp is None or self._ahttp_loop is not loop:
-            self._ahttp = httpx.AsyncClient(timeout=self._timeout, transport=self._async_transport, params=self._params,
-                                            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64))
+            self._ahttp = httpx.AsyncClient(
+                timeout=self._timeout,
+                transport=self._async_transport,
+                params=self._params,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            )
             self._ahttp_loop = loop
         return self._ahttp
 
-    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotReply]:
+    async def send(
+        self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[BotReply]:
         """One resident message; retried once when Rasa could not take the conversation's lock.
 
         A lock error shows as HTTP 5xx naming the lock, or, on the REST channel (which swallows the error), as an
@@ -100,24 +115,36 @@ class RasaClient:
             except ValueError as exc:
                 raise RasaUnavailable("Rasa answered with something that is not JSON") from exc
             replies = merge_rasa_messages(data if isinstance(data, list) else [])
-            if replies or attempt == 2 or await self._was_processed(http, conversation_id,
-                                                                     metadata["gateway_message_id"]):
+            if (
+                replies
+                or attempt == 2
+                or await self._was_processed(http, conversation_id, metadata["gateway_message_id"])
+            ):
                 return replies
-            log.info("conversation %s: Rasa dropped the message (lock not acquired), retrying once", conversation_id)
+            log.info(
+                "conversation %s: Rasa dropped the message (lock not acquired), retrying once",
+                conversation_id,
+            )
         return []
 
     async def _was_processed(self, http: httpx.AsyncClient, conversation_id: str, marker: str) -> bool:
         """Did the tracker record the user message carrying `marker`? When unsure, say yes (no resend)."""
         try:
-            resp = await http.get(f"{self.rasa_url}/conversations/{conversation_id}/tracker",
-                                  params={"include_events": "AFTER_RESTART"}, timeout=5.0)
+            resp = await http.get(
+                f"{self.rasa_url}/conversations/{conversation_id}/tracker",
+                params={"include_events": "AFTER_RESTART"},
+                timeout=5.0,
+            )
             if resp.status_code != 200:
                 return True
             events = resp.json().get("events") or []
         except (httpx.HTTPError, ValueError, AttributeError):
             return True
-        return any(e.get("event") == "user" and (e.get("metadata") or {}).get("gateway_message_id") == marker
-                   for e in reversed(events) if isinstance(e, dict))
+        return any(
+            e.get("event") == "user" and (e.get("metadata") or {}).get("gateway_message_id") == marker
+            for e in reversed(events)
+            if isinstance(e, dict)
+        )
 
     def append_event(self, conversation_id: str, event: dict[str, Any]) -> None:
         """POST one event to the tracker (Rasa HTTP API, `--enable-api`); retried once on a lock error."""
@@ -160,4 +187,9 @@ class RasaClient:
 
 def _is_lock_error(resp: httpx.Response) -> bool:
     body = resp.text.lower()
-    return "lockerror" in body or "lock for conversation" in body or "acquiring lock" in body or "acquire lock" in body
+    return (
+        "lockerror" in body
+        or "lock for conversation" in body
+        or "acquiring lock" in body
+        or "acquire lock" in body
+    )

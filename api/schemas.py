@@ -279,8 +279,9 @@ class PrecedentEditIn(RequestBody):
     dispute_type: str = Field(min_length=1, max_length=64)
     facts: str = Field(default="", max_length=MAX_SUMMARY_CHARS)
     agreement: str = Field(default="", max_length=MAX_SUMMARY_CHARS)
-    statutes: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(default_factory=list,
-                                                                               max_length=MAX_STATUTES)
+    statutes: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
+        default_factory=list, max_length=MAX_STATUTES
+    )
 
 
 class PrecedentOut(BaseModel):

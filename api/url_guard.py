@@ -28,9 +28,19 @@ class NulFreeUrls:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": NUL_DETAIL})  # before accept: a 403
+            await send(
+                {"type": "websocket.close", "code": 1008, "reason": NUL_DETAIL}
+            )  # before accept: a 403
             return
         body = json.dumps({"detail": NUL_DETAIL}).encode()
-        await send({"type": "http.response.start", "status": 400,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -27,9 +27,11 @@ def install() -> None:
             validator = state["validator"] = cls(schema)
         error = best_match(validator.iter_errors(result))
         if error is not None:
-            error.message += (". Failed to validate Action server response from API, make sure your response "
-                              f"from the Action endpoint is valid. For more information about the format visit "
-                              f"{DOCS_BASE_URL}/custom-actions")
+            error.message += (
+                ". Failed to validate Action server response from API, make sure your response "
+                f"from the Action endpoint is valid. For more information about the format visit "
+                f"{DOCS_BASE_URL}/custom-actions"
+            )
             raise error
         return True
 

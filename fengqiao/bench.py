@@ -38,28 +38,41 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def private_stack(base: Settings | None = None, progress: Callable[[str], None] | None = None, cluster: int = 0):
+def private_stack(
+    base: Settings | None = None, progress: Callable[[str], None] | None = None, cluster: int = 0
+):
     """A whole stack on free ports with its own databases, sharing the built knowledge base and Rasa model; with
     `cluster` N, N instances of each process behind HAProxy on a throwaway PostgreSQL and Redis.
 
     `progress` hears what the stack says (builds, starts, restarts); silent by default."""
     base = base or get_settings()
     with tempfile.TemporaryDirectory(prefix="fengqiao-") as tmp:
-        settings = base.model_copy(update={
-            "data_dir": Path(tmp),
-            "kb_dir": base.resolved_kb_dir,
-            "models_dir": base.resolved_models_dir,
-            "gateway_port": free_port(), "rasa_port": free_port(), "action_port": free_port(),
-            # Every simulated resident comes from this one machine: the per-address limits would measure
-            # themselves (the limit per conversation stays).
-            "client_conversations_per_10_min": 1_000_000, "client_messages_per_minute": 1_000_000,
-            "client_handoffs_per_10_min": 1_000_000, "client_search_cost_per_minute": 1_000_000,
-        })
+        settings = base.model_copy(
+            update={
+                "data_dir": Path(tmp),
+                "kb_dir": base.resolved_kb_dir,
+                "models_dir": base.resolved_models_dir,
+                "gateway_port": free_port(),
+                "rasa_port": free_port(),
+                "action_port": free_port(),
+                # Every simulated resident comes from this one machine: the per-address limits would measure
+                # themselves (the limit per conversation stays).
+                "client_conversations_per_10_min": 1_000_000,
+                "client_messages_per_minute": 1_000_000,
+                "client_handoffs_per_10_min": 1_000_000,
+                "client_search_cost_per_minute": 1_000_000,
+            }
+        )
         if cluster:
             from fengqiao.cluster import ClusterStack
 
-            stack: Stack = ClusterStack(settings, instances=cluster, echo=False, progress=progress or (lambda m: None),
-                                        keep_data=False)
+            stack: Stack = ClusterStack(
+                settings,
+                instances=cluster,
+                echo=False,
+                progress=progress or (lambda m: None),
+                keep_data=False,
+            )
         else:
             stack = Stack(settings, echo=False, progress=progress or (lambda m: None))
         stack.start()
@@ -88,8 +101,11 @@ def _run(base_url: str, n: int) -> dict:
                 conv = client.post("/api/conversations", json={}).json()
             question = BENCH_QUESTIONS[i % len(BENCH_QUESTIONS)]
             started = time.perf_counter()
-            resp = client.post(f"/api/conversations/{conv['conversation_id']}/messages", json={"text": question},
-                               headers={"Authorization": f"Bearer {conv['token']}"})
+            resp = client.post(
+                f"/api/conversations/{conv['conversation_id']}/messages",
+                json={"text": question},
+                headers={"Authorization": f"Bearer {conv['token']}"},
+            )
             latencies.append((time.perf_counter() - started) * 1000)
             if resp.status_code != 200 or not resp.json().get("replies"):
                 errors += 1

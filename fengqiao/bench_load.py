@@ -90,9 +90,16 @@ def _error_key(exc: httpx.TransportError) -> str:
 class LoadRun:
     """The sending side of one benchmark run, and the check for lost messages after it."""
 
-    def __init__(self, client: httpx.AsyncClient, *, max_retries: int = 20, error_backoff_s: float = 1.0,
-                 questions: list[str] | None = None, seed: int | None = None,
-                 on_start: Callable[[float], None] | None = None):
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        max_retries: int = 20,
+        error_backoff_s: float = 1.0,
+        questions: list[str] | None = None,
+        seed: int | None = None,
+        on_start: Callable[[float], None] | None = None,
+    ):
         self.client = client
         self.max_retries = max_retries
         self.error_backoff_s = error_backoff_s
@@ -110,8 +117,15 @@ class LoadRun:
         self.t0 = self.t1 = 0.0
 
     # ----- HTTP ---------------------------------------------------------------------------------------------
-    async def _request(self, method: str, path: str, hist: Counter[str], *, json: Any = None,
-                       headers: dict[str, str] | None = None) -> tuple[httpx.Response | None, str, int]:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        hist: Counter[str],
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[httpx.Response | None, str, int]:
         """Send until a 2xx, an answer not worth retrying, or `max_retries` retries.
 
         Returns the last response (None after a transport error), its status key and the retries made."""
@@ -154,8 +168,12 @@ class LoadRun:
         conv.sent += 1
         self.messages.append(msg)
         resp, msg.final, msg.retries = await self._request(
-            "POST", f"/api/conversations/{conv.id}/messages", self.status,
-            json={"text": text, "client_id": msg.client_id}, headers=conv.headers)
+            "POST",
+            f"/api/conversations/{conv.id}/messages",
+            self.status,
+            json={"text": text, "client_id": msg.client_id},
+            headers=conv.headers,
+        )
         if resp is not None and resp.status_code == 200:
             msg.answered_at = time.monotonic()
             with contextlib.suppress(ValueError, AttributeError, TypeError):
@@ -223,20 +241,35 @@ class LoadRun:
         for m in self.messages:
             sent_by_conv[m.conversation.id].append(m)
         gate = asyncio.Semaphore(concurrency)
-        out: dict[str, Any] = {"lost": 0, "lost_unstored": 0, "lost_unanswered": 0, "answered_twice": 0,
-                               "unchecked": 0, "not_with_bot": 0, "lost_examples": []}
+        out: dict[str, Any] = {
+            "lost": 0,
+            "lost_unstored": 0,
+            "lost_unanswered": 0,
+            "answered_twice": 0,
+            "unchecked": 0,
+            "not_with_bot": 0,
+            "lost_examples": [],
+        }
 
         def lose(m: SentMessage, why: str) -> None:
             out["lost"] += 1
             out[f"lost_{why}"] += 1
             if len(out["lost_examples"]) < MAX_LOST_EXAMPLES:
-                out["lost_examples"].append({"conversation_id": m.conversation.id, "client_id": m.client_id,
-                                             "why": why, "final_status": m.final, "text": m.text})
+                out["lost_examples"].append(
+                    {
+                        "conversation_id": m.conversation.id,
+                        "client_id": m.client_id,
+                        "why": why,
+                        "final_status": m.final,
+                        "text": m.text,
+                    }
+                )
 
         async def one(conv: Conversation) -> None:
             async with gate:
-                resp, _, _ = await self._request("GET", f"/api/conversations/{conv.id}", self.read_status,
-                                                 headers=conv.headers)
+                resp, _, _ = await self._request(
+                    "GET", f"/api/conversations/{conv.id}", self.read_status, headers=conv.headers
+                )
             sent = sent_by_conv[conv.id]
             try:
                 if resp is None or resp.status_code != 200:
@@ -296,9 +329,13 @@ class LoadRun:
 def _latency_summary(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
-    return {"p50": round(_percentile(values, 0.50), 1), "p95": round(_percentile(values, 0.95), 1),
-            "p99": round(_percentile(values, 0.99), 1), "max": round(max(values), 1),
-            "mean": round(statistics.fmean(values), 1)}
+    return {
+        "p50": round(_percentile(values, 0.50), 1),
+        "p95": round(_percentile(values, 0.95), 1),
+        "p99": round(_percentile(values, 0.99), 1),
+        "max": round(max(values), 1),
+        "mean": round(statistics.fmean(values), 1),
+    }
 
 
 def _reply_kinds(texts: list[str]) -> dict[str, int]:
@@ -307,9 +344,15 @@ def _reply_kinds(texts: list[str]) -> dict[str, int]:
         from api.routes import conversations as gw
     except Exception:  # the gateway's code is not importable here: no classification
         return {}
-    stock = {getattr(gw, name, None): label for name, label in (
-        ("RASA_DOWN", "rasa_down"), ("ACTIONS_DOWN", "actions_down"), ("NO_REPLY", "no_reply"),
-        ("BOT_DOWN_HANDOFF", "handed_off_bot_down"))}
+    stock = {
+        getattr(gw, name, None): label
+        for name, label in (
+            ("RASA_DOWN", "rasa_down"),
+            ("ACTIONS_DOWN", "actions_down"),
+            ("NO_REPLY", "no_reply"),
+            ("BOT_DOWN_HANDOFF", "handed_off_bot_down"),
+        )
+    }
     counts = Counter(stock[t] for t in texts if t in stock)
     return dict(sorted(counts.items()))
 
@@ -358,28 +401,41 @@ class Killer:
             await asyncio.to_thread(self.settled.wait, timeout_s)
 
     def report(self, t0: float) -> dict[str, Any]:
-        out: dict[str, Any] = {"process": self.process, "at_s": self.at_s, "killed": self.killed_at is not None}
+        out: dict[str, Any] = {
+            "process": self.process,
+            "at_s": self.at_s,
+            "killed": self.killed_at is not None,
+        }
         if self.killed_at is None:
             out["note"] = "the sending phase ended before the kill time"
             return out
         rel = lambda t: round(t - t0, 2)  # noqa: E731
-        out |= {"pid": self.pid, "killed_at_s": rel(self.killed_at),
-                "events": [{"event": kind, "at_s": rel(at), "pid": pid} for kind, at, pid in self.events]}
+        out |= {
+            "pid": self.pid,
+            "killed_at_s": rel(self.killed_at),
+            "events": [{"event": kind, "at_s": rel(at), "pid": pid} for kind, at, pid in self.events],
+        }
         back = next((at for kind, at, _ in self.events if kind == "back"), None)
         noticed = next((at for kind, at, _ in self.events if kind == "died"), None)
         if noticed is not None:
             out["restart_began_at_s"] = rel(noticed)
         if back is not None:
-            out |= {"healthy_at_s": rel(back), "down_s": round(back - self.killed_at, 2),
-                    "new_pid": next(pid for kind, _, pid in self.events if kind == "back")}
+            out |= {
+                "healthy_at_s": rel(back),
+                "down_s": round(back - self.killed_at, 2),
+                "new_pid": next(pid for kind, _, pid in self.events if kind == "back"),
+            }
         else:
             out["healthy_at_s"] = None
         return out
 
 
 # ----- the whole run --------------------------------------------------------------------------------------------
-def make_client(base_url: str, timeout_s: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
-                ) -> httpx.AsyncClient:
+def make_client(
+    base_url: str,
+    timeout_s: float = 60.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
     # No pool limit: with hundreds of residents the client must not be the queue being measured.
     # An idle connection is dropped by the client before the gateway's own keep-alive timeout (uvicorn: 5 s) can
     # close it under a request just being sent on it (an httpx ReadError, then a resend).
@@ -387,11 +443,22 @@ def make_client(base_url: str, timeout_s: float = 60.0, transport: httpx.AsyncBa
     return httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits, transport=transport)
 
 
-async def run_load(base_url: str, *, residents: int | None = None, messages: int | None = None,
-                   rate: float | None = None, duration_s: float | None = None, per_conversation: int = 10,
-                   timeout_s: float = 60.0, max_retries: int = 20, error_backoff_s: float = 1.0,
-                   seed: int | None = None, killers: list[Killer] | None = None, recovery_timeout_s: float = 300.0,
-                   transport: httpx.AsyncBaseTransport | None = None) -> dict[str, Any]:
+async def run_load(
+    base_url: str,
+    *,
+    residents: int | None = None,
+    messages: int | None = None,
+    rate: float | None = None,
+    duration_s: float | None = None,
+    per_conversation: int = 10,
+    timeout_s: float = 60.0,
+    max_retries: int = 20,
+    error_backoff_s: float = 1.0,
+    seed: int | None = None,
+    killers: list[Killer] | None = None,
+    recovery_timeout_s: float = 300.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, Any]:
     """One run against `base_url`: closed loop with `residents`/`messages`, open loop with `rate`/`duration_s`."""
     open_loop = rate is not None
     async with make_client(base_url, timeout_s, transport) as client:
@@ -401,8 +468,13 @@ async def run_load(base_url: str, *, residents: int | None = None, messages: int
             for killer in killers:
                 killer.schedule(t0)
 
-        run = LoadRun(client, max_retries=max_retries, error_backoff_s=error_backoff_s, seed=seed,
-                      on_start=on_start if killers else None)
+        run = LoadRun(
+            client,
+            max_retries=max_retries,
+            error_backoff_s=error_backoff_s,
+            seed=seed,
+            on_start=on_start if killers else None,
+        )
         if open_loop:
             await run.open_loop(rate, duration_s or 30.0, per_conversation)
         else:
@@ -411,9 +483,13 @@ async def run_load(base_url: str, *, residents: int | None = None, messages: int
             await killer.finish(recovery_timeout_s)  # the transcripts are read from a healthy stack
         lost = await run.check()
     if open_loop:
-        result: dict[str, Any] = {"loop": "open", "rate_per_s": rate, "duration_s": duration_s or 30.0,
-                                  "per_conversation": per_conversation,
-                                  "max_arrival_lag_ms": round(run.max_arrival_lag_ms, 1)}
+        result: dict[str, Any] = {
+            "loop": "open",
+            "rate_per_s": rate,
+            "duration_s": duration_s or 30.0,
+            "per_conversation": per_conversation,
+            "max_arrival_lag_ms": round(run.max_arrival_lag_ms, 1),
+        }
     else:
         result = {"loop": "closed", "residents": residents or 10, "messages_per_resident": messages or 5}
     result |= {"url": base_url, "timeout_s": timeout_s, "max_retries": max_retries}
@@ -434,8 +510,15 @@ def parse_kill(spec: str, default_at_s: float) -> tuple[str, float]:
     return name, float(at) if at else default_at_s
 
 
-def bench_load(*, url: str | None = None, kill: list[str] | str | None = None, kill_at_s: float = 10.0,
-               cluster: int = 0, progress: Callable[[str], None] | None = None, **options: Any) -> dict[str, Any]:
+def bench_load(
+    *,
+    url: str | None = None,
+    kill: list[str] | str | None = None,
+    kill_at_s: float = 10.0,
+    cluster: int = 0,
+    progress: Callable[[str], None] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
     """`run_load` against `url`, or against a private stack or cluster (supervised, so that --kill comes back)."""
     kills = [kill] if isinstance(kill, str) else list(kill or [])
     if url:
@@ -456,12 +539,23 @@ def bench_load(*, url: str | None = None, kill: list[str] | str | None = None, k
             for killer in killers:
                 killer.on_event(kind, proc)
 
-        supervisor = threading.Thread(target=stack.supervise, args=(stop,), kwargs={"on_event": on_event},
-                                      name="bench-supervisor", daemon=True)
+        supervisor = threading.Thread(
+            target=stack.supervise,
+            args=(stop,),
+            kwargs={"on_event": on_event},
+            name="bench-supervisor",
+            daemon=True,
+        )
         supervisor.start()
         try:
-            result = asyncio.run(run_load(stack.settings.gateway_url, killers=killers,
-                                          recovery_timeout_s=stack.settings.startup_timeout_s, **options))
+            result = asyncio.run(
+                run_load(
+                    stack.settings.gateway_url,
+                    killers=killers,
+                    recovery_timeout_s=stack.settings.startup_timeout_s,
+                    **options,
+                )
+            )
             result["rss_mb"] = stack.rss_mb()
             if cluster:
                 result["cluster"] = cluster
@@ -490,16 +584,25 @@ def format_table(r: dict[str, Any]) -> str:
     lines: list[str] = []
     row = lambda k, v: lines.append(f"  {k:<26}{v}")  # noqa: E731
     if r["loop"] == "closed":
-        lines.append(f"closed loop: {r['residents']} residents × {r['messages_per_resident']} messages, "
-                     f"no think time — {r['url']}")
+        lines.append(
+            f"closed loop: {r['residents']} residents × {r['messages_per_resident']} messages, "
+            f"no think time — {r['url']}"
+        )
     else:
-        lines.append(f"open loop: Poisson arrivals at {r['rate_per_s']}/s for {r['duration_s']} s, "
-                     f"{r['per_conversation']} messages a conversation — {r['url']}")
-    row("messages sent", f"{r['sent']}  (answered {r['answered']}, gave up {r['gave_up']}, "
-                         f"not sent {r['not_sent']})")
+        lines.append(
+            f"open loop: Poisson arrivals at {r['rate_per_s']}/s for {r['duration_s']} s, "
+            f"{r['per_conversation']} messages a conversation — {r['url']}"
+        )
+    row(
+        "messages sent",
+        f"{r['sent']}  (answered {r['answered']}, gave up {r['gave_up']}, not sent {r['not_sent']})",
+    )
     row("conversations", f"{r['conversations']}  (creation failed {r['create_failed']})")
-    row("retries", f"{r['retries']} over {r['retried_messages']} messages; duplicate answers "
-                   f"{r['duplicate_answers']}, empty answers {r['empty_answers']}")
+    row(
+        "retries",
+        f"{r['retries']} over {r['retried_messages']} messages; duplicate answers "
+        f"{r['duplicate_answers']}, empty answers {r['empty_answers']}",
+    )
     row("status histogram", "  ".join(f"{k}: {v}" for k, v in r["status"].items()) or "-")
     if set(r["create_status"]) - {"201"}:
         row("conversation creation", "  ".join(f"{k}: {v}" for k, v in r["create_status"].items()))
@@ -507,30 +610,40 @@ def format_table(r: dict[str, Any]) -> str:
     row("throughput", f"{r['throughput_msg_s']} answered messages/s")
     lat = r["latency_ms"]
     if lat:
-        row("latency ms", f"p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  max {lat['max']}  "
-                          f"mean {lat['mean']}")
+        row(
+            "latency ms",
+            f"p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  max {lat['max']}  mean {lat['mean']}",
+        )
     if "littles_law_latency_ms" in r:
         row("Little's law N/X", f"{r['littles_law_latency_ms']} ms")
     if r["loop"] == "open":
         row("max arrival lag", f"{r['max_arrival_lag_ms']} ms (the client's own delay)")
     if r.get("apologies"):
         row("stock apologies", "  ".join(f"{k}: {v}" for k, v in r["apologies"].items()))
-    row("LOST", f"{r['lost']}  (answered but not stored {r['lost_unstored']}, stored without reply "
-                f"{r['lost_unanswered']})")
+    row(
+        "LOST",
+        f"{r['lost']}  (answered but not stored {r['lost_unstored']}, stored without reply "
+        f"{r['lost_unanswered']})",
+    )
     row("answered twice", r["answered_twice"])
     if r["unchecked"]:
         row("unchecked", f"{r['unchecked']} messages (their conversation could not be read)")
     if r["not_with_bot"]:
         row("handed off", f"{r['not_with_bot']} conversations no longer with the bot")
     for ex in r["lost_examples"]:
-        lines.append(f"    lost: {ex['why']} {ex['conversation_id']} {ex['client_id']} "
-                     f"(last status {ex['final_status']}) {ex['text']}")
+        lines.append(
+            f"    lost: {ex['why']} {ex['conversation_id']} {ex['client_id']} "
+            f"(last status {ex['final_status']}) {ex['text']}"
+        )
     for k in r.get("kills", []):
         if not k["killed"]:
             row(f"kill {k['process']}", f"not done: {k['note']}")
         else:
-            back = (f"healthy again at {k['healthy_at_s']} s (pid {k['new_pid']}, down {k['down_s']} s)"
-                    if k.get("healthy_at_s") is not None else "NOT healthy again")
+            back = (
+                f"healthy again at {k['healthy_at_s']} s (pid {k['new_pid']}, down {k['down_s']} s)"
+                if k.get("healthy_at_s") is not None
+                else "NOT healthy again"
+            )
             row(f"kill {k['process']}", f"SIGKILL pid {k['pid']} at {k['killed_at_s']} s; {back}")
     if "rss_mb" in r:
         row("resident memory MB", "  ".join(f"{k}: {v}" for k, v in r["rss_mb"].items()))
@@ -538,26 +651,53 @@ def format_table(r: dict[str, Any]) -> str:
 
 
 def add_arguments(p: Any) -> None:
-    p.add_argument("--residents", type=int, metavar="N", help="closed loop: concurrent residents (default 10)")
-    p.add_argument("--messages", type=int, metavar="M", help="closed loop: messages each, back to back (default 5)")
+    p.add_argument(
+        "--residents", type=int, metavar="N", help="closed loop: concurrent residents (default 10)"
+    )
+    p.add_argument(
+        "--messages", type=int, metavar="M", help="closed loop: messages each, back to back (default 5)"
+    )
     p.add_argument("--rate", type=float, metavar="R", help="open loop: Poisson arrivals, messages a second")
     p.add_argument("--duration", type=float, metavar="S", help="open loop: seconds of arrivals (default 30)")
-    p.add_argument("--per-conversation", type=int, default=10, metavar="K",
-                   help="open loop: messages before a resident starts a new conversation (default 10)")
+    p.add_argument(
+        "--per-conversation",
+        type=int,
+        default=10,
+        metavar="K",
+        help="open loop: messages before a resident starts a new conversation (default 10)",
+    )
     p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per request (default 60)")
-    p.add_argument("--max-retries", type=int, default=20, metavar="K",
-                   help="resends of one message after 503/429 (Retry-After), other 5xx or a connection error "
-                        "(default 20)")
+    p.add_argument(
+        "--max-retries",
+        type=int,
+        default=20,
+        metavar="K",
+        help="resends of one message after 503/429 (Retry-After), other 5xx or a connection error "
+        "(default 20)",
+    )
     p.add_argument("--seed", type=int, help="seed of the open loop's arrivals")
     p.add_argument("--url", help="a running gateway; default: start a private stack on free ports")
-    p.add_argument("--cluster", type=int, nargs="?", const=2, default=0, metavar="N",
-                   help="private stack: N (default 2) gateways, Rasa servers and action servers behind HAProxy, "
-                        "on a private PostgreSQL and Redis")
-    p.add_argument("--kill", action="append", metavar="NAME[@S]",
-                   help="private stack only: SIGKILL this process S seconds into the run (default --at); a "
-                        "supervisor restarts it. Names: " + ", ".join(KILLABLE) + "; in a cluster gateway-1, "
-                        "rasa-2, actions-1, redis, … Repeat for several.")
-    p.add_argument("--at", type=float, default=10.0, metavar="S", help="seconds into the run for --kill (default 10)")
+    p.add_argument(
+        "--cluster",
+        type=int,
+        nargs="?",
+        const=2,
+        default=0,
+        metavar="N",
+        help="private stack: N (default 2) gateways, Rasa servers and action servers behind HAProxy, "
+        "on a private PostgreSQL and Redis",
+    )
+    p.add_argument(
+        "--kill",
+        action="append",
+        metavar="NAME[@S]",
+        help="private stack only: SIGKILL this process S seconds into the run (default --at); a "
+        "supervisor restarts it. Names: " + ", ".join(KILLABLE) + "; in a cluster gateway-1, "
+        "rasa-2, actions-1, redis, … Repeat for several.",
+    )
+    p.add_argument(
+        "--at", type=float, default=10.0, metavar="S", help="seconds into the run for --kill (default 10)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -565,7 +705,10 @@ def command(args: Any) -> int:
     import json
 
     if args.rate is not None and (args.residents is not None or args.messages is not None):
-        print("give either --residents/--messages (closed loop) or --rate/--duration (open loop)", file=sys.stderr)
+        print(
+            "give either --residents/--messages (closed loop) or --rate/--duration (open loop)",
+            file=sys.stderr,
+        )
         return 2
     if args.duration is not None and args.rate is None:
         print("--duration needs --rate", file=sys.stderr)
@@ -575,26 +718,38 @@ def command(args: Any) -> int:
         return 2
     for spec in args.kill or []:
         name = spec.partition("@")[0]
-        known = (re.fullmatch(r"(gateway|rasa|actions)-[1-9]\d*|redis|haproxy", name) if args.cluster
-                 else name in KILLABLE)
+        known = (
+            re.fullmatch(r"(gateway|rasa|actions)-[1-9]\d*|redis|haproxy", name)
+            if args.cluster
+            else name in KILLABLE
+        )
         if not known:
-            print(f"--kill {name}: no such process in the private {'cluster' if args.cluster else 'stack'}",
-                  file=sys.stderr)
+            print(
+                f"--kill {name}: no such process in the private {'cluster' if args.cluster else 'stack'}",
+                file=sys.stderr,
+            )
             return 2
     if any(v is not None and v <= 0 for v in (args.residents, args.messages, args.rate, args.duration)):
         print("--residents, --messages, --rate and --duration must be positive", file=sys.stderr)
         return 2
     if args.rate is None and (args.messages or 5) > 20:
-        print("note: the gateway allows 20 messages a minute per conversation by default "
-              "(FENGQIAO_MESSAGE_RATE_PER_MINUTE); expect 429s", file=sys.stderr)
+        print(
+            "note: the gateway allows 20 messages a minute per conversation by default "
+            "(FENGQIAO_MESSAGE_RATE_PER_MINUTE); expect 429s",
+            file=sys.stderr,
+        )
     options: dict[str, Any] = {"timeout_s": args.timeout, "max_retries": args.max_retries, "seed": args.seed}
     if args.rate is not None:
-        options |= {"rate": args.rate, "duration_s": args.duration or 30.0,
-                    "per_conversation": args.per_conversation}
+        options |= {
+            "rate": args.rate,
+            "duration_s": args.duration or 30.0,
+            "per_conversation": args.per_conversation,
+        }
     else:
         options |= {"residents": args.residents or 10, "messages": args.messages or 5}
     progress = lambda m: print(f"[stack] {m}", file=sys.stderr, flush=True)  # noqa: E731
-    result = bench_load(url=args.url, kill=args.kill, kill_at_s=args.at, cluster=args.cluster, progress=progress,
-                        **options)
+    result = bench_load(
+        url=args.url, kill=args.kill, kill_at_s=args.at, cluster=args.cluster, progress=progress, **options
+    )
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 1 if result["lost"] or result["answered_twice"] else 0

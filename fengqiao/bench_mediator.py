@@ -40,8 +40,12 @@ def _percentile(values: list[float], q: float) -> float:
 def _summary(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
-    return {"p50": round(statistics.median(values), 2), "p95": round(_percentile(values, 0.95), 2),
-            "mean": round(statistics.fmean(values), 2), "max": round(max(values), 2)}
+    return {
+        "p50": round(statistics.median(values), 2),
+        "p95": round(_percentile(values, 0.95), 2),
+        "mean": round(statistics.fmean(values), 2),
+        "max": round(max(values), 2),
+    }
 
 
 @contextmanager
@@ -52,9 +56,16 @@ def private_gateway():
 
     base = get_settings()
     with tempfile.TemporaryDirectory(prefix="fengqiao-bench-") as tmp:
-        settings = base.model_copy(update={"data_dir": Path(tmp), "kb_dir": base.resolved_kb_dir,
-                                           "database_url": None, "gateway_port": free_port(),
-                                           "rasa_port": free_port(), "action_port": free_port()})
+        settings = base.model_copy(
+            update={
+                "data_dir": Path(tmp),
+                "kb_dir": base.resolved_kb_dir,
+                "database_url": None,
+                "gateway_port": free_port(),
+                "rasa_port": free_port(),
+                "action_port": free_port(),
+            }
+        )
         password = uuid.uuid4().hex
         db = Database(settings.resolved_database_url)
         db.migrate()
@@ -62,10 +73,29 @@ def private_gateway():
         db.engine.dispose()
         env = settings_env(settings) | {"FENGQIAO_MESSAGE_RATE_PER_MINUTE": "100000"}
         gateway = ManagedProcess(
-            "gateway", [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", settings.host,
-                        "--port", str(settings.gateway_port), "--no-access-log", "--log-level", "warning",
-                        "--ws-max-size", str(settings.ws_max_message_bytes)],
-            env, PROJECT_ROOT, settings.logs_dir, _http_ok(f"{settings.gateway_url}/"), echo=False)
+            "gateway",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "api.main:create_app",
+                "--host",
+                settings.host,
+                "--port",
+                str(settings.gateway_port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--ws-max-size",
+                str(settings.ws_max_message_bytes),
+            ],
+            env,
+            PROJECT_ROOT,
+            settings.logs_dir,
+            _http_ok(f"{settings.gateway_url}/"),
+            echo=False,
+        )
         gateway.start()
         try:
             gateway.wait_healthy(60)
@@ -74,8 +104,9 @@ def private_gateway():
             gateway.stop()
 
 
-def bench_mediator(n: int = 100, url: str | None = None, username: str | None = None,
-                   password: str | None = None) -> dict:
+def bench_mediator(
+    n: int = 100, url: str | None = None, username: str | None = None, password: str | None = None
+) -> dict:
     if url:
         return _run(url.rstrip("/"), n, username or "", password or "")
     with private_gateway() as (gateway_url, user, pw):
@@ -95,8 +126,9 @@ def _wait_for(ws, predicate) -> dict:
             return event
 
 
-def _send_and_hear(http: httpx.Client, path: str, headers: dict[str, str], text: str,
-                   ws) -> tuple[float, float | None]:
+def _send_and_hear(
+    http: httpx.Client, path: str, headers: dict[str, str], text: str, ws
+) -> tuple[float, float | None]:
     """POST one message; (ms until the POST returned, ms until the other side's socket delivered it or None)."""
     client_id = f"bench-{uuid.uuid4().hex}"
     started = time.perf_counter()
@@ -125,21 +157,25 @@ def _run(base_url: str, n: int, username: str, password: str) -> dict:
         cid = conv["conversation_id"]
         handoff = http.post(f"/api/conversations/{cid}/handoff", headers=resident).json()
         http.post(f"/api/handoffs/{handoff['handoff_id']}/claim", headers=mediator).raise_for_status()
-        with connect(f"{ws_base}/ws/mediators?token={login.json()['token']}") as mws, \
-                connect(f"{ws_base}/ws/conversations/{cid}?token={conv['token']}") as rws:
+        with (
+            connect(f"{ws_base}/ws/mediators?token={login.json()['token']}") as mws,
+            connect(f"{ws_base}/ws/conversations/{cid}?token={conv['token']}") as rws,
+        ):
             _wait_for(mws, lambda e: e["type"] == "hello")
             _wait_for(rws, lambda e: e["type"] == "hello")
             mws.send(json.dumps({"type": "watch", "conversation_id": cid}))
             _wait_for(mws, lambda e: e["type"] == "watching")
             for i in range(n):
-                post, heard = _send_and_hear(http, f"/api/conversations/{cid}/messages", resident,
-                                             f"调解测试消息 {i}", mws)
+                post, heard = _send_and_hear(
+                    http, f"/api/conversations/{cid}/messages", resident, f"调解测试消息 {i}", mws
+                )
                 post_ms.append(post)
                 errors += heard is None
                 to_mediator += [heard] if heard is not None else []
             for i in range(n):
-                _, heard = _send_and_hear(http, f"/api/handoffs/{handoff['handoff_id']}/messages", mediator,
-                                          f"调解员回复 {i}", rws)
+                _, heard = _send_and_hear(
+                    http, f"/api/handoffs/{handoff['handoff_id']}/messages", mediator, f"调解员回复 {i}", rws
+                )
                 errors += heard is None
                 to_resident += [heard] if heard is not None else []
     return {

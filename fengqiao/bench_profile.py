@@ -80,7 +80,9 @@ def py_spy() -> str:
     return found
 
 
-def bench_profile(*, residents: int = 20, seconds: float = 40.0, messages: int | None = None) -> dict[str, Any]:
+def bench_profile(
+    *, residents: int = 20, seconds: float = 40.0, messages: int | None = None
+) -> dict[str, Any]:
     from fengqiao.bench import private_stack
 
     messages = messages or 1000  # a closed loop that outlasts the recording
@@ -90,19 +92,43 @@ def bench_profile(*, residents: int = 20, seconds: float = 40.0, messages: int |
         recorders = {}
         for proc in stack.processes:
             kind = proc.name.split("-")[0]
-            recorders[proc.name] = (kind, out_dir / f"{proc.name}.txt", subprocess.Popen(
-                [py_spy(), "record", "--pid", str(proc.pid), "--subprocesses", "--rate", str(RATE_HZ),
-                 "--duration", str(int(seconds)), "--format", "raw", "--nonblocking",
-                 "--output", str(out_dir / f"{proc.name}.txt")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            recorders[proc.name] = (
+                kind,
+                out_dir / f"{proc.name}.txt",
+                subprocess.Popen(
+                    [
+                        py_spy(),
+                        "record",
+                        "--pid",
+                        str(proc.pid),
+                        "--subprocesses",
+                        "--rate",
+                        str(RATE_HZ),
+                        "--duration",
+                        str(int(seconds)),
+                        "--format",
+                        "raw",
+                        "--nonblocking",
+                        "--output",
+                        str(out_dir / f"{proc.name}.txt"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
+            )
         started = time.monotonic()
         result = asyncio.run(_load_for(stack.settings.gateway_url, residents, messages, seconds))
         for _kind, _path, rec in recorders.values():
             rec.wait(timeout=seconds + 60)
         wall = time.monotonic() - started
         answered = result["answered_in_window"]
-        report: dict[str, Any] = {"residents": residents, "seconds": round(wall, 1), "answered": answered,
-                                  "throughput_msg_s": round(answered / max(seconds, 1e-9), 2), "processes": {}}
+        report: dict[str, Any] = {
+            "residents": residents,
+            "seconds": round(wall, 1),
+            "answered": answered,
+            "throughput_msg_s": round(answered / max(seconds, 1e-9), 2),
+            "processes": {},
+        }
         for name, (kind, path, _rec) in recorders.items():
             if not path.exists():
                 report["processes"][name] = {"error": "py-spy wrote nothing"}
@@ -112,8 +138,9 @@ def bench_profile(*, residents: int = 20, seconds: float = 40.0, messages: int |
             report["processes"][name] = {
                 "cpu_s": round(cpu_s, 1),
                 "cpu_ms_per_message": round(1000 * cpu_s / max(answered, 1), 1),
-                "stages_ms_per_message": {k: round(1000 * v / RATE_HZ / max(answered, 1), 1)
-                                          for k, v in stages.most_common()},
+                "stages_ms_per_message": {
+                    k: round(1000 * v / RATE_HZ / max(answered, 1), 1) for k, v in stages.most_common()
+                },
             }
         from fengqiao.settings import get_settings
 
@@ -143,8 +170,9 @@ async def _load_for(url: str, residents: int, messages: int, seconds: float) -> 
                 conv = (await client.post("/api/conversations", json={})).json()
                 headers = {"Authorization": f"Bearer {conv['token']}"}
             text = BENCH_QUESTIONS[(i + n) % 10]
-            resp = await client.post(f"/api/conversations/{conv['conversation_id']}/messages",
-                                     json={"text": text}, headers=headers)
+            resp = await client.post(
+                f"/api/conversations/{conv['conversation_id']}/messages", json={"text": text}, headers=headers
+            )
             if resp.status_code == 200 and time.monotonic() < deadline:
                 answered += 1
             n += 1
@@ -156,8 +184,10 @@ async def _load_for(url: str, residents: int, messages: int, seconds: float) -> 
 
 
 def format_report(r: dict[str, Any]) -> str:
-    lines = [f"profile: {r['residents']} residents, closed loop, {r['seconds']} s; {r['answered']} answered "
-             f"({r['throughput_msg_s']} messages/s); py-spy at {RATE_HZ} Hz, on-CPU samples only"]
+    lines = [
+        f"profile: {r['residents']} residents, closed loop, {r['seconds']} s; {r['answered']} answered "
+        f"({r['throughput_msg_s']} messages/s); py-spy at {RATE_HZ} Hz, on-CPU samples only"
+    ]
     for name, p in r["processes"].items():
         if "error" in p:
             lines.append(f"  {name}: {p['error']}")
@@ -165,6 +195,8 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"  {name:<9} {p['cpu_ms_per_message']:>6} ms CPU per message ({p['cpu_s']} s)")
         for stage, ms in p["stages_ms_per_message"].items():
             lines.append(f"      {ms:>6} ms  {stage}")
-    lines.append(f"  raw stacks: {r['raw_stacks']}/  resident memory MB: "
-                 + "  ".join(f"{k} {v}" for k, v in r["rss_mb"].items()))
+    lines.append(
+        f"  raw stacks: {r['raw_stacks']}/  resident memory MB: "
+        + "  ".join(f"{k} {v}" for k, v in r["rss_mb"].items())
+    )
     return "\n".join(lines)

@@ -48,25 +48,48 @@ def haproxy_config(frontends: dict[str, tuple[str, int, str, str, list[int]]]) -
     """frontends: name → (bind host, port, health-check path, backends' host, backend ports)."""
     lines = [
         # Requests that did not end well are logged (to the balancer's log in the logs directory), the rest not.
-        "global", "    maxconn 4096", "    log stdout format raw local0 info", "",
-        "defaults", "    mode http", "    log global", "    option httplog", "    option dontlog-normal",
-        "    timeout connect 2s", "    timeout client 120s", "    timeout server 120s",
-        "    timeout tunnel 1h", "    timeout queue 60s",
+        "global",
+        "    maxconn 4096",
+        "    log stdout format raw local0 info",
+        "",
+        "defaults",
+        "    mode http",
+        "    log global",
+        "    option httplog",
+        "    option dontlog-normal",
+        "    timeout connect 2s",
+        "    timeout client 120s",
+        "    timeout server 120s",
+        "    timeout tunnel 1h",
+        "    timeout queue 60s",
         # A request whose connection failed, or that a dying instance dropped unanswered, goes to another instance,
         # on every retry (`redispatch 1`): a resident's message is idempotent by its client_id, so resending it is
         # safe. The request is kept in the balancer's buffer so that it can be sent again.
-        "    retries 3", "    option redispatch 1", "    option http-buffer-request",
+        "    retries 3",
+        "    option redispatch 1",
+        "    option http-buffer-request",
         "    retry-on conn-failure empty-response response-timeout 502 503",
         "    option http-server-close",
         # The gateways limit each client by address: tell them whose request it is (they trust only this hop).
-        "    option forwardfor", "",
+        "    option forwardfor",
+        "",
     ]
     for name, (bind, port, check, host, backends) in frontends.items():
-        lines += [f"frontend {name}", f"    bind {bind}:{port}", f"    default_backend {name}_servers", "",
-                  f"backend {name}_servers", "    balance leastconn", f"    option httpchk GET {check}",
-                  "    http-check expect status 200"]
-        lines += [f"    server {name}-{i} {host}:{p} check inter 1s fall 2 rise 1 observe layer4 error-limit 1 "
-                  "on-error mark-down" for i, p in enumerate(backends, 1)]
+        lines += [
+            f"frontend {name}",
+            f"    bind {bind}:{port}",
+            f"    default_backend {name}_servers",
+            "",
+            f"backend {name}_servers",
+            "    balance leastconn",
+            f"    option httpchk GET {check}",
+            "    http-check expect status 200",
+        ]
+        lines += [
+            f"    server {name}-{i} {host}:{p} check inter 1s fall 2 rise 1 observe layer4 error-limit 1 "
+            "on-error mark-down"
+            for i, p in enumerate(backends, 1)
+        ]
         lines.append("")
     return "\n".join(lines)
 
@@ -80,8 +103,15 @@ def _with_proxy(trusted: str, host: str) -> str:
 class ClusterStack(Stack):
     """`instances` of each of gateway, Rasa and action server, HAProxy in front, PostgreSQL and Redis behind."""
 
-    def __init__(self, settings: Settings, *, instances: int = 2, echo: bool = True,
-                 progress: Callable[[str], None] = print, keep_data: bool = True):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        instances: int = 2,
+        echo: bool = True,
+        progress: Callable[[str], None] = print,
+        keep_data: bool = True,
+    ):
         self.settings = settings.with_internal_token()
         self.echo = echo
         self.say = progress
@@ -124,7 +154,9 @@ class ClusterStack(Stack):
                 return False
 
         redis_binary()  # a clear error when it is not installed
-        return ManagedProcess("redis", server.argv(), {}, server.root, self.settings.logs_dir, ping, self.echo)
+        return ManagedProcess(
+            "redis", server.argv(), {}, server.root, self.settings.logs_dir, ping, self.echo
+        )
 
     # -- the product -------------------------------------------------------------------------------------------
 
@@ -137,7 +169,9 @@ class ClusterStack(Stack):
         db = Database(shared.resolved_database_url)
         self.say(f"database schema at {db.migrate()}")
         db.engine.dispose()
-        ports = {kind: [free_port() for _ in range(self.instances)] for kind in ("gateway", "rasa", "actions")}
+        ports = {
+            kind: [free_port() for _ in range(self.instances)] for kind in ("gateway", "rasa", "actions")
+        }
         # Every instance talks to the others through the balancer's internal frontends.
         base = shared.model_copy(update={"run_migrations_on_start": False})
         processes: list[ManagedProcess] = []
@@ -145,8 +179,11 @@ class ClusterStack(Stack):
         if redis is not None:
             processes.append(redis)
         for i, port in enumerate(ports["actions"], 1):
-            processes.append(action_process(self._instance(base, f"actions-{i}", action_port=port),
-                                            f"actions-{i}", self.echo))
+            processes.append(
+                action_process(
+                    self._instance(base, f"actions-{i}", action_port=port), f"actions-{i}", self.echo
+                )
+            )
         for i, port in enumerate(ports["rasa"], 1):
             inst = self._instance(base, f"rasa-{i}", rasa_port=port)
             proc = rasa_process(inst, f"rasa-{i}", self.echo)
@@ -154,20 +191,33 @@ class ClusterStack(Stack):
             processes.append(proc)
         for i, port in enumerate(ports["gateway"], 1):
             # Behind the balancer a gateway listens on the internal interface; the balancer is the public side.
-            processes.append(gateway_process(self._instance(base, f"gateway-{i}", gateway_port=port,
-                                                            host=base.internal_host,
-                                                            trusted_proxies=_with_proxy(base.trusted_proxies,
-                                                                                        base.internal_host)),
-                                             f"gateway-{i}", self.echo))
+            processes.append(
+                gateway_process(
+                    self._instance(
+                        base,
+                        f"gateway-{i}",
+                        gateway_port=port,
+                        host=base.internal_host,
+                        trusted_proxies=_with_proxy(base.trusted_proxies, base.internal_host),
+                    ),
+                    f"gateway-{i}",
+                    self.echo,
+                )
+            )
         config = self.root / "haproxy.cfg"
         config.parent.mkdir(parents=True, exist_ok=True)
         internal = shared.internal_host
         rasa_check = f"/status?token={shared.internal_token}" if shared.internal_token else "/status"
-        config.write_text(haproxy_config({
-            "gateway": (shared.host, shared.gateway_port, "/livez", internal, ports["gateway"]),
-            "rasa": (internal, shared.rasa_port, rasa_check, internal, ports["rasa"]),
-            "actions": (internal, shared.action_port, "/health", internal, ports["actions"]),
-        }), encoding="utf-8")
+        config.write_text(
+            haproxy_config(
+                {
+                    "gateway": (shared.host, shared.gateway_port, "/livez", internal, ports["gateway"]),
+                    "rasa": (internal, shared.rasa_port, rasa_check, internal, ports["rasa"]),
+                    "actions": (internal, shared.action_port, "/health", internal, ports["actions"]),
+                }
+            ),
+            encoding="utf-8",
+        )
         config.chmod(0o600)  # it holds the internal token
 
         def balancer_up() -> bool:
@@ -178,8 +228,17 @@ class ClusterStack(Stack):
             except httpx.HTTPError:
                 return False
 
-        processes.append(ManagedProcess("haproxy", [haproxy_binary(), "-f", str(config), "-db"], {}, self.root,
-                                        shared.logs_dir, balancer_up, self.echo))
+        processes.append(
+            ManagedProcess(
+                "haproxy",
+                [haproxy_binary(), "-f", str(config), "-db"],
+                {},
+                self.root,
+                shared.logs_dir,
+                balancer_up,
+                self.echo,
+            )
+        )
         self.settings = shared
         self.processes = processes
 
@@ -192,8 +251,11 @@ class ClusterStack(Stack):
         named = {p.name: p for p in self.processes}
         # Redis, then the balancer (Rasa's action calls go through it), then the action servers and the first Rasa
         # server, which creates the tracker tables; the other Rasa servers and the gateways after it.
-        first = [named[n] for n in ("redis", "haproxy", *(f"actions-{i}" for i in range(1, self.instances + 1)),
-                                    "rasa-1") if n in named]
+        first = [
+            named[n]
+            for n in ("redis", "haproxy", *(f"actions-{i}" for i in range(1, self.instances + 1)), "rasa-1")
+            if n in named
+        ]
         rest = [p for p in self.processes if p not in first]
         try:
             for group in (first, rest):

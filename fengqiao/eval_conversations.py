@@ -29,8 +29,12 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 
 def cited_laws(reply: dict[str, Any]) -> set[str]:
-    return {_law(c.get("law") or "") for r in reply.get("replies") or [] for c in r.get("citations") or []
-            if c.get("kind") == "statute" and c.get("law")}
+    return {
+        _law(c.get("law") or "")
+        for r in reply.get("replies") or []
+        for c in r.get("citations") or []
+        if c.get("kind") == "statute" and c.get("law")
+    }
 
 
 def run(base_url: str, conversations: list[dict[str, Any]], timeout_s: float = 60.0) -> dict[str, Any]:
@@ -47,8 +51,11 @@ def run(base_url: str, conversations: list[dict[str, Any]], timeout_s: float = 6
                 kind = "first" if i == 0 else "new_topic" if turn.get("new_topic") else "follow_up"
                 right = False
                 if mode == "bot":
-                    resp = client.post(f"/api/conversations/{cid}/messages", headers=headers,
-                                       json={"text": turn["text"], "client_id": uuid.uuid4().hex})
+                    resp = client.post(
+                        f"/api/conversations/{cid}/messages",
+                        headers=headers,
+                        json={"text": turn["text"], "client_id": uuid.uuid4().hex},
+                    )
                     resp.raise_for_status()
                     body = resp.json()
                     mode = body.get("mode", "bot")
@@ -57,13 +64,24 @@ def run(base_url: str, conversations: list[dict[str, Any]], timeout_s: float = 6
                 kinds[kind][1] += 1
                 all_right = all_right and right
             every_turn += all_right
-    return {"conversations": len(conversations), "every_turn_right": every_turn,
-            **{k: {"right": r, "turns": n, "share": round(r / n, 3) if n else None} for k, (r, n) in kinds.items()}}
+    return {
+        "conversations": len(conversations),
+        "every_turn_right": every_turn,
+        **{
+            k: {"right": r, "turns": n, "share": round(r / n, 3) if n else None}
+            for k, (r, n) in kinds.items()
+        },
+    }
 
 
 def add_arguments(p: Any) -> None:
-    p.add_argument("--file", required=True, type=Path, metavar="FILE.jsonl",
-                   help="one conversation a line: {id, turns: [{text, laws, new_topic}]}")
+    p.add_argument(
+        "--file",
+        required=True,
+        type=Path,
+        metavar="FILE.jsonl",
+        help="one conversation a line: {id, turns: [{text, laws, new_topic}]}",
+    )
     p.add_argument("--url", help="a running gateway; default: start a private stack on free ports")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -80,7 +98,9 @@ def command(args: Any) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
-    print(f"conversations: {result['conversations']} ({result['every_turn_right']} with a right law on every turn)")
+    print(
+        f"conversations: {result['conversations']} ({result['every_turn_right']} with a right law on every turn)"
+    )
     for kind in ("first", "follow_up", "new_topic"):
         r = result[kind]
         print(f"  {kind:10s} {r['right']:4d}/{r['turns']:<4d} turns cite a right law ({r['share']})")

@@ -19,7 +19,9 @@ from knowledge_base.jsonl import iter_jsonl
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--file", required=True, metavar="FILE.jsonl", help='one {"text", "situation"} a line')
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--mistakes", action="store_true", help="also list the messages that got a wrong or no guide")
+    p.add_argument(
+        "--mistakes", action="store_true", help="also list the messages that got a wrong or no guide"
+    )
 
 
 def run(path: Path) -> dict:
@@ -36,8 +38,9 @@ def run(path: Path) -> dict:
     elapsed = time.perf_counter() - started
     out = result.as_dict()
     out["ms_per_message"] = round(1000 * elapsed / max(len(examples), 1), 3)
-    out["mistakes"] = [{"text": t, "situation": label, "chosen": chosen or None}
-                       for t, label, chosen in result.mistakes]
+    out["mistakes"] = [
+        {"text": t, "situation": label, "chosen": chosen or None} for t, label, chosen in result.mistakes
+    ]
     return out
 
 

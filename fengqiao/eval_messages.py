@@ -34,8 +34,11 @@ def send_one(client: httpx.Client, text: str) -> dict[str, Any]:
     created = client.post("/api/conversations", json={})
     created.raise_for_status()
     cid, token = created.json()["conversation_id"], created.json()["token"]
-    resp = client.post(f"/api/conversations/{cid}/messages", headers={"Authorization": f"Bearer {token}"},
-                       json={"text": text, "client_id": uuid.uuid4().hex})
+    resp = client.post(
+        f"/api/conversations/{cid}/messages",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"text": text, "client_id": uuid.uuid4().hex},
+    )
     resp.raise_for_status()
     return resp.json()
 
@@ -64,7 +67,10 @@ def judge_emergency(reply: dict[str, Any]) -> tuple[bool, str | None]:
 
 
 def run_requests(client: httpx.Client, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    out = {"handoff": {"handoff": 0, "intake": 0, "answer": 0}, "no_handoff": {"handoff": 0, "intake": 0, "answer": 0}}
+    out = {
+        "handoff": {"handoff": 0, "intake": 0, "answer": 0},
+        "no_handoff": {"handoff": 0, "intake": 0, "answer": 0},
+    }
     misses = []
     for row in rows:
         got = judge_request(send_one(client, row["text"]))
@@ -73,8 +79,14 @@ def run_requests(client: httpx.Client, rows: list[dict[str, Any]]) -> dict[str, 
             misses.append({"id": row.get("id"), "text": row["text"], "expect": row["expect"], "got": got})
     n_req = sum(out["handoff"].values())
     n_not = sum(out["no_handoff"].values())
-    return {"requests": n_req, "handed_on": n_req - out["handoff"]["answer"], "not_requests": n_not,
-            "wrongly_handed_on": n_not - out["no_handoff"]["answer"], "by_expectation": out, "misses": misses}
+    return {
+        "requests": n_req,
+        "handed_on": n_req - out["handoff"]["answer"],
+        "not_requests": n_not,
+        "wrongly_handed_on": n_not - out["no_handoff"]["answer"],
+        "by_expectation": out,
+        "misses": misses,
+    }
 
 
 def run_emergencies(client: httpx.Client, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -88,15 +100,30 @@ def run_emergencies(client: httpx.Client, rows: list[dict[str, Any]]) -> dict[st
             found += is_emergency
             right_number += is_emergency and number == row.get("first_number")
             if not (is_emergency and number == row.get("first_number")):
-                misses.append({"id": row.get("id"), "text": row["text"], "kind": row.get("kind"),
-                               "expect_number": row.get("first_number"), "emergency": is_emergency, "number": number})
+                misses.append(
+                    {
+                        "id": row.get("id"),
+                        "text": row["text"],
+                        "kind": row.get("kind"),
+                        "expect_number": row.get("first_number"),
+                        "emergency": is_emergency,
+                        "number": number,
+                    }
+                )
         else:
             false_alarms += is_emergency
             if is_emergency:
-                misses.append({"id": row.get("id"), "text": row["text"], "expect": "not_emergency",
-                               "number": number})
-    return {"emergencies": len(emergencies), "treated_as_emergency": found, "led_with_the_right_number": right_number,
-            "not_emergencies": len(calm), "false_alarms": false_alarms, "misses": misses}
+                misses.append(
+                    {"id": row.get("id"), "text": row["text"], "expect": "not_emergency", "number": number}
+                )
+    return {
+        "emergencies": len(emergencies),
+        "treated_as_emergency": found,
+        "led_with_the_right_number": right_number,
+        "not_emergencies": len(calm),
+        "false_alarms": false_alarms,
+        "misses": misses,
+    }
 
 
 def _command(args: Any, run: Callable[[httpx.Client, list[dict[str, Any]]], dict[str, Any]]) -> int:

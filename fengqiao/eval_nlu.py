@@ -31,8 +31,14 @@ HANDOFF_INTENTS = ("request_human", "request_mediation")
 # Intents whose prediction takes the conversation away from the answer: a person, or emergency guidance.
 HANDOFF_PATH = frozenset({EMERGENCY, *HANDOFF_INTENTS})
 LEGAL_QUESTION = "ask_legal_question"
-TARGETS = {"accuracy": 0.92, "macro_f1": 0.92, "recall_emergency": 0.97, "recall_request_human": 0.97,
-           "recall_request_mediation": 0.97, "false_handoff_rate": 0.03}
+TARGETS = {
+    "accuracy": 0.92,
+    "macro_f1": 0.92,
+    "recall_emergency": 0.97,
+    "recall_request_human": 0.97,
+    "recall_request_mediation": 0.97,
+    "false_handoff_rate": 0.03,
+}
 
 
 class LeakError(RuntimeError):
@@ -95,11 +101,15 @@ class Scores:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "n": self.n, "accuracy": round(self.accuracy, 4), "macro_f1": round(self.macro_f1, 4),
+            "n": self.n,
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
             **{f"recall_{k}": round(v, 4) for k, v in self.recall.items()},
             "handoff_path_recall": round(self.handoff_path_recall, 4),
-            "false_handoff_rate": round(self.false_handoff_rate, 4), "false_handoffs": self.false_handoffs,
-            "legal_questions": self.legal_questions, "fallback_rate": round(self.fallback_rate, 4),
+            "false_handoff_rate": round(self.false_handoff_rate, 4),
+            "false_handoffs": self.false_handoffs,
+            "legal_questions": self.legal_questions,
+            "fallback_rate": round(self.fallback_rate, 4),
             "per_intent": {k: {m: round(v, 4) for m, v in d.items()} for k, d in self.per_intent.items()},
         }
 
@@ -124,8 +134,12 @@ def score(gold: list[str], predicted: list[str | None]) -> Scores:
         precision = tp[label] / (tp[label] + fp[label]) if tp[label] + fp[label] else 0.0
         recall = tp[label] / (tp[label] + fn[label]) if tp[label] + fn[label] else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_intent[label] = {"precision": precision, "recall": recall, "f1": f1,
-                             "support": float(tp[label] + fn[label])}
+        per_intent[label] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": float(tp[label] + fn[label]),
+        }
     accuracy = sum(tp.values()) / len(gold)
     macro_f1 = sum(d["f1"] for d in per_intent.values()) / len(labels)
     recall = {k: per_intent[k]["recall"] for k in (EMERGENCY, *HANDOFF_INTENTS) if k in per_intent}
@@ -134,9 +148,18 @@ def score(gold: list[str], predicted: list[str | None]) -> Scores:
     legal = [p for g, p in zip(gold, predicted, strict=True) if g == LEGAL_QUESTION]
     false_handoffs = sum(p in HANDOFF_PATH for p in legal)
     fallbacks = sum(p == "nlu_fallback" for p in predicted)
-    return Scores(len(gold), accuracy, macro_f1, per_intent, recall, path_recall,
-                  false_handoffs / len(legal) if legal else 0.0, false_handoffs, len(legal),
-                  fallbacks / len(gold))
+    return Scores(
+        len(gold),
+        accuracy,
+        macro_f1,
+        per_intent,
+        recall,
+        path_recall,
+        false_handoffs / len(legal) if legal else 0.0,
+        false_handoffs,
+        len(legal),
+        fallbacks / len(gold),
+    )
 
 
 def without_safety_net(parse: dict[str, Any]) -> str | None:
@@ -159,9 +182,20 @@ def parse_all(settings: Settings, model: Path, texts: list[str]) -> list[dict[st
     python = settings.rasa_venv / "bin" / "python"
     script = settings.bot_dir / "scripts" / "nlu_parse.py"
     stdin = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
-    env = rasa_env(settings) | {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    proc = subprocess.run([str(python), str(script), str(model)], input=stdin, capture_output=True, text=True,
-                          cwd=settings.bot_dir, env=env, encoding="utf-8")
+    env = rasa_env(settings) | {
+        "OMP_NUM_THREADS": "1",
+        "TF_NUM_INTRAOP_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1",
+    }
+    proc = subprocess.run(
+        [str(python), str(script), str(model)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=settings.bot_dir,
+        env=env,
+        encoding="utf-8",
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"parsing with the Rasa model failed:\n{proc.stderr[-3000:]}")
     parses = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
@@ -170,7 +204,9 @@ def parse_all(settings: Settings, model: Path, texts: list[str]) -> list[dict[st
     return parses
 
 
-def evaluate(settings: Settings, test_file: Path = DEFAULT_TEST_FILE, model: Path | None = None) -> dict[str, Any]:
+def evaluate(
+    settings: Settings, test_file: Path = DEFAULT_TEST_FILE, model: Path | None = None
+) -> dict[str, Any]:
     from fengqiao.rasa_model import ensure_model
 
     test = read_examples(test_file)
@@ -184,15 +220,30 @@ def evaluate(settings: Settings, test_file: Path = DEFAULT_TEST_FILE, model: Pat
     gold = [i for _, i in test]
     with_net = score(gold, [p["intent"] for p in parses])
     without_net = score(gold, [without_safety_net(p) for p in parses])
-    errors = [{"text": t, "gold": g, "predicted": p["intent"], "without_net": without_safety_net(p),
-               "confidence": p["confidence"], "ranking": p["ranking"]}
-              for (t, g), p in zip(test, parses, strict=True) if p["intent"] != g or without_safety_net(p) != g]
-    return {"test_file": str(test_file), "model": model.name, "n": len(test),
-            "with_safety_net": with_net.as_dict(), "without_safety_net": without_net.as_dict(),
-            "safety_net_fired": sum(bool(p.get("safety_net_fired")) for p in parses),
-            "handoff_net_fired": sum(bool(p.get("handoff_net_fired")) for p in parses),
-            "errors": errors, "seconds": {"model": round(train_s, 1), "parse": round(parse_s, 1)},
-            "targets": TARGETS}
+    errors = [
+        {
+            "text": t,
+            "gold": g,
+            "predicted": p["intent"],
+            "without_net": without_safety_net(p),
+            "confidence": p["confidence"],
+            "ranking": p["ranking"],
+        }
+        for (t, g), p in zip(test, parses, strict=True)
+        if p["intent"] != g or without_safety_net(p) != g
+    ]
+    return {
+        "test_file": str(test_file),
+        "model": model.name,
+        "n": len(test),
+        "with_safety_net": with_net.as_dict(),
+        "without_safety_net": without_net.as_dict(),
+        "safety_net_fired": sum(bool(p.get("safety_net_fired")) for p in parses),
+        "handoff_net_fired": sum(bool(p.get("handoff_net_fired")) for p in parses),
+        "errors": errors,
+        "seconds": {"model": round(train_s, 1), "parse": round(parse_s, 1)},
+        "targets": TARGETS,
+    }
 
 
 def _line(name: str, value: float, target: float | None, higher_is_better: bool = True) -> str:
@@ -204,12 +255,16 @@ def _line(name: str, value: float, target: float | None, higher_is_better: bool 
 
 
 def format_report(result: dict[str, Any], show_errors: bool = True) -> str:
-    out = [f"held-out file: {result['test_file']} ({result['n']} examples), model {result['model']}",
-           f"(model ready in {result['seconds']['model']} s, parsed in {result['seconds']['parse']} s; "
-           f"the keyword nets changed the classifier's intent on {result['safety_net_fired']} messages (emergency) "
-           f"and {result['handoff_net_fired']} (handoff requests))"]
-    for key, title in (("with_safety_net", "with the keyword nets (what the bot does)"),
-                       ("without_safety_net", "without the keyword nets (classifier alone)")):
+    out = [
+        f"held-out file: {result['test_file']} ({result['n']} examples), model {result['model']}",
+        f"(model ready in {result['seconds']['model']} s, parsed in {result['seconds']['parse']} s; "
+        f"the keyword nets changed the classifier's intent on {result['safety_net_fired']} messages (emergency) "
+        f"and {result['handoff_net_fired']} (handoff requests))",
+    ]
+    for key, title in (
+        ("with_safety_net", "with the keyword nets (what the bot does)"),
+        ("without_safety_net", "without the keyword nets (classifier alone)"),
+    ):
         s = result[key]
         out.append(f"\n{title}:")
         out.append(_line("intent accuracy", s["accuracy"], TARGETS["accuracy"]))
@@ -219,25 +274,44 @@ def format_report(result: dict[str, Any], show_errors: bool = True) -> str:
             if k in s:
                 out.append(_line(f"recall {intent}", s[k], TARGETS[k]))
         out.append(_line("recall handoff path (either intent)", s["handoff_path_recall"], None))
-        out.append(_line(f"false handoff rate ({s['false_handoffs']}/{s['legal_questions']} legal q.)",
-                         s["false_handoff_rate"], TARGETS["false_handoff_rate"], higher_is_better=False))
+        out.append(
+            _line(
+                f"false handoff rate ({s['false_handoffs']}/{s['legal_questions']} legal q.)",
+                s["false_handoff_rate"],
+                TARGETS["false_handoff_rate"],
+                higher_is_better=False,
+            )
+        )
         out.append(_line("nlu_fallback rate", s["fallback_rate"], None))
     per = result["with_safety_net"]["per_intent"]
     out.append("\nper intent (with the net):       precision  recall    f1  support")
     for intent, d in per.items():
-        out.append(f"  {intent:<30} {d['precision']:9.3f} {d['recall']:7.3f} {d['f1']:5.3f} {int(d['support']):8d}")
+        out.append(
+            f"  {intent:<30} {d['precision']:9.3f} {d['recall']:7.3f} {d['f1']:5.3f} {int(d['support']):8d}"
+        )
     if show_errors and result["errors"]:
         out.append("\nerrors (gold → predicted [without net]):")
         for e in result["errors"]:
-            out.append(f"  {e['text']}  {e['gold']} → {e['predicted']} [{e['without_net']}] {e['confidence']:.2f}")
+            out.append(
+                f"  {e['text']}  {e['gold']} → {e['predicted']} [{e['without_net']}] {e['confidence']:.2f}"
+            )
     return "\n".join(out)
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--test", type=Path, default=DEFAULT_TEST_FILE, metavar="FILE.yml",
-                   help="held-out Rasa NLU file (default: data/nlu_test.yml)")
-    p.add_argument("--model", type=Path, metavar="MODEL.tar.gz",
-                   help="a trained model; default: the model for bot/ (trained on bot/data if missing)")
+    p.add_argument(
+        "--test",
+        type=Path,
+        default=DEFAULT_TEST_FILE,
+        metavar="FILE.yml",
+        help="held-out Rasa NLU file (default: data/nlu_test.yml)",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        metavar="MODEL.tar.gz",
+        help="a trained model; default: the model for bot/ (trained on bot/data if missing)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-errors", action="store_true", help="leave out the list of misclassified messages")
 
@@ -255,8 +329,13 @@ def main(settings: Settings, test_file: Path, model: Path | None, as_json: bool,
         print(f"refusing to evaluate: {exc}", file=sys.stderr)
         return 2
     if as_json:
-        print(json.dumps({k: v for k, v in result.items() if show_errors or k != "errors"}, ensure_ascii=False,
-                         indent=2))
+        print(
+            json.dumps(
+                {k: v for k, v in result.items() if show_errors or k != "errors"},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         print(format_report(result, show_errors))
     return 0

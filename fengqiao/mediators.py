@@ -20,15 +20,21 @@ def _database():
     return db
 
 
-def create_mediator(db, username: str, password: str, *, admin: bool = False, display_name: str | None = None):
+def create_mediator(
+    db, username: str, password: str, *, admin: bool = False, display_name: str | None = None
+):
     from api.mediation import audit
     from api.models import ROLE_ADMIN, ROLE_MEDIATOR, Mediator
     from api.security import hash_password
 
     with db.sessions() as session:
-        mediator = Mediator(username=username, display_name=display_name or username,
-                            password_hash=hash_password(password), role=ROLE_ADMIN if admin else ROLE_MEDIATOR,
-                            active=True)
+        mediator = Mediator(
+            username=username,
+            display_name=display_name or username,
+            password_hash=hash_password(password),
+            role=ROLE_ADMIN if admin else ROLE_MEDIATOR,
+            active=True,
+        )
         session.add(mediator)
         session.flush()
         audit(session, "cli", "mediator.create", username=username, role=mediator.role)
@@ -37,12 +43,18 @@ def create_mediator(db, username: str, password: str, *, admin: bool = False, di
 
 
 def add_arguments(sub: argparse._SubParsersAction) -> None:
-    mediators = sub.add_parser("mediators", help="mediator accounts").add_subparsers(dest="mediators", required=True)
+    mediators = sub.add_parser("mediators", help="mediator accounts").add_subparsers(
+        dest="mediators", required=True
+    )
     p = mediators.add_parser("create", help="create a mediator (or, with --admin, an administrator)")
     p.add_argument("--username", required=True, help="3-64 letters, digits, '.', '_' or '-'")
-    p.add_argument("--password", help="at least 8 characters; omitted: read from the terminal or standard input")
+    p.add_argument(
+        "--password", help="at least 8 characters; omitted: read from the terminal or standard input"
+    )
     p.add_argument("--display-name", help="the name residents see, e.g. 张调解员; default: the username")
-    p.add_argument("--admin", action="store_true", help="role admin (may create accounts and read the audit log)")
+    p.add_argument(
+        "--admin", action="store_true", help="role admin (may create accounts and read the audit log)"
+    )
     p.set_defaults(func=cmd_create)
     p = mediators.add_parser("list", help="list the accounts")
     p.set_defaults(func=cmd_list)
@@ -55,7 +67,8 @@ def add_arguments(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_disable)
 
     precedents = sub.add_parser("precedents", help="closed cases stored as precedents").add_subparsers(
-        dest="precedents", required=True)
+        dest="precedents", required=True
+    )
     p = precedents.add_parser("publish", help="add closed cases the knowledge base has not taken in yet")
     p.set_defaults(func=cmd_publish)
 
@@ -81,7 +94,9 @@ def cmd_create(args: argparse.Namespace) -> int:
         return 2
     db = _database()
     try:
-        mediator = create_mediator(db, args.username, password, admin=args.admin, display_name=args.display_name)
+        mediator = create_mediator(
+            db, args.username, password, admin=args.admin, display_name=args.display_name
+        )
     except IntegrityError:
         print(f"username {args.username!r} is already taken", file=sys.stderr)
         return 1
@@ -116,7 +131,9 @@ def _update(username: str, **values) -> bool:
             return False
         for key, value in values.items():
             setattr(mediator, key, value)
-        session.execute(update(MediatorSession).where(MediatorSession.mediator_id == mediator.id).values(revoked=True))
+        session.execute(
+            update(MediatorSession).where(MediatorSession.mediator_id == mediator.id).values(revoked=True)
+        )
         audit(session, "cli", "mediator.update", username=username, fields=sorted(values))
         session.commit()
     db.engine.dispose()

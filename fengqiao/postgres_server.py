@@ -23,10 +23,13 @@ from fengqiao.ports import free_port
 
 
 def find_binary(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)),
-                                       None)
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
     if not found:
-        raise RuntimeError(f"PostgreSQL's {name} is not installed (make test installs it: apt-get install postgresql)")
+        raise RuntimeError(
+            f"PostgreSQL's {name} is not installed (make test installs it: apt-get install postgresql)"
+        )
     return found
 
 
@@ -47,28 +50,66 @@ class PostgresServer:
         os.chmod(self.root, 0o700)
 
     def _run(self, *argv: str) -> None:
-        subprocess.run(self._as + list(argv), check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       cwd=self.root, timeout=120)
+        subprocess.run(
+            self._as + list(argv),
+            check=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+            timeout=120,
+        )
 
     def start(self) -> PostgresServer:
         if not (self.data / "PG_VERSION").is_file():
-            self._run(find_binary("initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust", "-E", "UTF8",
-                      "--locale=C", "--no-sync")
+            self._run(
+                find_binary("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                self.user,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            )
         durability = "" if self.keep else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 {durability}"
-                   "-c max_connections=200")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 {durability}-c max_connections=200"
+        )
         try:
-            self._run(find_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "-t",
-                      "60", "start")
+            self._run(
+                find_binary("pg_ctl"),
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
         except subprocess.CalledProcessError as exc:
-            raise RuntimeError(f"PostgreSQL did not start: {self.log.read_text(errors='replace')[-2000:]}") from exc
+            raise RuntimeError(
+                f"PostgreSQL did not start: {self.log.read_text(errors='replace')[-2000:]}"
+            ) from exc
         return self
 
     def stop(self) -> None:
         try:
             if (self.data / "postmaster.pid").is_file():
-                self._run(find_binary("pg_ctl"), "-D", str(self.data), "-m", "fast" if self.keep else "immediate",
-                          "-w", "stop")
+                self._run(
+                    find_binary("pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    "fast" if self.keep else "immediate",
+                    "-w",
+                    "stop",
+                )
         finally:
             if not self.keep:
                 shutil.rmtree(self.root, ignore_errors=True)

@@ -23,8 +23,14 @@ def tracker_store(settings: Settings) -> dict:
     url = urlsplit(settings.tracker_db_url.replace("postgresql+psycopg://", "postgresql://"))
     if url.scheme not in {"postgresql", "postgres"}:
         raise ValueError("FENGQIAO_TRACKER_DB_URL must be a postgresql:// URL")
-    store = {"type": "SQL", "dialect": "postgresql", "url": url.hostname or "127.0.0.1", "port": url.port or 5432,
-             "db": url.path.lstrip("/") or "rasa", "username": unquote(url.username or "postgres")}
+    store = {
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": url.hostname or "127.0.0.1",
+        "port": url.port or 5432,
+        "db": url.path.lstrip("/") or "rasa",
+        "username": unquote(url.username or "postgres"),
+    }
     if url.password:
         store["password"] = unquote(url.password)
     return store
@@ -34,8 +40,13 @@ def lock_store(settings: Settings) -> dict | None:
     if not settings.redis_url:
         return None
     url = urlsplit(settings.redis_url)
-    store = {"type": "redis", "url": url.hostname or "127.0.0.1", "port": url.port or 6379,
-             "db": int(url.path.lstrip("/") or 0), "key_prefix": "fengqiao"}
+    store = {
+        "type": "redis",
+        "url": url.hostname or "127.0.0.1",
+        "port": url.port or 6379,
+        "db": int(url.path.lstrip("/") or 0),
+        "key_prefix": "fengqiao",
+    }
     if url.password:
         store["password"] = unquote(url.password)
     return store

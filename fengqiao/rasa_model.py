@@ -32,7 +32,9 @@ def model_path(settings: Settings) -> Path:
 def rasa_executable(settings: Settings) -> Path:
     exe = settings.rasa_venv / "bin" / "rasa"
     if not exe.exists():
-        raise FileNotFoundError(f"Rasa is not installed in {settings.rasa_venv.name}/; run `make install` first")
+        raise FileNotFoundError(
+            f"Rasa is not installed in {settings.rasa_venv.name}/; run `make install` first"
+        )
     return exe
 
 
@@ -56,9 +58,18 @@ def ensure_model(settings: Settings, *, force: bool = False) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
-        str(rasa_executable(settings)), "train",
-        "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-        "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        str(rasa_executable(settings)),
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        str(target.parent),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
     ]
     print(f"training the Rasa model ({target.name}); this takes a few minutes", flush=True)
     subprocess.run(cmd, cwd=settings.bot_dir, env=rasa_env(settings), check=True)

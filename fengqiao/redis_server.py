@@ -13,10 +13,13 @@ from fengqiao.ports import free_port
 
 
 def redis_binary() -> str:
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists()
-                                             else None)
+    found = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
     if not found:
-        raise RuntimeError("redis-server is not installed (make test installs it: apt-get install redis-server)")
+        raise RuntimeError(
+            "redis-server is not installed (make test installs it: apt-get install redis-server)"
+        )
     return found
 
 
@@ -31,12 +34,30 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def argv(self) -> list[str]:
-        return [redis_binary(), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-                "--dir", str(self.root), "--protected-mode", "yes"]
+        return [
+            redis_binary(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.root),
+            "--protected-mode",
+            "yes",
+        ]
 
     def start(self, timeout_s: float = 10.0) -> RedisServer:
-        self.proc = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.wait_ready(timeout_s)
         return self
 

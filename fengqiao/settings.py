@@ -17,78 +17,149 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=PROJECT_ROOT / "var", description="indexes, models, databases and logs")
     host: str = Field(default="127.0.0.1", description="interface the gateway (the public side) binds")
-    internal_host: str = Field(default="127.0.0.1", description="interface Rasa and the action server bind "
-                                                                "(internal: only the gateway and Rasa call them)")
-    internal_token: str | None = Field(default=None, description="shared secret of gateway, Rasa and action "
-                                                                 "server; default: generated at first start into "
-                                                                 "data_dir/internal-token")
+    internal_host: str = Field(
+        default="127.0.0.1",
+        description="interface Rasa and the action server bind "
+        "(internal: only the gateway and Rasa call them)",
+    )
+    internal_token: str | None = Field(
+        default=None,
+        description="shared secret of gateway, Rasa and action "
+        "server; default: generated at first start into "
+        "data_dir/internal-token",
+    )
     gateway_port: int = Field(default=8000, description="port of the gateway (widget, console, API)")
     rasa_port: int = Field(default=5005, description="port of the Rasa server")
     action_port: int = Field(default=5055, description="port of the action server")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
+    )
     tracker_db: Path | None = Field(default=None, description="Rasa tracker SQLite file; default in data_dir")
-    tracker_db_url: str | None = Field(default=None, description="Rasa's tracker store on PostgreSQL "
-                                                              "(postgresql://user[:pw]@host:port/db); default: tracker_db")
+    tracker_db_url: str | None = Field(
+        default=None,
+        description="Rasa's tracker store on PostgreSQL "
+        "(postgresql://user[:pw]@host:port/db); default: tracker_db",
+    )
     kb_dir: Path | None = Field(default=None, description="knowledge-base directory; default data_dir/kb")
     models_dir: Path | None = Field(default=None, description="trained Rasa models; default data_dir/models")
-    case_files: str = Field(default="../shared/data/cases.jsonl,../shared/data/cases_more.jsonl",
-                            description="precedent files (case-per-line JSON) a knowledge-base build reads besides "
-                                        "the shipped statutes: comma-separated, relative to the checkout or "
-                                        "absolute; missing ones are skipped; empty for none")
-    rasa_venv: Path = Field(default=PROJECT_ROOT / ".venv-rasa", description="Python 3.10 environment with Rasa")
+    case_files: str = Field(
+        default="../shared/data/cases.jsonl,../shared/data/cases_more.jsonl",
+        description="precedent files (case-per-line JSON) a knowledge-base build reads besides "
+        "the shipped statutes: comma-separated, relative to the checkout or "
+        "absolute; missing ones are skipped; empty for none",
+    )
+    rasa_venv: Path = Field(
+        default=PROJECT_ROOT / ".venv-rasa", description="Python 3.10 environment with Rasa"
+    )
     bot_dir: Path = Field(default=PROJECT_ROOT / "bot", description="the Rasa project")
     rasa_timeout_s: float = Field(default=30.0, description="how long the gateway waits for a Rasa reply")
     answer_top_k: int = Field(default=3, description="articles cited in one answer")
-    build_dense_on_start: bool = Field(default=True, description="`serve` adds a dense index in the background when missing")
+    build_dense_on_start: bool = Field(
+        default=True, description="`serve` adds a dense index in the background when missing"
+    )
     startup_timeout_s: float = Field(default=300.0, description="how long `serve` waits for each process")
     # Gateway: mediators, limits and live events (issue 5).
     mediator_token_ttl_s: int = Field(default=8 * 3600, description="lifetime of a mediator login token")
-    mediator_socket_recheck_s: float = Field(default=30.0, gt=0, description="how often an open console socket "
-                                             "checks its login again (catches changes made on the command line)")
-    message_rate_per_minute: int = Field(default=20, description="resident messages one conversation may send a minute")
+    mediator_socket_recheck_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="how often an open console socket "
+        "checks its login again (catches changes made on the command line)",
+    )
+    message_rate_per_minute: int = Field(
+        default=20, description="resident messages one conversation may send a minute"
+    )
     max_body_bytes: int = Field(default=64 * 1024, description="largest request body the gateway accepts")
-    ws_max_message_bytes: int = Field(default=64 * 1024, ge=4096,
-                                      description="largest WebSocket message the gateway's server reads (uvicorn "
-                                                  "`--ws-max-size`; bigger ones close with 1009 before being read "
-                                                  "whole); the gateway itself takes text frames up to 4 KiB")
-    login_failures_per_window: int = Field(default=5, ge=1, description="failed logins from one address, and of "
-                                           "one username, before each further failure doubles the wait (1 s, 2 s, "
-                                           "4 s …); see api/routes/mediators.py")
-    login_failure_window_s: int = Field(default=900, ge=1, description="failed logins are forgotten this long after "
-                                        "the wait of the last one ended")
-    login_backoff_max_s: int = Field(default=300, ge=1, description="longest wait after failed logins from one "
-                                     "address")
-    login_name_backoff_max_s: int = Field(default=30, ge=1, description="longest wait after failed logins of one "
-                                          "username (low: strangers cannot keep its owner out for long)")
-    login_concurrency: int = Field(default=2, ge=1, description="password checks (argon2) one gateway runs at once; "
-                                   "beyond them a login gets 503 with Retry-After")
-    handoff_default_wait_s: int = Field(default=300, description="wait estimate per queue place before any history")
+    ws_max_message_bytes: int = Field(
+        default=64 * 1024,
+        ge=4096,
+        description="largest WebSocket message the gateway's server reads (uvicorn "
+        "`--ws-max-size`; bigger ones close with 1009 before being read "
+        "whole); the gateway itself takes text frames up to 4 KiB",
+    )
+    login_failures_per_window: int = Field(
+        default=5,
+        ge=1,
+        description="failed logins from one address, and of "
+        "one username, before each further failure doubles the wait (1 s, 2 s, "
+        "4 s …); see api/routes/mediators.py",
+    )
+    login_failure_window_s: int = Field(
+        default=900,
+        ge=1,
+        description="failed logins are forgotten this long after the wait of the last one ended",
+    )
+    login_backoff_max_s: int = Field(
+        default=300, ge=1, description="longest wait after failed logins from one address"
+    )
+    login_name_backoff_max_s: int = Field(
+        default=30,
+        ge=1,
+        description="longest wait after failed logins of one "
+        "username (low: strangers cannot keep its owner out for long)",
+    )
+    login_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="password checks (argon2) one gateway runs at once; "
+        "beyond them a login gets 503 with Retry-After",
+    )
+    handoff_default_wait_s: int = Field(
+        default=300, description="wait estimate per queue place before any history"
+    )
     # Gateway under load: see api/messaging.py.
     rasa_concurrency: int = Field(default=4, ge=1, description="messages one gateway has with Rasa at once")
-    max_pending_messages: int = Field(default=200, ge=1,
-                                      description="messages one gateway holds (waiting or with Rasa) before 503")
-    orphan_after_s: float = Field(default=90.0, description="a stored message with no answer after this long is "
-                                                            "answered by the sweep (its gateway died)")
+    max_pending_messages: int = Field(
+        default=200, ge=1, description="messages one gateway holds (waiting or with Rasa) before 503"
+    )
+    orphan_after_s: float = Field(
+        default=90.0,
+        description="a stored message with no answer after this long is "
+        "answered by the sweep (its gateway died)",
+    )
     # Per-client limits, counted across gateways in Redis when redis_url is set: residents of a county
     # share NAT addresses, so none of them is tiny.
-    trusted_proxies: str = Field(default="127.0.0.1,::1", description="peers (comma-separated addresses or "
-                                 "networks: the balancer) whose X-Forwarded-For names the client; the gateway's "
-                                 "own notion, uvicorn runs with --no-proxy-headers")
-    client_conversations_per_10_min: int = Field(default=30, ge=1, description="conversations one client address "
-                                                 "may start in 10 minutes")
-    client_messages_per_minute: int = Field(default=120, ge=1, description="resident messages one client address "
-                                            "may send a minute, over all its conversations")
-    client_handoffs_per_10_min: int = Field(default=5, ge=1, description="requests for a mediator (转人工 button or "
-                                            "payload) one client address may make in 10 minutes")
-    client_search_cost_per_minute: int = Field(default=60, ge=1, description="searches one client address may make "
-                                               "a minute; a search of k results costs ceil(k/10)")
-    resident_token_idle_s: int = Field(default=7 * 24 * 3600, ge=60, description="a resident's conversation token "
-                                       "stops working after this long without a request (401; the widget starts "
-                                       "a new conversation)")
-    redis_url: str | None = Field(default=None, description="Redis shared by several gateways (live events, rate "
-                                                         "limits) and Rasa servers (lock store); default: none")
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="peers (comma-separated addresses or "
+        "networks: the balancer) whose X-Forwarded-For names the client; the gateway's "
+        "own notion, uvicorn runs with --no-proxy-headers",
+    )
+    client_conversations_per_10_min: int = Field(
+        default=30, ge=1, description="conversations one client address may start in 10 minutes"
+    )
+    client_messages_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="resident messages one client address may send a minute, over all its conversations",
+    )
+    client_handoffs_per_10_min: int = Field(
+        default=5,
+        ge=1,
+        description="requests for a mediator (转人工 button or "
+        "payload) one client address may make in 10 minutes",
+    )
+    client_search_cost_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="searches one client address may make a minute; a search of k results costs ceil(k/10)",
+    )
+    resident_token_idle_s: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="a resident's conversation token "
+        "stops working after this long without a request (401; the widget starts "
+        "a new conversation)",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis shared by several gateways (live events, rate "
+        "limits) and Rasa servers (lock store); default: none",
+    )
     enable_docs: bool = Field(default=False, description="serve the interactive API docs at /docs and /redoc")
-    run_migrations_on_start: bool = Field(default=True, description="the gateway upgrades its database at start")
+    run_migrations_on_start: bool = Field(
+        default=True, description="the gateway upgrades its database at start"
+    )
 
     @property
     def resolved_kb_dir(self) -> Path:

@@ -47,8 +47,16 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class ManagedProcess:
     """One child process in its own process group, its output forwarded line by line with a prefix."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path, log_dir: Path,
-                 healthy: Callable[[], bool], echo: bool = True):
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        log_dir: Path,
+        healthy: Callable[[], bool],
+        echo: bool = True,
+    ):
         self.name, self.argv, self.env, self.cwd = name, argv, env, cwd
         self.log_path = log_dir / f"{name}.log"
         self.healthy = healthy
@@ -63,10 +71,20 @@ class ManagedProcess:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            self.argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, text=True, encoding="utf-8", errors="replace",
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
         )
-        self._pump = threading.Thread(target=self._forward, args=(self.proc,), daemon=True, name=f"log-{self.name}")
+        self._pump = threading.Thread(
+            target=self._forward, args=(self.proc,), daemon=True, name=f"log-{self.name}"
+        )
         self._pump.start()
 
     def _forward(self, proc: subprocess.Popen) -> None:
@@ -86,8 +104,10 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self.running():
-                raise RuntimeError(f"{self.name} exited with code {self.proc.returncode if self.proc else '?'}; "
-                                   f"see {self.log_path}")
+                raise RuntimeError(
+                    f"{self.name} exited with code {self.proc.returncode if self.proc else '?'}; "
+                    f"see {self.log_path}"
+                )
             if self.healthy():
                 return
             time.sleep(0.5)
@@ -113,40 +133,69 @@ class ManagedProcess:
             self._pump.join(timeout=5)
 
 
-def _http_ok(url: str, check: Callable[[httpx.Response], bool] | None = None,
-             params: dict[str, str] | None = None) -> Callable[[], bool]:
+def _http_ok(
+    url: str, check: Callable[[httpx.Response], bool] | None = None, params: dict[str, str] | None = None
+) -> Callable[[], bool]:
     def probe() -> bool:
         try:
             resp = httpx.get(url, timeout=2.0, params=params)
         except httpx.HTTPError:
             return False
         return resp.status_code == 200 and (check is None or check(resp))
+
     return probe
 
 
 def action_process(s: Settings, name: str = "actions", echo: bool = True) -> ManagedProcess:
     """rasa-sdk behind the internal token (actions/server.py), on the internal interface."""
-    env = settings_env(s) | {"SANIC_HOST": s.internal_host, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                             "TOKENIZERS_PARALLELISM": "false"}
+    env = settings_env(s) | {
+        "SANIC_HOST": s.internal_host,
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     return ManagedProcess(
-        name, [sys.executable, "-m", "actions.server", "--actions", "actions.actions", "--port", str(s.action_port)],
-        env, PROJECT_ROOT, s.logs_dir, _http_ok(f"{s.action_url}/health"), echo)
+        name,
+        [
+            sys.executable,
+            "-m",
+            "actions.server",
+            "--actions",
+            "actions.actions",
+            "--port",
+            str(s.action_port),
+        ],
+        env,
+        PROJECT_ROOT,
+        s.logs_dir,
+        _http_ok(f"{s.action_url}/health"),
+        echo,
+    )
 
 
 def rasa_process(s: Settings, name: str = "rasa", echo: bool = True) -> ManagedProcess:
     """Its argv is set by `rasa_argv` once the model is known."""
     token = {"token": s.internal_token} if s.internal_token else None
-    return ManagedProcess(name, [], settings_env(s) | rasa_model.rasa_env(s), s.bot_dir, s.logs_dir,
-                          _http_ok(f"{s.rasa_url}/status", lambda r: bool(r.json().get("model_file")), token), echo)
+    return ManagedProcess(
+        name,
+        [],
+        settings_env(s) | rasa_model.rasa_env(s),
+        s.bot_dir,
+        s.logs_dir,
+        _http_ok(f"{s.rasa_url}/status", lambda r: bool(r.json().get("model_file")), token),
+        echo,
+    )
 
 
 # `rasa run … --auth-token T` without T on the command line (every local user can read /proc/*/cmdline):
 # Rasa's own entry point, with the token appended from the environment.
 # It also applies bot/rasa_speedups.py (Rasa runs with cwd and PYTHONPATH bot/).
-RASA_LAUNCHER = ("import os, sys; import rasa_speedups; from rasa.__main__ import main; "
-                 "token = os.environ.get('FENGQIAO_INTERNAL_TOKEN'); "
-                 # One argument, `--auth-token=T`: a token that starts with '-' is still read as the value.
-                 "sys.argv = ['rasa', *sys.argv[1:], *([f'--auth-token={token}'] if token else [])]; main()")
+RASA_LAUNCHER = (
+    "import os, sys; import rasa_speedups; from rasa.__main__ import main; "
+    "token = os.environ.get('FENGQIAO_INTERNAL_TOKEN'); "
+    # One argument, `--auth-token=T`: a token that starts with '-' is still read as the value.
+    "sys.argv = ['rasa', *sys.argv[1:], *([f'--auth-token={token}'] if token else [])]; main()"
+)
 
 
 def rasa_argv(s: Settings, model: Path, name: str = "rasa") -> list[str]:
@@ -154,18 +203,52 @@ def rasa_argv(s: Settings, model: Path, name: str = "rasa") -> list[str]:
     from the settings (tracker store, lock store, action endpoint with the token)."""
     endpoints = write_endpoints(s, s.data_dir / f"{name}-endpoints.yml")
     python = rasa_model.rasa_executable(s).with_name("python")
-    return [str(python), "-c", RASA_LAUNCHER, "run", "--enable-api", "-i", s.internal_host, "-p", str(s.rasa_port),
-            "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml",
-            "--log-file", str(s.logs_dir / f"{name}-server.log")]
+    return [
+        str(python),
+        "-c",
+        RASA_LAUNCHER,
+        "run",
+        "--enable-api",
+        "-i",
+        s.internal_host,
+        "-p",
+        str(s.rasa_port),
+        "--model",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        "credentials.yml",
+        "--log-file",
+        str(s.logs_dir / f"{name}-server.log"),
+    ]
 
 
 def gateway_process(s: Settings, name: str = "gateway", echo: bool = True) -> ManagedProcess:
     return ManagedProcess(
-        name, [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", s.host,
-               "--port", str(s.gateway_port), "--no-access-log", "--ws-max-size", str(s.ws_max_message_bytes),
-               # X-Forwarded-For is the app's to judge, by the trusted_proxies setting (api/limits.py).
-               "--no-proxy-headers"],
-        settings_env(s), PROJECT_ROOT, s.logs_dir, _http_ok(f"{s.gateway_url}/livez"), echo)
+        name,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "api.main:create_app",
+            "--host",
+            s.host,
+            "--port",
+            str(s.gateway_port),
+            "--no-access-log",
+            "--ws-max-size",
+            str(s.ws_max_message_bytes),
+            # X-Forwarded-For is the app's to judge, by the trusted_proxies setting (api/limits.py).
+            "--no-proxy-headers",
+        ],
+        settings_env(s),
+        PROJECT_ROOT,
+        s.logs_dir,
+        _http_ok(f"{s.gateway_url}/livez"),
+        echo,
+    )
 
 
 class Stack:
@@ -233,14 +316,17 @@ class Stack:
     def warm_up(self) -> None:
         """jieba loads its dictionary and the action server its indexes on the first message, not a resident's."""
         started = time.monotonic()
-        resp = httpx.post(f"{self.settings.rasa_url}/webhooks/rest/webhook",
-                          params={"token": self.settings.internal_token} if self.settings.internal_token else None,
-                          json={"sender": f"warmup-{uuid.uuid4().hex}", "message": WARMUP_QUESTION},
-                          timeout=self.settings.startup_timeout_s)
+        resp = httpx.post(
+            f"{self.settings.rasa_url}/webhooks/rest/webhook",
+            params={"token": self.settings.internal_token} if self.settings.internal_token else None,
+            json={"sender": f"warmup-{uuid.uuid4().hex}", "message": WARMUP_QUESTION},
+            timeout=self.settings.startup_timeout_s,
+        )
         answered = resp.status_code == 200 and any(m.get("text") for m in resp.json())
         if not answered:
-            raise RuntimeError(f"the warm-up question got no answer (HTTP {resp.status_code}); "
-                               f"see {self.settings.logs_dir}")
+            raise RuntimeError(
+                f"the warm-up question got no answer (HTTP {resp.status_code}); see {self.settings.logs_dir}"
+            )
         self.say(f"warm-up message answered in {time.monotonic() - started:.1f} s")
 
     def start_dense_upgrade(self) -> threading.Thread | None:
@@ -259,7 +345,8 @@ class Stack:
             say = lambda m: self.say(f"[kb] {m}")  # noqa: E731
             try:
                 encoder = registry.active_encoder(self.settings.data_dir) or registry.ensure_base(
-                    self.settings.data_dir, progress=say)
+                    self.settings.data_dir, progress=say
+                )
                 say("building the dense index in the background; answers use BM25 until it is ready")
                 add_dense(kb_dir, encoder, progress=say)
             except Exception as exc:  # serving goes on with BM25; the reason is logged
@@ -274,8 +361,15 @@ class Stack:
         proc.start()
         proc.wait_healthy(self.settings.startup_timeout_s)
 
-    def supervise(self, stop: threading.Event, *, poll_s: float = 1.0, max_restarts: int = 3, window_s: float = 60.0,
-                  on_event: Callable[[str, ManagedProcess], None] | None = None) -> bool:
+    def supervise(
+        self,
+        stop: threading.Event,
+        *,
+        poll_s: float = 1.0,
+        max_restarts: int = 3,
+        window_s: float = 60.0,
+        on_event: Callable[[str, ManagedProcess], None] | None = None,
+    ) -> bool:
         """Restart a process that dies until `stop` is set; give up when one died `max_restarts` times in
         `window_s`. Returns False (with `stop` set) when it gave up, True when stopped from outside.
 
@@ -295,7 +389,9 @@ class Stack:
                     stop.set()
                     return False
                 restarts[proc.name] = recent + [now]
-                self.say(f"{proc.name} exited with code {proc.proc.returncode if proc.proc else '?'}; restarting")
+                self.say(
+                    f"{proc.name} exited with code {proc.proc.returncode if proc.proc else '?'}; restarting"
+                )
                 notify("died", proc)
                 try:
                     self.restart(proc)

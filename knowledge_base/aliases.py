@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_PREFIXES = ("中华人民共和国", "全国人民代表大会常务委员会关于", "全国人民代表大会关于", "最高人民法院关于", "国务院关于")
+_PREFIXES = (
+    "中华人民共和国",
+    "全国人民代表大会常务委员会关于",
+    "全国人民代表大会关于",
+    "最高人民法院关于",
+    "国务院关于",
+)
 _BRACKETS_RE = re.compile(r"[（(][^）)]*[）)]")
 
 
@@ -16,7 +22,7 @@ def short_names(full_name: str) -> set[str]:
     names.add(base)
     for prefix in _PREFIXES:
         if base.startswith(prefix) and len(base) > len(prefix) + 1:
-            names.add(base[len(prefix):])
+            names.add(base[len(prefix) :])
     return {n for n in names if len(n) >= 2}
 
 

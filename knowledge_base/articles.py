@@ -17,7 +17,9 @@ from knowledge_base.records import Record
 from knowledge_base.validity import IN_FORCE, assign_statuses
 
 PRC = "中华人民共和国"
-_CITATION_RE = re.compile(r"^《?(?P<law>[^》]+?)》?(?P<article>第[零〇一二两三四五六七八九十百千\d]+条(?:之[一二三四五六七八九十]+)?)$")
+_CITATION_RE = re.compile(
+    r"^《?(?P<law>[^》]+?)》?(?P<article>第[零〇一二两三四五六七八九十百千\d]+条(?:之[一二三四五六七八九十]+)?)$"
+)
 
 
 class ArticleIndex:
@@ -33,9 +35,14 @@ class ArticleIndex:
                 continue
             key = (r.title, *parsed)
             held = self._by_key.get(key)  # several versions of a law: the one in force, else the newest
-            if held is None or (r.status == IN_FORCE) > (held.status == IN_FORCE) or (
+            if (
+                held is None
+                or (r.status == IN_FORCE) > (held.status == IN_FORCE)
+                or (
                     (r.status == IN_FORCE) == (held.status == IN_FORCE)
-                    and (r.version_date or "") > (held.version_date or "")):
+                    and (r.version_date or "") > (held.version_date or "")
+                )
+            ):
                 self._by_key[key] = r
         self.laws = {law for law, _, _ in self._by_key}
 

@@ -157,8 +157,9 @@ def reusable_vectors(previous: Path | None, encoder_hash: str) -> dict[str, np.n
     return dict(zip(hashes, vectors, strict=True))
 
 
-def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say: Progress,
-                   previous: Path | None = None) -> dict:
+def encode_records(
+    records: list[Record], encoder_dir: Path, out_dir: Path, say: Progress, previous: Path | None = None
+) -> dict:
     """Embed every record into a FAISS index under out_dir; returns the manifest's dense section.
 
     Passages whose text an earlier version (`previous`) already embedded with the same encoder are not
@@ -187,15 +188,22 @@ def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say:
         last[0] = now
         rate = done / max(1e-9, now - started)
         eta = (total - done) / max(rate, 1e-9)
-        say(f"  encoded {done:,}/{total:,} ({100 * done // total}%), {rate:.0f} passages/s, "
-            f"about {eta / 60:.1f} min left")
+        say(
+            f"  encoded {done:,}/{total:,} ({100 * done // total}%), {rate:.0f} passages/s, "
+            f"about {eta / 60:.1f} min left"
+        )
 
     if len(todo) < len(records):
-        say(f"reusing {len(records) - len(todo):,} embeddings (shipped, or of the previous version: same encoder, "
-            "same text)")
+        say(
+            f"reusing {len(records) - len(todo):,} embeddings (shipped, or of the previous version: same encoder, "
+            "same text)"
+        )
     say(f"encoding {len(todo):,} records with the encoder in {encoder_dir.name}/")
-    fresh = (encoder.encode_passages([dense_text(records[i]) for i in todo], workers=workers, progress=report) if todo
-             else np.zeros((0, 0), dtype=np.float32))
+    fresh = (
+        encoder.encode_passages([dense_text(records[i]) for i in todo], workers=workers, progress=report)
+        if todo
+        else np.zeros((0, 0), dtype=np.float32)
+    )
     dim = fresh.shape[1] if todo else len(next(iter(known.values())))
     embeddings = np.zeros((len(records), dim), dtype=np.float32)
     for row, i in enumerate(todo):
@@ -205,9 +213,14 @@ def encode_records(records: list[Record], encoder_dir: Path, out_dir: Path, say:
             embeddings[i] = known[h]
     DenseIndex.build(embeddings).save(out_dir)
     (out_dir / TEXT_HASHES).write_text(json.dumps(hashes), encoding="utf-8")
-    return {"encoder_dir": str(encoder_dir.resolve()), "encoder_hash": encoder_hash,
-            "dim": int(embeddings.shape[1]), "encoded": len(todo), "reused": len(records) - len(todo),
-            "encode_seconds": round(time.monotonic() - started, 1)}
+    return {
+        "encoder_dir": str(encoder_dir.resolve()),
+        "encoder_hash": encoder_hash,
+        "dim": int(embeddings.shape[1]),
+        "encoded": len(todo),
+        "reused": len(records) - len(todo),
+        "encode_seconds": round(time.monotonic() - started, 1),
+    }
 
 
 def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = None) -> Path:
@@ -224,20 +237,27 @@ def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = No
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{manifest['corpus_hash']}"
     staging = store.new_staging_dir(kb_dir, version)
     try:
-        shutil.copytree(current, staging, ignore=shutil.ignore_patterns("dense", store.MANIFEST), dirs_exist_ok=True)
+        shutil.copytree(
+            current, staging, ignore=shutil.ignore_patterns("dense", store.MANIFEST), dirs_exist_ok=True
+        )
         dense = encode_records(records, encoder_dir, staging / "dense", say, previous=current)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    manifest |= {"version": version, "encoder_hash": dense["encoder_hash"], "dense": dense,
-                 "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    manifest |= {
+        "version": version,
+        "encoder_hash": dense["encoder_hash"],
+        "dense": dense,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     final = commit(kb_dir, staging, manifest, say)
     say(f"dense index ready in {dense['encode_seconds']} s; now serving knowledge base {final.name}")
     return final
 
 
-def append_records(version_dir: Path, manifest: dict, new: list[Record], *,
-                   reuse_from: Path | None = None) -> dict:
+def append_records(
+    version_dir: Path, manifest: dict, new: list[Record], *, reuse_from: Path | None = None
+) -> dict:
     """Add records to a staged version in place (BM25 re-indexed from the stored tokens, one vector each);
     returns the updated manifest. Vectors of the same text and encoder in `reuse_from` are not encoded again."""
     records = store.read_records(version_dir / "records.jsonl")
@@ -290,7 +310,11 @@ def commit(kb_dir: Path, staging: Path, manifest: dict, say: Progress | None = N
             current = store.current_version_dir(kb_dir)
             if current is not None:
                 added = set(store.read_manifest(current).get("added", []))
-                carried = [r for r in store.read_records(current / "records.jsonl") if r.id in added] if added else []
+                carried = (
+                    [r for r in store.read_records(current / "records.jsonl") if r.id in added]
+                    if added
+                    else []
+                )
                 if carried:
                     before = manifest.get("counts", {}).get("precedent", 0)
                     manifest = append_records(staging, manifest, carried, reuse_from=current)
@@ -303,8 +327,13 @@ def commit(kb_dir: Path, staging: Path, manifest: dict, say: Progress | None = N
         return store.publish(kb_dir, staging, manifest)
 
 
-def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progress | None = None,
-          encoder_dir: Path | None = None) -> Path:
+def build(
+    kb_dir: Path,
+    sources: list[Source] | None = None,
+    *,
+    progress: Progress | None = None,
+    encoder_dir: Path | None = None,
+) -> Path:
     """Read every source, index it into a new version directory, then make it current. Returns that directory.
 
     With encoder_dir the version also gets a dense index; without, search runs on BM25 alone."""
@@ -345,12 +374,19 @@ def build(kb_dir: Path, sources: list[Source] | None = None, *, progress: Progre
         say("building the BM25 index")
         BM25Index.build(corpus_tokens).save(staging / "bm25")
         store.write_tokens(staging / store.TOKENS, corpus_tokens)
-        dense = (encode_records(records, encoder_dir, staging / "dense", say,
-                                previous=store.current_version_dir(kb_dir)) if encoder_dir else None)
+        dense = (
+            encode_records(
+                records, encoder_dir, staging / "dense", say, previous=store.current_version_dir(kb_dir)
+            )
+            if encoder_dir
+            else None
+        )
         store.write_records(staging / "records.jsonl", records)
         (staging / "userdict.txt").write_text("".join(f"{w} 2000\n" for w in user_words), encoding="utf-8")
         (staging / "aliases.json").write_text(json.dumps(alias_map, ensure_ascii=False), encoding="utf-8")
-        (staging / REPEALED_FILE).write_text(json.dumps(repealed_laws(records), ensure_ascii=False), encoding="utf-8")
+        (staging / REPEALED_FILE).write_text(
+            json.dumps(repealed_laws(records), ensure_ascii=False), encoding="utf-8"
+        )
         counts: dict[str, int] = defaultdict(int)
         for r in records:
             counts[r.kind] += 1

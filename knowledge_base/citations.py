@@ -9,7 +9,9 @@ from knowledge_base.numerals import cn_to_int
 
 _NUM = r"[零〇一二两三四五六七八九十百千\d]+"
 _BOOK_RE = re.compile(rf"《([^》]{{2,60}})》\s*第?({_NUM})条(之[一二三四五六七八九十]+)?")
-_BARE_RE = re.compile(rf"([\u4e00-\u9fff（）()]{{2,40}}?(?:法典|法|条例|规定|解释|办法))\s*第({_NUM})条(之[一二三四五六七八九十]+)?")
+_BARE_RE = re.compile(
+    rf"([\u4e00-\u9fff（）()]{{2,40}}?(?:法典|法|条例|规定|解释|办法))\s*第({_NUM})条(之[一二三四五六七八九十]+)?"
+)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ class DenseIndex:
     @classmethod
     def build(cls, embeddings: np.ndarray) -> DenseIndex:
         embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
-        index = faiss.IndexScalarQuantizer(embeddings.shape[1], faiss.ScalarQuantizer.QT_fp16,
-                                           faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexScalarQuantizer(
+            embeddings.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+        )
         if not index.is_trained:
             index.train(embeddings[:1] if len(embeddings) else np.zeros((1, embeddings.shape[1]), np.float32))
         index.add(embeddings)
@@ -52,6 +53,8 @@ class DenseIndex:
         k = min(k, self.size)
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        scores, ids = self._index.search(np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32), k)
+        scores, ids = self._index.search(
+            np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32), k
+        )
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]

@@ -37,16 +37,26 @@ class FusionWeights:
         if not path.is_file():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(bm25=float(data["bm25"]), dense=float(data["dense"]), k=float(data["k"]),
-                   prior=float(data.get("prior", 0.0)), law_counts=dict(data.get("law_counts") or {}))
+        return cls(
+            bm25=float(data["bm25"]),
+            dense=float(data["dense"]),
+            k=float(data["k"]),
+            prior=float(data.get("prior", 0.0)),
+            law_counts=dict(data.get("law_counts") or {}),
+        )
 
     def save(self, encoder_dir: Path, **provenance) -> None:
-        (encoder_dir / FILE).write_text(json.dumps(asdict(self) | provenance, ensure_ascii=False, indent=2),
-                                        encoding="utf-8")
+        (encoder_dir / FILE).write_text(
+            json.dumps(asdict(self) | provenance, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
 
 
-def fuse(sparse: list[tuple[int, float]], dense: list[tuple[int, float]], w: FusionWeights,
-         law_of: Callable[[int], str] | None = None) -> list[tuple[int, float]]:
+def fuse(
+    sparse: list[tuple[int, float]],
+    dense: list[tuple[int, float]],
+    w: FusionWeights,
+    law_of: Callable[[int], str] | None = None,
+) -> list[tuple[int, float]]:
     """Fused (index, score), best first; with `law_of` (record index → law title) the prior applies."""
     scores: dict[int, float] = {}
     for weight, ranking in ((w.bm25, sparse), (w.dense, dense)):

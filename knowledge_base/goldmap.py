@@ -48,8 +48,14 @@ class GoldMapper:
         candidates = self.by_law.get(key)
         if not candidates:
             return None
-        idx = self.by_article.get((key, gold.article_num, gold.suffix)) if gold.article_num is not None else None
-        if idx is not None and (not gold.text or text_similarity(gold.text, self.records[idx].text) >= TEXT_MATCH_MIN):
+        idx = (
+            self.by_article.get((key, gold.article_num, gold.suffix))
+            if gold.article_num is not None
+            else None
+        )
+        if idx is not None and (
+            not gold.text or text_similarity(gold.text, self.records[idx].text) >= TEXT_MATCH_MIN
+        ):
             return idx
         if not gold.text:
             return idx

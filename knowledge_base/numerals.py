@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import re
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_DIGITS = "零一二三四五六七八九"
 
@@ -63,7 +76,7 @@ def article_label(n: int, suffix: str = "") -> str:
 
 
 def parse_article_no(text: str) -> tuple[int, str] | None:
-    """"第一百二十条之一" → (120, "之一"); "第1079条" → (1079, ""); anything else → None."""
+    """ "第一百二十条之一" → (120, "之一"); "第1079条" → (1079, ""); anything else → None."""
     m = ARTICLE_RE.search(text)
     if not m:
         return None

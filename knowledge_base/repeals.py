@@ -28,7 +28,9 @@ def repealed_laws(records: list[Record]) -> dict[str, str]:
         if r.kind != "statute" or "废止" not in r.text:
             continue
         for sentence in _SENTENCE.findall(r.text):
-            if _NOT_A_REPEAL.search(sentence) or not re.search(r"》(?:[、，和及]?(?:《[^《》]+》)?)*(?:同时|予以|即行|一并)?废止", sentence):
+            if _NOT_A_REPEAL.search(sentence) or not re.search(
+                r"》(?:[、，和及]?(?:《[^《》]+》)?)*(?:同时|予以|即行|一并)?废止", sentence
+            ):
                 continue
             for title in _TITLE.findall(sentence.split("废止")[0]):
                 if title != r.title:

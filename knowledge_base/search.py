@@ -40,14 +40,23 @@ class Hit:
     def citation(self) -> dict[str, Any]:
         """The citation object of the public HTTP contract."""
         r = self.record
-        out: dict[str, Any] = {"kind": r.kind, "id": r.id, "text": r.text, "status": r.status,
-                               "score": round(float(self.score), 4)}
+        out: dict[str, Any] = {
+            "kind": r.kind,
+            "id": r.id,
+            "text": r.text,
+            "status": r.status,
+            "score": round(float(self.score), 4),
+        }
         if r.kind == "statute":
             out |= {"law": r.title, "article_no": r.article_no, "level": r.level, "region": r.region}
         else:
-            out |= {"title": r.title, "article_no": None, "category": (r.extra or {}).get("category"),
-                    "outcome": (r.extra or {}).get("outcome"),
-                    "cited_articles": (r.extra or {}).get("cited_articles", [])}
+            out |= {
+                "title": r.title,
+                "article_no": None,
+                "category": (r.extra or {}).get("category"),
+                "outcome": (r.extra or {}).get("outcome"),
+                "cited_articles": (r.extra or {}).get("cited_articles", []),
+            }
         return out
 
 
@@ -62,8 +71,9 @@ class Snapshot:
         self.tokenizer = Tokenizer.from_user_dict(version_dir / "userdict.txt")
         self.aliases: dict[str, str] = json.loads((version_dir / "aliases.json").read_text(encoding="utf-8"))
         repealed = version_dir / REPEALED_FILE  # absent in versions built before it was derived
-        self.repealed: dict[str, str] = (json.loads(repealed.read_text(encoding="utf-8")) if repealed.is_file()
-                                         else {})
+        self.repealed: dict[str, str] = (
+            json.loads(repealed.read_text(encoding="utf-8")) if repealed.is_file() else {}
+        )
         self.dense: DenseIndex | None = None
         self.encoder = None
         self.fusion = FusionWeights()
@@ -179,8 +189,16 @@ class KnowledgeBase:
     def is_ready(self) -> bool:
         return store.current_version_dir(self.kb_dir) is not None
 
-    def search(self, query: str, k: int = 10, *, kind: str | None = None, region: str | None = None,
-               level: str | None = None, mode: str = "hybrid") -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        kind: str | None = None,
+        region: str | None = None,
+        level: str | None = None,
+        mode: str = "hybrid",
+    ) -> list[Hit]:
         """Explicit citations first (《民法典》第1079条), then ranked retrieval; filters by kind, region, level."""
         snap = self.snapshot()
         text = normalize(query)

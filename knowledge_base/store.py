@@ -72,8 +72,11 @@ def new_staging_dir(kb_dir: Path, version: str) -> Path:
 
 
 def _listing(version_dir: Path) -> dict[str, int]:
-    return {p.relative_to(version_dir).as_posix(): p.stat().st_size
-            for p in sorted(version_dir.rglob("*")) if p.is_file() and p.name != MANIFEST}
+    return {
+        p.relative_to(version_dir).as_posix(): p.stat().st_size
+        for p in sorted(version_dir.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
 
 
 def is_complete(version_dir: Path) -> bool:
@@ -83,7 +86,9 @@ def is_complete(version_dir: Path) -> bool:
     except (OSError, ValueError):
         return False
     files = manifest.get("files")
-    if not isinstance(files, dict):  # older versions: the files every version has, and dense/ if it claims one
+    if not isinstance(
+        files, dict
+    ):  # older versions: the files every version has, and dense/ if it claims one
         required = [*REQUIRED, *(["dense"] if manifest.get("dense") else [])]
         return all((version_dir / name).exists() for name in required)
     for name, size in files.items():
@@ -100,8 +105,10 @@ def complete_versions(kb_dir: Path) -> list[Path]:
     root = versions_dir(kb_dir)
     if not root.is_dir():
         return []
-    return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_complete(p)),
-                  key=lambda p: p.name)
+    return sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_complete(p)),
+        key=lambda p: p.name,
+    )
 
 
 def _pointed(kb_dir: Path) -> Path | None:
@@ -124,7 +131,9 @@ def current_version_dir(kb_dir: Path) -> Path | None:
     key = (str(kb_dir), f"{pointed}->{fallback.name}")
     if pointed is not None and key not in _warned:
         _warned.add(key)
-        log.warning("knowledge base: CURRENT names %s, which is incomplete; serving %s", pointed.name, fallback.name)
+        log.warning(
+            "knowledge base: CURRENT names %s, which is incomplete; serving %s", pointed.name, fallback.name
+        )
     return fallback
 
 
@@ -172,11 +181,13 @@ def repair(kb_dir: Path) -> list[str]:
             versions = complete_versions(kb_dir)
             if versions:
                 _point_current(kb_dir, versions[-1])
-                done.append(f"CURRENT named {pointed.name if pointed else 'nothing'}, which is incomplete; "
-                            f"repaired to {versions[-1].name}, the newest complete version")
+                done.append(
+                    f"CURRENT named {pointed.name if pointed else 'nothing'}, which is incomplete; "
+                    f"repaired to {versions[-1].name}, the newest complete version"
+                )
         active = _pointed(kb_dir)
         for path in versions_dir(kb_dir).iterdir():
-            if (path.is_dir() and not path.name.startswith(".") and path != active and not is_complete(path)):
+            if path.is_dir() and not path.name.startswith(".") and path != active and not is_complete(path):
                 shutil.rmtree(path, ignore_errors=True)
                 done.append(f"removed the incomplete version {path.name}")
     for line in done:

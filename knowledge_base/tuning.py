@@ -28,8 +28,11 @@ def law_counts(mapper: GoldMapper, records: list, train: list[Query]) -> dict[st
     return dict(counts.most_common())
 
 
-def tune_fusion(kb: KnowledgeBase, queries: list[Query], train: list[Query] | None = None,
-                ) -> tuple[FusionWeights, dict, list[dict]]:
+def tune_fusion(
+    kb: KnowledgeBase,
+    queries: list[Query],
+    train: list[Query] | None = None,
+) -> tuple[FusionWeights, dict, list[dict]]:
     snap = kb.snapshot()
     if not snap.has_dense:
         raise ValueError("the current knowledge base has no dense index; build one before tuning fusion")
@@ -51,10 +54,17 @@ def tune_fusion(kb: KnowledgeBase, queries: list[Query], train: list[Query] | No
             return [i for i, _ in fuse(sparse, dense, weights, snap.law_of)][:100]
 
         metrics = score(queries, mapper, ranker)
-        grid.append({"bm25": w_bm25, "k": k, "prior": prior,
-                     "objective": metrics["recall@10"] + metrics["mrr@10"]} | metrics)
+        grid.append(
+            {"bm25": w_bm25, "k": k, "prior": prior, "objective": metrics["recall@10"] + metrics["mrr@10"]}
+            | metrics
+        )
     # Ties go to less BM25 and less prior: the simpler model.
     best = max(grid, key=lambda row: (row["objective"], -row["prior"], -row["bm25"]))
-    weights = FusionWeights(bm25=best["bm25"], dense=1.0, k=best["k"], prior=best["prior"],
-                            law_counts=counts if best["prior"] else {})
+    weights = FusionWeights(
+        bm25=best["bm25"],
+        dense=1.0,
+        k=best["k"],
+        prior=best["prior"],
+        law_counts=counts if best["prior"] else {},
+    )
     return weights, best, grid

@@ -79,12 +79,14 @@ def _superseded_versions(rows: list[Record], pending: set[int]) -> set[str]:
     if len(numbers) < 2:
         return set()
     newest = max(numbers)
-    return {key for key, nums in numbers.items()
-            if key != newest and len(nums & numbers[newest]) * 2 >= len(nums)}
+    return {
+        key for key, nums in numbers.items() if key != newest and len(nums & numbers[newest]) * 2 >= len(nums)
+    }
 
 
-def assign_statuses(records: list[Record], *, today: date | None = None,
-                    overrides: dict[str, Override] | None = None) -> list[str]:
+def assign_statuses(
+    records: list[Record], *, today: date | None = None, overrides: dict[str, Override] | None = None
+) -> list[str]:
     """Set `status` (and `extra["validity"]`, the evidence) on every statute record, in place; returns what the
     build should report: labels the evidence overturned, and repeals still to come."""
     today = today or date.today()
@@ -97,7 +99,8 @@ def assign_statuses(records: list[Record], *, today: date | None = None,
     repeals = repealed_laws(statutes)
     effective: dict[str, date | None] = {
         title: _day(max((r.effective_date or r.version_date or "" for r in rows), default=None))
-        for title, rows in by_title.items()}
+        for title, rows in by_title.items()
+    }
     report: list[str] = []
     for title, rows in by_title.items():
         # Versions that take effect after today, by position (a list test on records compares every field).
@@ -112,7 +115,10 @@ def assign_statuses(records: list[Record], *, today: date | None = None,
             repealer = repealed_by.split("》")[0].lstrip("《")
             starts = effective.get(repealer)
             if starts is None or starts <= today:
-                status, evidence = REPEALED, f"废止：{repealed_by}" + (f"（{starts.isoformat()}起）" if starts else "")
+                status, evidence = (
+                    REPEALED,
+                    f"废止：{repealed_by}" + (f"（{starts.isoformat()}起）" if starts else ""),
+                )
             else:
                 evidence = f"将于{starts.isoformat()}被{repealed_by}废止"
                 report.append(f"{title}: in force until {starts.isoformat()}, repealed by {repealed_by}")
@@ -143,5 +149,7 @@ def repealed_note(record: Record) -> str | None:
         return None
     evidence = (record.extra or {}).get("validity") or ""
     by = evidence.removeprefix("废止：") if evidence.startswith("废止：") else ""
-    return (f"此法已废止{('（' + by + '）') if by else ''}，不适用于现在发生的纠纷；"
-            "只有废止以前发生的事，才可能仍按它处理")
+    return (
+        f"此法已废止{('（' + by + '）') if by else ''}，不适用于现在发生的纠纷；"
+        "只有废止以前发生的事，才可能仍按它处理"
+    )

@@ -11,28 +11,76 @@ import pytest
 from knowledge_base.build import Source, build
 
 TINY_STATUTES = [
-    {"id": "a1-50", "law": "中华人民共和国劳动法", "level": "法律", "region": None, "chapter": "第五章 工资",
-     "article_no": "第五十条", "article_num": 50, "version_date": "2018-12-29",
-     "text": "工资应当以货币形式按月支付给劳动者本人。不得克扣或者无故拖欠劳动者的工资。"},
-    {"id": "a1-44", "law": "中华人民共和国劳动法", "level": "法律", "region": None, "chapter": "第四章 工作时间和休息休假",
-     "article_no": "第四十四条", "article_num": 44, "version_date": "2018-12-29",
-     "text": "有下列情形之一的，用人单位应当按照下列标准支付高于劳动者正常工作时间工资的工资报酬。"},
-    {"id": "b1-1079", "law": "中华人民共和国民法典", "level": "法律", "region": None, "chapter": "第四章 离婚",
-     "article_no": "第一千零七十九条", "article_num": 1079, "version_date": "2020-05-28",
-     "text": "夫妻一方要求离婚的，可以由有关组织进行调解或者直接向人民法院提起离婚诉讼。"},
-    {"id": "b1-288", "law": "中华人民共和国民法典", "level": "法律", "region": None, "chapter": "第七章 相邻关系",
-     "article_no": "第二百八十八条", "article_num": 288, "version_date": "2020-05-28",
-     "text": "不动产的相邻权利人应当按照有利生产、方便生活、团结互助、公平合理的原则，正确处理相邻关系。"},
-    {"id": "z1-10", "law": "浙江省物业管理条例", "level": "地方性法规", "region": "浙江省", "chapter": "第二章 业主",
-     "article_no": "第十条", "article_num": 10, "version_date": "2022-01-01",
-     "text": "业主应当按照物业服务合同的约定按时交纳物业服务费用。"},
+    {
+        "id": "a1-50",
+        "law": "中华人民共和国劳动法",
+        "level": "法律",
+        "region": None,
+        "chapter": "第五章 工资",
+        "article_no": "第五十条",
+        "article_num": 50,
+        "version_date": "2018-12-29",
+        "text": "工资应当以货币形式按月支付给劳动者本人。不得克扣或者无故拖欠劳动者的工资。",
+    },
+    {
+        "id": "a1-44",
+        "law": "中华人民共和国劳动法",
+        "level": "法律",
+        "region": None,
+        "chapter": "第四章 工作时间和休息休假",
+        "article_no": "第四十四条",
+        "article_num": 44,
+        "version_date": "2018-12-29",
+        "text": "有下列情形之一的，用人单位应当按照下列标准支付高于劳动者正常工作时间工资的工资报酬。",
+    },
+    {
+        "id": "b1-1079",
+        "law": "中华人民共和国民法典",
+        "level": "法律",
+        "region": None,
+        "chapter": "第四章 离婚",
+        "article_no": "第一千零七十九条",
+        "article_num": 1079,
+        "version_date": "2020-05-28",
+        "text": "夫妻一方要求离婚的，可以由有关组织进行调解或者直接向人民法院提起离婚诉讼。",
+    },
+    {
+        "id": "b1-288",
+        "law": "中华人民共和国民法典",
+        "level": "法律",
+        "region": None,
+        "chapter": "第七章 相邻关系",
+        "article_no": "第二百八十八条",
+        "article_num": 288,
+        "version_date": "2020-05-28",
+        "text": "不动产的相邻权利人应当按照有利生产、方便生活、团结互助、公平合理的原则，正确处理相邻关系。",
+    },
+    {
+        "id": "z1-10",
+        "law": "浙江省物业管理条例",
+        "level": "地方性法规",
+        "region": "浙江省",
+        "chapter": "第二章 业主",
+        "article_no": "第十条",
+        "article_num": 10,
+        "version_date": "2022-01-01",
+        "text": "业主应当按照物业服务合同的约定按时交纳物业服务费用。",
+    },
 ]
 
 TINY_CASES = [
-    {"id": "lrb-1", "title": "加班费的仲裁时效应当如何认定", "category": "劳动争议",
-     "facts": "张某在建筑公司工作期间存在加班情形，公司未支付加班费。", "result": "支持张某的加班费请求。",
-     "summary": None, "claims": None, "reasoning": None,
-     "cited_articles": ["《中华人民共和国劳动法》第四十四条"], "source": "test"},
+    {
+        "id": "lrb-1",
+        "title": "加班费的仲裁时效应当如何认定",
+        "category": "劳动争议",
+        "facts": "张某在建筑公司工作期间存在加班情形，公司未支付加班费。",
+        "result": "支持张某的加班费请求。",
+        "summary": None,
+        "claims": None,
+        "reasoning": None,
+        "cited_articles": ["《中华人民共和国劳动法》第四十四条"],
+        "source": "test",
+    },
 ]
 
 
@@ -44,16 +92,21 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 @pytest.fixture(scope="session")
 def tiny_files(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny-sources")
-    return {"statutes": write_jsonl(root / "statutes.jsonl", TINY_STATUTES),
-            "cases": write_jsonl(root / "cases.jsonl", TINY_CASES)}
+    return {
+        "statutes": write_jsonl(root / "statutes.jsonl", TINY_STATUTES),
+        "cases": write_jsonl(root / "cases.jsonl", TINY_CASES),
+    }
 
 
 @pytest.fixture(scope="session")
 def tiny_kb(tmp_path_factory, tiny_files) -> Path:
     """A knowledge base of a handful of articles and one precedent: fast, for unit tests."""
     kb_dir = tmp_path_factory.mktemp("tiny-kb")
-    build(kb_dir, [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
-          progress=lambda m: None)
+    build(
+        kb_dir,
+        [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
+        progress=lambda m: None,
+    )
     return kb_dir
 
 
@@ -85,15 +138,28 @@ def base_encoder(tmp_path_factory) -> Iterator[Path]:
 def tiny_dense_kb(tmp_path_factory, tiny_files, base_encoder) -> Path:
     """The tiny corpus with a real dense index (converted e5-small, real FAISS)."""
     kb_dir = tmp_path_factory.mktemp("tiny-dense-kb")
-    build(kb_dir, [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
-          progress=lambda m: None, encoder_dir=base_encoder)
+    build(
+        kb_dir,
+        [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
+        progress=lambda m: None,
+        encoder_dir=base_encoder,
+    )
     return kb_dir
 
 
 # Laws residents ask about most: the end-to-end knowledge base holds all of their articles.
-E2E_LAWS = ("中华人民共和国劳动法", "中华人民共和国劳动合同法", "中华人民共和国民法典", "中华人民共和国消费者权益保护法",
-            "中华人民共和国道路交通安全法", "中华人民共和国农村土地承包法", "中华人民共和国劳动争议调解仲裁法",
-            "中华人民共和国人民调解法", "中华人民共和国治安管理处罚法", "中华人民共和国反家庭暴力法")
+E2E_LAWS = (
+    "中华人民共和国劳动法",
+    "中华人民共和国劳动合同法",
+    "中华人民共和国民法典",
+    "中华人民共和国消费者权益保护法",
+    "中华人民共和国道路交通安全法",
+    "中华人民共和国农村土地承包法",
+    "中华人民共和国劳动争议调解仲裁法",
+    "中华人民共和国人民调解法",
+    "中华人民共和国治安管理处罚法",
+    "中华人民共和国反家庭暴力法",
+)
 
 
 @pytest.fixture(scope="session")
@@ -102,10 +168,26 @@ def e2e_kb(tmp_path_factory, base_encoder) -> Path:
     from knowledge_base.sources.laws_db import read_laws_db
 
     root = tmp_path_factory.mktemp("e2e-sources")
-    rows = [{"id": r.id, "law": r.title, "level": r.level, "chapter": r.chapter, "article_no": r.article_no,
-             "article_num": r.article_num, "status": r.status, "version_date": r.version_date, "text": r.text}
-            for r in read_laws_db() if r.title in E2E_LAWS]
+    rows = [
+        {
+            "id": r.id,
+            "law": r.title,
+            "level": r.level,
+            "chapter": r.chapter,
+            "article_no": r.article_no,
+            "article_num": r.article_num,
+            "status": r.status,
+            "version_date": r.version_date,
+            "text": r.text,
+        }
+        for r in read_laws_db()
+        if r.title in E2E_LAWS
+    ]
     kb_dir = tmp_path_factory.mktemp("e2e-kb")
-    build(kb_dir, [Source("statutes_jsonl", write_jsonl(root / "statutes.jsonl", rows))],
-          progress=lambda m: None, encoder_dir=base_encoder)
+    build(
+        kb_dir,
+        [Source("statutes_jsonl", write_jsonl(root / "statutes.jsonl", rows))],
+        progress=lambda m: None,
+        encoder_dir=base_encoder,
+    )
     return kb_dir

@@ -36,7 +36,9 @@ class ActionAnswerLegalQuestion(Action):
     def name(self) -> str:
         return "action_answer_legal_question"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         # The clarifying questions just ended: answer the vague question plus what the resident added. A pending
         # question left over from clarifying questions that were abandoned is ignored (and cleared below).
         pending = tracker.get_slot("pending_question") if ran_this_turn(tracker, "clarify_form") else None
@@ -64,21 +66,35 @@ class ActionAnswerLegalQuestion(Action):
                     topic_laws = frozenset(c["law"] for c in earlier_citations(tracker) if c.get("law"))
         dispute_type = dispute_type if disputes.get(dispute_type) else None
         where = region(tracker)
-        reset = [SlotSet("pending_question", None), SlotSet("clarify_detail", None), SlotSet("other_party", None)]
+        reset = [
+            SlotSet("pending_question", None),
+            SlotSet("clarify_detail", None),
+            SlotSet("other_party", None),
+        ]
         try:
             kb = get_knowledge_base()
             k = get_settings().answer_top_k
-            statutes = find_statutes(kb, question, dispute_type=dispute_type, region=where, k=k,
-                                     topic_laws=topic_laws)
+            statutes = find_statutes(
+                kb, question, dispute_type=dispute_type, region=where, k=k, topic_laws=topic_laws
+            )
             dispute_type = dispute_type or infer_dispute_type(statutes)
-            precedents = find_precedents(kb, question, dispute_type=dispute_type, statutes=statutes,
-                                         region=where) if statutes else []
+            precedents = (
+                find_precedents(kb, question, dispute_type=dispute_type, statutes=statutes, region=where)
+                if statutes
+                else []
+            )
         except KnowledgeBaseNotBuilt:
             log.warning("knowledge base not built; cannot answer %r", question[:50])
             dispatcher.utter_message(text=KB_UNAVAILABLE)
             return reset
-        for message in compose_answer(question, statutes, precedents, dispute_type, kb.snapshot().repealed,
-                                      shown_guides=guides_shown(tracker)):
+        for message in compose_answer(
+            question,
+            statutes,
+            precedents,
+            dispute_type,
+            kb.snapshot().repealed,
+            shown_guides=guides_shown(tracker),
+        ):
             send(dispatcher, message)
         events = reset
         if dispute_type and dispute_type != tracker.get_slot("dispute_type"):

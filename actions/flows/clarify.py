@@ -28,13 +28,17 @@ class ActionTopicPrompt(Action):
     def name(self) -> str:
         return "action_topic_prompt"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         dispute_type = latest_entity(tracker, "dispute_type")
         party = latest_entity(tracker, "relationship")
         t = disputes.get(dispute_type)
         if t:
-            dispatcher.utter_message(text=f"好的，{t.name}方面的问题。请用一两句话说说具体情况，比如“{t.examples[0]}”"
-                                          f"或者“{t.examples[1]}”。")
+            dispatcher.utter_message(
+                text=f"好的，{t.name}方面的问题。请用一两句话说说具体情况，比如“{t.examples[0]}”"
+                f"或者“{t.examples[1]}”。"
+            )
             return [SlotSet("dispute_type", t.name)]
         if party:
             dispatcher.utter_message(text=f"好的。请说说您和{party}之间发生了什么事？")
@@ -47,14 +51,18 @@ class ActionStartClarify(Action):
     def name(self) -> str:
         return "action_start_clarify"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         dispute_type = latest_entity(tracker, "dispute_type")
         if not dispute_type and previous_action(tracker) == "action_topic_prompt":
             dispute_type = tracker.get_slot("dispute_type")
-        return [SlotSet("pending_question", latest_text(tracker)),
-                SlotSet("dispute_type", dispute_type if disputes.get(dispute_type) else None),
-                SlotSet("other_party", latest_entity(tracker, "relationship")),
-                SlotSet("clarify_detail", None)]
+        return [
+            SlotSet("pending_question", latest_text(tracker)),
+            SlotSet("dispute_type", dispute_type if disputes.get(dispute_type) else None),
+            SlotSet("other_party", latest_entity(tracker, "relationship")),
+            SlotSet("clarify_detail", None),
+        ]
 
 
 def _with_added_text(tracker: Tracker) -> dict[str, Any]:
@@ -73,29 +81,37 @@ class ValidateClarifyForm(FormValidationAction):
     def name(self) -> str:
         return "validate_clarify_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: dict[str, Any]) -> list[str]:
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
         asked = requested_slots_since(tracker, "action_start_clarify")
         known_at_start = not asked and all(tracker.get_slot(s) for s in CLARIFY_SLOTS)
         if known_at_start or CLARIFY_DETAIL in asked:
             return list(CLARIFY_SLOTS) + [CLARIFY_DETAIL]
         return list(CLARIFY_SLOTS)
 
-    def validate_dispute_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_dispute_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         if value is None:
             return {"dispute_type": None}
         canonical = value if (disputes.get(value) or value == disputes.OTHER) else disputes.OTHER
         return {"dispute_type": canonical} | _with_added_text(tracker)
 
-    def validate_other_party(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_other_party(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         if value is None:
             return {"other_party": None}
         return {"other_party": quote(str(value), 30)} | _with_added_text(tracker)
 
-    def validate_clarify_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_clarify_detail(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         if value is None:
             return {"clarify_detail": None}
         return {"clarify_detail": quote(str(value), 200)} | _with_added_text(tracker)

@@ -27,8 +27,10 @@ FACT_MIN_CHARS = 4
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_RE = re.compile(r"[，,。！!？?；;\s]+")
 # What is left at the edge of a clause a request was cut out of ("老板欠我工资我要｜找调解员").
-_EDGE_RE = re.compile(r"^(?:我要|我想|我需要|请|麻烦|帮我|给我|能不能|可以|可不可以|那)+"
-                      r"|(?:我要|我想|我需要|请|麻烦你们|麻烦|帮我|给我|一下|吧|啊|呢|吗|了)+$")
+_EDGE_RE = re.compile(
+    r"^(?:我要|我想|我需要|请|麻烦|帮我|给我|能不能|可以|可不可以|那)+"
+    r"|(?:我要|我想|我需要|请|麻烦你们|麻烦|帮我|给我|一下|吧|啊|呢|吗|了)+$"
+)
 
 
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -49,11 +51,19 @@ def cjk_len(text: str) -> int:
     return len(_CJK_RE.findall(text or ""))
 
 
-def handoff_payload(*, reason: str, priority: str, dispute_type: str | None, summary: str,
-                    suggested_citations: list[dict]) -> dict:
+def handoff_payload(
+    *, reason: str, priority: str, dispute_type: str | None, summary: str, suggested_citations: list[dict]
+) -> dict:
     """The custom payload the gateway turns into a handoff record."""
-    return {"handoff": {"reason": reason, "priority": priority, "dispute_type": dispute_type,
-                        "summary": summary[:SUMMARY_CHARS], "suggested_citations": suggested_citations}}
+    return {
+        "handoff": {
+            "reason": reason,
+            "priority": priority,
+            "dispute_type": dispute_type,
+            "summary": summary[:SUMMARY_CHARS],
+            "suggested_citations": suggested_citations,
+        }
+    }
 
 
 def suggested_citations(tracker: Tracker, query: str | None, region: str | None) -> list[dict]:

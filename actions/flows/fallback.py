@@ -13,14 +13,20 @@ from actions import disputes
 from actions.conversation import consecutive_failures
 
 FALLBACK_FIRST = "抱歉，我没太明白您的意思。能不能换个说法，用一两句话说说发生了什么事？也可以点下面的类别。"
-FALLBACK_TOO_LONG = "您发的内容比较长，我一下子没能理解。请用一两句话说说最想问的问题，比如“老板拖欠三个月工资怎么办”。"
+FALLBACK_TOO_LONG = (
+    "您发的内容比较长，我一下子没能理解。请用一两句话说说最想问的问题，比如“老板拖欠三个月工资怎么办”。"
+)
 FALLBACK_EMPTY = "我好像没收到文字内容。请用一两句话说说您遇到的事。"
-FALLBACK_OFFER_MEDIATOR = "不好意思，我还是没能理解您的意思。您可以换个说法再试一次，也可以让人民调解员来帮您。"
+FALLBACK_OFFER_MEDIATOR = (
+    "不好意思，我还是没能理解您的意思。您可以换个说法再试一次，也可以让人民调解员来帮您。"
+)
 FALLBACK_MEDIATOR_BUTTONS = [
     {"title": "转人工调解员", "payload": "/request_human"},
     {"title": "看看我能做什么", "payload": "/ask_capabilities"},
 ]
-TOPIC_BUTTONS = [{"title": name, "payload": f'/inform{{"dispute_type":"{name}"}}'} for name in disputes.NAMES[:8]]
+TOPIC_BUTTONS = [
+    {"title": name, "payload": f'/inform{{"dispute_type":"{name}"}}'} for name in disputes.NAMES[:8]
+]
 
 
 class ActionFallback(Action):
@@ -29,7 +35,9 @@ class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         failures = consecutive_failures(tracker, self.name())
         problem = (tracker.latest_message or {}).get("input_problem")
         if failures >= 2:

@@ -34,14 +34,16 @@ from actions.flows.common import (
 from actions.flows.intake import intake_lines
 
 HANDOFF_TEXT = "好的，正在为您转接人民调解员，请稍等。调解员接入后会在这里直接和您对话。"
-HANDOFF_WITH_FACTS_TEXT = ("好的，正在为您转接人民调解员，您刚才说的情况会一并转给调解员，请稍等。"
-                           "调解员接入后会在这里直接和您对话。")
+HANDOFF_WITH_FACTS_TEXT = (
+    "好的，正在为您转接人民调解员，您刚才说的情况会一并转给调解员，请稍等。调解员接入后会在这里直接和您对话。"
+)
 
 # The words of a request for a person: what is left of a clause without them is what it says about the dispute.
 _HANDOFF_WORDS_RE = re.compile(
     r"转人工|人工客服|人工服务|人工|真人|活人|人民调解员|调解员|工作人员|客服|接线员|负责人|领导|管事的|"
     r"我要|我想|我需要|帮我|给我|麻烦|请|投诉|转接|转给|转|找人|找个人|找|叫|让|联系|你们|有没有|能不能|"
-    r"一下|一个|个|跟我|和我|说话|说|聊|在吗|在不在|吧|啊|呢|吗|[\W_]")
+    r"一下|一个|个|跟我|和我|说话|说|聊|在吗|在不在|吧|啊|呢|吗|[\W_]"
+)
 
 
 def request_facts(tracker: Tracker) -> str:
@@ -55,7 +57,9 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         text = latest_text(tracker)
         reason = "repeated_fallback" if previous_action(tracker) == "action_fallback" else "resident_request"
         facts = request_facts(tracker)
@@ -65,8 +69,11 @@ class ActionHandoff(Action):
         elif text and not is_payload(text):
             parts.append(f"居民要求转人工，原话：“{quote(text)}”。")
         else:
-            parts.append("居民点击了“转人工”。" if reason == "resident_request"
-                         else "机器人连续没能理解居民的意思，居民选择转人工。")
+            parts.append(
+                "居民点击了“转人工”。"
+                if reason == "resident_request"
+                else "机器人连续没能理解居民的意思，居民选择转人工。"
+            )
         earlier = recent_user_texts(tracker, 3)
         if earlier:
             parts.append("此前说过：" + "；".join(f"“{quote(t, 80)}”" for t in earlier) + "。")
@@ -74,10 +81,16 @@ class ActionHandoff(Action):
             parts.append("调解登记（未完成）：" + "；".join(intake_lines(tracker)) + "。")
         # A bare request ("转人工") says nothing about the dispute: search only on what carries substance.
         query = " ".join(t for t in earlier + [facts] if t and not is_payload(t)) or None
-        payload = handoff_payload(reason=reason, priority=PRIORITY_NORMAL, dispute_type=dispute_type(tracker),
-                                  summary="".join(parts),
-                                  suggested_citations=suggested_citations(tracker, query, region(tracker)))
-        dispatcher.utter_message(text=HANDOFF_WITH_FACTS_TEXT if facts else HANDOFF_TEXT, json_message=payload)
+        payload = handoff_payload(
+            reason=reason,
+            priority=PRIORITY_NORMAL,
+            dispute_type=dispute_type(tracker),
+            summary="".join(parts),
+            suggested_citations=suggested_citations(tracker, query, region(tracker)),
+        )
+        dispatcher.utter_message(
+            text=HANDOFF_WITH_FACTS_TEXT if facts else HANDOFF_TEXT, json_message=payload
+        )
         return pause_events(tracker)
 
 
@@ -87,7 +100,9 @@ class ActionEmergency(Action):
     def name(self) -> str:
         return "action_emergency"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         text = latest_text(tracker)
         hint = (tracker.latest_message or {}).get("emergency_kind")
         kind = emergency.classify((tracker.latest_message or {}).get("text") or text, hint)
@@ -96,7 +111,12 @@ class ActionEmergency(Action):
         earlier = recent_user_texts(tracker, 2)
         if earlier:
             summary += "此前说过：" + "；".join(f"“{quote(t, 80)}”" for t in earlier) + "。"
-        payload = handoff_payload(reason="emergency", priority=PRIORITY_URGENT, dispute_type=dispute_type(tracker),
-                                  summary=summary, suggested_citations=earlier_citations(tracker))
+        payload = handoff_payload(
+            reason="emergency",
+            priority=PRIORITY_URGENT,
+            dispute_type=dispute_type(tracker),
+            summary=summary,
+            suggested_citations=earlier_citations(tracker),
+        )
         dispatcher.utter_message(text=emergency.HANDOFF_TEXT, json_message=payload)
         return pause_events(tracker)

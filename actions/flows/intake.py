@@ -46,25 +46,40 @@ from actions.flows.common import (
 )
 from bot.components import lexicon
 
-INTAKE_SLOTS = ("case_facts", "case_party", "case_amount", "case_outcome", "case_contact")  # the order asked in
+INTAKE_SLOTS = (
+    "case_facts",
+    "case_party",
+    "case_amount",
+    "case_outcome",
+    "case_contact",
+)  # the order asked in
 PRIORITY = ("case_facts", "case_party", "case_contact", "case_amount", "case_outcome")  # which to ask
 MAX_QUESTIONS = 3
 MAX_ANSWERS = 2  # typed answers to one question before an unusable one is kept as said
-INTAKE_LABELS = {"case_facts": "事情经过", "case_party": "对方", "case_amount": "涉及金额",
-                 "case_outcome": "希望的结果", "case_contact": "联系方式"}
+INTAKE_LABELS = {
+    "case_facts": "事情经过",
+    "case_party": "对方",
+    "case_amount": "涉及金额",
+    "case_outcome": "希望的结果",
+    "case_contact": "联系方式",
+}
 START_ACTION = "action_start_intake"
 
 NOT_SAID = "未说明"
 NO_AMOUNT = "不涉及"
 NO_PHONE = "未留电话（在本对话中联系）"
 
-INTAKE_INTRO = ("好的，我帮您把调解申请转给人民调解员，先问最多三个简单的问题；不清楚或不想说的可以说“跳过”，"
-                "随时可以说“算了”取消。")
+INTAKE_INTRO = (
+    "好的，我帮您把调解申请转给人民调解员，先问最多三个简单的问题；不清楚或不想说的可以说“跳过”，"
+    "随时可以说“算了”取消。"
+)
 INTAKE_FACTS_NOTED = "您刚才说的情况我已经记下了。"
 INTAKE_DONE = "正在转给人民调解员，请稍等；调解员接入后会在这里和您联系。"
 # Registering here is not yet acceptance by a mediation committee, and the other side may refuse (人民调解法 §17).
-INTAKE_CAVEAT = ("提醒：是否受理由人民调解委员会决定；人民调解要双方自愿，对方不同意或者调解不成，还可以申请仲裁或者向法院"
-                 "起诉。调解期间请留意仲裁、诉讼时效，调解不成要尽快申请。")
+INTAKE_CAVEAT = (
+    "提醒：是否受理由人民调解委员会决定；人民调解要双方自愿，对方不同意或者调解不成，还可以申请仲裁或者向法院"
+    "起诉。调解期间请留意仲裁、诉讼时效，调解不成要尽快申请。"
+)
 # 劳动争议调解仲裁法 §14 ¶3.
 LABOUR_CAVEAT = "劳动争议：调解组织收到调解申请之日起15日内没有达成调解协议的，可以申请劳动仲裁。"
 PROBLEMS = {
@@ -78,26 +93,40 @@ CORRECTED = "好的，已改为“{label}：{value}”。"
 CORRECTION_UNCLEAR = "好的。请直接说要改成什么，比如“金额是三万”“对方是李某”。"
 
 # Intents under which a message is not an answer to the question asked (the form is interrupted).
-_NOT_ANSWERS = {"emergency", "request_human", "cancel", "goodbye", "greet", "thank", "ask_capabilities",
-                "out_of_scope"}
+_NOT_ANSWERS = {
+    "emergency",
+    "request_human",
+    "cancel",
+    "goodbye",
+    "greet",
+    "thank",
+    "ask_capabilities",
+    "out_of_scope",
+}
 _LEGAL_INTENTS = {"ask_legal_question", "vague_question"}
 
 # The words of a request for mediation: what is left of a clause without them is what it says about the dispute.
 _MEDIATION_WORDS_RE = re.compile(
     r"我|要|想|申请|人民|调解员|调解|调委会|帮我|帮忙|帮|能不能|能|可以|可不可以|一下|吗|呢|吧|请|你们|麻烦|登记|"
-    r"找人|找|给|出面|我们|说和|协调|评评理|评理|处理|怎么|办|弄|行不行|下|[\W_]")
+    r"找人|找|给|出面|我们|说和|协调|评评理|评理|处理|怎么|办|弄|行不行|下|[\W_]"
+)
 
 _SKIP_RE = re.compile(
     r"^(?:这个|这|那个|我)?(?:也|真|确实|实在)?(?:不知道|不清楚|不晓得|不记得了?|记不清了?|说不清楚?|说不好|没想好|还没想好|"
     r"跳过|下一个|下一题|不方便说|不方便讲|不方便透露|不便透露|不想说|不想透露|保密|暂时保密|先不说|略过?|pass|skip)"
-    r"(?:吧|了|啊|呢|这个|这题|这个问题)*$", re.IGNORECASE)
+    r"(?:吧|了|啊|呢|这个|这题|这个问题)*$",
+    re.IGNORECASE,
+)
 _NO_AMOUNT_RE = re.compile(r"^(没有|没|无|不涉及|没钱|不是钱的事|跟钱没关系|和钱没关系|一分钱没有|0|零)")
 _NO_CONTACT_RE = re.compile(r"不留|不方便|不想留|不给|不要|没有|没手机|就在这|在这里联系|网上联系")
 _CORRECTION_RE = re.compile(
     r"^(?:不对不对|不对|不是不是|错了|说错了|我说错了|刚才说错了|刚才说的不对|搞错了|写错了|打错了|哦不|啊不|更正一下|更正|"
-    r"纠正一下|纠正|改一下|改成|改为|应该是)[，,。.!！：:\s]*")
+    r"纠正一下|纠正|改一下|改成|改为|应该是)[，,。.!！：:\s]*"
+)
 _NOT_THIS_RE = re.compile(r"^不是[^，,。]{1,10}[，,\s]+")
-_PARTY_WORDS_RE = re.compile(r"对方|他们?是|她是|人是|公司是|^是?(?:我|我们)?(?:的)?(?:邻居|老板|房东|物业|公司|前夫|前妻)")
+_PARTY_WORDS_RE = re.compile(
+    r"对方|他们?是|她是|人是|公司是|^是?(?:我|我们)?(?:的)?(?:邻居|老板|房东|物业|公司|前夫|前妻)"
+)
 _OUTCOME_WORDS_RE = re.compile(r"希望|想要|要求|让他|让她|让对方|赔偿|道歉|解决")
 _LEADING_IS_RE = re.compile(r"^(?:应该|其实|实际上)?(?:是|为|改成|改为)")
 
@@ -108,7 +137,9 @@ _LETTER_RE = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 # Reading an answer
 
 
-_AMOUNT_PREFIX_RE = re.compile(r"^(?:金额|钱数|钱|数目|一共|总共|大概|大约|差不多|约|将近|快|估计|可能|有|是|为|要|欠|共)+")
+_AMOUNT_PREFIX_RE = re.compile(
+    r"^(?:金额|钱数|钱|数目|一共|总共|大概|大约|差不多|约|将近|快|估计|可能|有|是|为|要|欠|共)+"
+)
 _BARE_AMOUNT_RE = re.compile(r"[\d.,零〇一二两俩三四五六七八九十百千万亿]+(?:元|块|块钱|万元|万块)?")
 _AMOUNT_SUFFIX_RE = re.compile(r"(?:人民币|块钱|块|元|钱|多|来|余|左右|上下|的样子|吧|啊|呢|了)+$")
 
@@ -161,7 +192,7 @@ def correction(text: str) -> str | None:
     m = _CORRECTION_RE.match(text) or _NOT_THIS_RE.match(text)
     if not m:
         return None
-    rest = _LEADING_IS_RE.sub("", text[m.end():].strip()).strip(" ，,。.")
+    rest = _LEADING_IS_RE.sub("", text[m.end() :].strip()).strip(" ，,。.")
     return rest
 
 
@@ -224,10 +255,20 @@ def _clean_contact(text: str, raw: str, amount: int | None) -> tuple[str | None,
     return None, PROBLEMS["case_contact"]
 
 
-CLEAN = {"case_facts": _clean_facts, "case_party": _clean_party, "case_amount": _clean_amount,
-         "case_outcome": _clean_outcome, "case_contact": _clean_contact}
-SKIPPED = {"case_facts": NOT_SAID, "case_party": NOT_SAID, "case_amount": NOT_SAID, "case_outcome": NOT_SAID,
-           "case_contact": NO_PHONE}
+CLEAN = {
+    "case_facts": _clean_facts,
+    "case_party": _clean_party,
+    "case_amount": _clean_amount,
+    "case_outcome": _clean_outcome,
+    "case_contact": _clean_contact,
+}
+SKIPPED = {
+    "case_facts": NOT_SAID,
+    "case_party": NOT_SAID,
+    "case_amount": NOT_SAID,
+    "case_outcome": NOT_SAID,
+    "case_contact": NO_PHONE,
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -238,7 +279,7 @@ def _events_since_start(tracker: Tracker) -> list[dict]:
     events = list(tracker.events)
     for i in range(len(events) - 1, -1, -1):
         if events[i].get("event") == "action" and events[i].get("name") == START_ACTION:
-            return events[i + 1:]
+            return events[i + 1 :]
     return events
 
 
@@ -259,8 +300,12 @@ def asked_in_order(tracker: Tracker) -> list[str]:
     """The intake questions asked so far, in the order first asked."""
     order: list[str] = []
     for event in _events_since_start(tracker):
-        if event.get("event") == "slot" and event.get("name") == "requested_slot" \
-                and event.get("value") in INTAKE_SLOTS and event["value"] not in order:
+        if (
+            event.get("event") == "slot"
+            and event.get("name") == "requested_slot"
+            and event.get("value") in INTAKE_SLOTS
+            and event["value"] not in order
+        ):
             order.append(event["value"])
     return order
 
@@ -307,7 +352,9 @@ class ActionStartIntake(Action):
     def name(self) -> str:
         return START_ACTION
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         text = message_text(tracker)
         entities = list((tracker.latest_message or {}).get("entities") or []) if text else []
         facts = dispute_description(text, request_words(tracker)) if text else None
@@ -315,10 +362,12 @@ class ActionStartIntake(Action):
             facts, earlier_entities = _earlier_description(tracker)
             entities += earlier_entities
         events: list[EventType] = [SlotSet(s, None) for s in INTAKE_SLOTS]
-        prefill = {"case_facts": quote(facts, 300) if facts else None,
-                   "case_party": _entity(entities, "relationship"),
-                   "case_amount": f"{_entity(entities, 'amount')}元" if _entity(entities, "amount") else None,
-                   "case_contact": phone_of(text)}
+        prefill = {
+            "case_facts": quote(facts, 300) if facts else None,
+            "case_party": _entity(entities, "relationship"),
+            "case_amount": f"{_entity(entities, 'amount')}元" if _entity(entities, "amount") else None,
+            "case_contact": phone_of(text),
+        }
         events += [SlotSet(s, v) for s, v in prefill.items() if v]
         kind = _entity(entities, "dispute_type")
         if disputes.get(kind) and kind != tracker.get_slot("dispute_type"):
@@ -333,11 +382,18 @@ class ValidateIntakeForm(FormValidationAction):
     def name(self) -> str:
         return "validate_intake_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: dict[str, Any]) -> list[str]:
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
         return intake_plan(tracker)
 
-    def _validate(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    def _validate(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
         if value is None:
             return {slot: None}
         if not _typed(tracker, value):
@@ -395,7 +451,9 @@ class ValidateIntakeForm(FormValidationAction):
         return "case_facts" if tracker.get_slot("case_facts") else None
 
     @staticmethod
-    def _correct(rest: str, target: str | None, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    def _correct(
+        rest: str, target: str | None, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
         if target is None:
             dispatcher.utter_message(text=CORRECTION_UNCLEAR)
             return {}
@@ -404,31 +462,38 @@ class ValidateIntakeForm(FormValidationAction):
             value = f"{old}（更正：{quote(rest, 100)}）" if old and old != NOT_SAID else quote(rest, 300)
         else:
             stripped = re.sub(r"^(?:对方|他|她|他们)(?:是|叫)", "", rest) if target == "case_party" else rest
-            value, _problem = CLEAN[target](stripped or rest, stripped or rest, latest_entity(tracker, "amount"))
+            value, _problem = CLEAN[target](
+                stripped or rest, stripped or rest, latest_entity(tracker, "amount")
+            )
             if value is None:
                 dispatcher.utter_message(text=CORRECTION_UNCLEAR)
                 return {}
         dispatcher.utter_message(text=CORRECTED.format(label=INTAKE_LABELS[target], value=value))
         return {target: value}
 
-    def validate_case_facts(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_case_facts(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._validate("case_facts", value, dispatcher, tracker)
 
-    def validate_case_party(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_case_party(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._validate("case_party", value, dispatcher, tracker)
 
-    def validate_case_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_case_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._validate("case_amount", value, dispatcher, tracker)
 
-    def validate_case_outcome(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_case_outcome(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._validate("case_outcome", value, dispatcher, tracker)
 
-    def validate_case_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: dict[str, Any]) -> dict[str, Any]:
+    def validate_case_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._validate("case_contact", value, dispatcher, tracker)
 
 
@@ -438,19 +503,33 @@ class ActionSubmitIntake(Action):
     def name(self) -> str:
         return "action_submit_intake"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         lines = intake_lines(tracker)
         not_asked = [INTAKE_LABELS[s] for s in INTAKE_SLOTS if not tracker.get_slot(s)]
-        summary = "调解申请。" + "；".join(lines) + "。" + (f"未问到：{'、'.join(not_asked)}。" if not_asked else "")
+        summary = (
+            "调解申请。"
+            + "；".join(lines)
+            + "。"
+            + (f"未问到：{'、'.join(not_asked)}。" if not_asked else "")
+        )
         answers = {tracker.get_slot(s) for s in INTAKE_SLOTS}
         earlier = [t for t in recent_user_texts(tracker, 6, include_latest=True) if t not in answers]
         facts = tracker.get_slot("case_facts") or ""
         kind = dispute_type(tracker)
         payload = handoff_payload(
-            reason="mediation_request", priority=PRIORITY_NORMAL, dispute_type=kind, summary=summary,
-            suggested_citations=suggested_citations(tracker, " ".join([facts] + earlier[-2:]).strip() or None,
-                                                    region(tracker)))
+            reason="mediation_request",
+            priority=PRIORITY_NORMAL,
+            dispute_type=kind,
+            summary=summary,
+            suggested_citations=suggested_citations(
+                tracker, " ".join([facts] + earlier[-2:]).strip() or None, region(tracker)
+            ),
+        )
         caveat = INTAKE_CAVEAT + (LABOUR_CAVEAT if kind == "劳动工资" else "")
-        text = "已记下您的调解申请：\n" + "\n".join(f"· {line}" for line in lines) + f"\n{INTAKE_DONE}\n{caveat}"
+        text = (
+            "已记下您的调解申请：\n" + "\n".join(f"· {line}" for line in lines) + f"\n{INTAKE_DONE}\n{caveat}"
+        )
         dispatcher.utter_message(text=text, json_message=payload)
         return pause_events(tracker)

@@ -40,7 +40,9 @@ def upgrade() -> None:
     op.create_table(
         "mediator_sessions",
         sa.Column("token_hash", sa.String(64), primary_key=True),
-        sa.Column("mediator_id", sa.Integer, sa.ForeignKey("mediators.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "mediator_id", sa.Integer, sa.ForeignKey("mediators.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked", sa.Boolean, nullable=False),
@@ -50,8 +52,12 @@ def upgrade() -> None:
     op.create_table(
         "handoffs",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("conversation_id", sa.String(64), sa.ForeignKey("conversations.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "conversation_id",
+            sa.String(64),
+            sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("source", sa.String(16), nullable=False),
         sa.Column("reason", sa.String(64), nullable=False),
@@ -71,14 +77,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_handoffs_conversation_id", "handoffs", ["conversation_id"])
     op.create_index("ix_handoffs_status_priority", "handoffs", ["status", "priority_rank", "created_at"])
-    op.create_index("uq_handoffs_open_per_conversation", "handoffs", ["conversation_id"], unique=True,
-                    sqlite_where=OPEN, postgresql_where=OPEN)
+    op.create_index(
+        "uq_handoffs_open_per_conversation",
+        "handoffs",
+        ["conversation_id"],
+        unique=True,
+        sqlite_where=OPEN,
+        postgresql_where=OPEN,
+    )
 
     op.create_table(
         "transitions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("conversation_id", sa.String(64), sa.ForeignKey("conversations.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "conversation_id",
+            sa.String(64),
+            sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("from_mode", sa.String(16), nullable=False),
         sa.Column("to_mode", sa.String(16), nullable=False),
         sa.Column("actor", sa.String(80), nullable=False),

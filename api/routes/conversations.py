@@ -39,25 +39,36 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationCreated,
-             responses={429: {"description": "too many new conversations from this address"}})
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConversationCreated,
+    responses={429: {"description": "too many new conversations from this address"}},
+)
 def create_conversation(
     request: Request, session: SessionDep, body: Annotated[ConversationCreate | None, Body()] = None
 ) -> ConversationCreated:
     wait = request.app.state.client_limits["conversations"].hit(client_address(request))
     if wait:
-        raise too_many(wait, "新开咨询太频繁，", "Too many new conversations from this address (at most "
-                       f"{request.app.state.settings.client_conversations_per_10_min} in 10 minutes)")
+        raise too_many(
+            wait,
+            "新开咨询太频繁，",
+            "Too many new conversations from this address (at most "
+            f"{request.app.state.settings.client_conversations_per_10_min} in 10 minutes)",
+        )
     token = new_token()
-    conversation = Conversation(id=new_conversation_id(), token_hash=hash_token(token),
-                                region=body.region if body else None)
+    conversation = Conversation(
+        id=new_conversation_id(), token_hash=hash_token(token), region=body.region if body else None
+    )
     session.add(conversation)
     session.commit()
     return ConversationCreated(conversation_id=conversation.id, token=token)
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut)
-def read_conversation(conversation: ConversationDep, session: SessionDep, settings: SettingsDep) -> ConversationOut:
+def read_conversation(
+    conversation: ConversationDep, session: SessionDep, settings: SettingsDep
+) -> ConversationOut:
     session.refresh(conversation)
     handoff = mediation.open_handoff_of(session, conversation.id)
     return ConversationOut(
@@ -67,27 +78,48 @@ def read_conversation(conversation: ConversationDep, session: SessionDep, settin
         created_at=as_utc(conversation.created_at),
         messages=[mediation.message_dict(m) for m in conversation.messages],
         queue=queue_info(session, conversation, settings.handoff_default_wait_s),
-        mediator=handoff.mediator.display_name if handoff and handoff.mediator and conversation.mode == MEDIATOR
+        mediator=handoff.mediator.display_name
+        if handoff and handoff.mediator and conversation.mode == MEDIATOR
         else None,
     )
 
 
-@router.post("/{conversation_id}/messages", response_model=MessageReply,
-             responses={409: {"description": "conversation closed"},
-                        429: {"description": "too many messages (this conversation, or this address)"},
-                        503: {"description": "the gateway is at its bound: not stored, send it again after "
-                                             "Retry-After seconds (same client_id)"}})
-async def post_message(request: Request, body: MessageIn, conversation: ConversationRefDep,
-                       flow: MessageFlowDep) -> MessageReply:
+@router.post(
+    "/{conversation_id}/messages",
+    response_model=MessageReply,
+    responses={
+        409: {"description": "conversation closed"},
+        429: {"description": "too many messages (this conversation, or this address)"},
+        503: {
+            "description": "the gateway is at its bound: not stored, send it again after "
+            "Retry-After seconds (same client_id)"
+        },
+    },
+)
+async def post_message(
+    request: Request, body: MessageIn, conversation: ConversationRefDep, flow: MessageFlowDep
+) -> MessageReply:
     return await flow.post(conversation, body, client=client_address(request))
 
 
-@router.post("/{conversation_id}/handoff", response_model=HandoffRequested,
-             responses={200: {"description": "already waiting for or talking to a mediator"},
-                        201: {"description": "handed off"}, 409: {"description": "conversation closed"},
-                        429: {"description": "too many requests for a mediator from this address"}})
-def request_mediator(request: Request, response: Response, conversation: ConversationDep, session: SessionDep,
-                     rasa: RasaDep, body: Annotated[HandoffRequestIn | None, Body()] = None) -> HandoffRequested:
+@router.post(
+    "/{conversation_id}/handoff",
+    response_model=HandoffRequested,
+    responses={
+        200: {"description": "already waiting for or talking to a mediator"},
+        201: {"description": "handed off"},
+        409: {"description": "conversation closed"},
+        429: {"description": "too many requests for a mediator from this address"},
+    },
+)
+def request_mediator(
+    request: Request,
+    response: Response,
+    conversation: ConversationDep,
+    session: SessionDep,
+    rasa: RasaDep,
+    body: Annotated[HandoffRequestIn | None, Body()] = None,
+) -> HandoffRequested:
     """The resident asks for a person directly (the widget's 找调解员 button): no bot involved."""
     session.refresh(conversation)
     if conversation.mode == CLOSED:
@@ -100,7 +132,9 @@ def request_mediator(request: Request, response: Response, conversation: Convers
         handoff_request = mediation.resident_request(session, conversation, reason)
         if body and body.reason:
             handoff_request.summary = f"居民说明：“{body.reason.strip()}”。" + handoff_request.summary
-        open_handoff(request.app.state, session, conversation, handoff_request, source="resident", actor="resident")
+        open_handoff(
+            request.app.state, session, conversation, handoff_request, source="resident", actor="resident"
+        )
         session.refresh(conversation)
         created = conversation.mode == WAITING
         if created:
@@ -110,10 +144,18 @@ def request_mediator(request: Request, response: Response, conversation: Convers
                 log.info("conversation %s: pause not sent (%s)", conversation.id, exc)
     else:
         created = False
-    handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation.id)
-                             .order_by(Handoff.created_at.desc()).limit(1))
+    handoff = session.scalar(
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation.id)
+        .order_by(Handoff.created_at.desc())
+        .limit(1)
+    )
     if handoff is None:  # pragma: no cover - a non-bot, non-closed conversation always has a handoff
         raise HTTPException(status.HTTP_409_CONFLICT, "no handoff could be made")
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return HandoffRequested(mode=conversation.mode, handoff_id=handoff.id, created=created,
-                            queue=queue_info(session, conversation, request.app.state.settings.handoff_default_wait_s))
+    return HandoffRequested(
+        mode=conversation.mode,
+        handoff_id=handoff.id,
+        created=created,
+        queue=queue_info(session, conversation, request.app.state.settings.handoff_default_wait_s),
+    )

@@ -41,16 +41,22 @@ def _owned(session: Session, handoff_id: str, mediator: Mediator) -> Handoff:
 
 
 @router.get("")
-def list_handoffs(request: Request, mediator: MediatorDep, session: SessionDep,
-                  status_: Annotated[Literal["waiting", "active", "released", "closed"], Query(alias="status")]
-                  = "waiting",
-                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict]:
+def list_handoffs(
+    request: Request,
+    mediator: MediatorDep,
+    session: SessionDep,
+    status_: Annotated[Literal["waiting", "active", "released", "closed"], Query(alias="status")] = "waiting",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict]:
     """Waiting: urgent first, then longest waiting. Others: most recent first."""
     if status_ == H_WAITING:
         rows = mediation.waiting_queue(session)[:limit]
         return [mediation.handoff_dict(h, position=i) for i, h in enumerate(rows, 1)]
-    order = {"active": Handoff.claimed_at.desc(), "released": Handoff.released_at.desc(),
-             "closed": Handoff.closed_at.desc()}[status_]
+    order = {
+        "active": Handoff.claimed_at.desc(),
+        "released": Handoff.released_at.desc(),
+        "closed": Handoff.closed_at.desc(),
+    }[status_]
     rows = session.scalars(select(Handoff).where(Handoff.status == status_).order_by(order).limit(limit))
     return [mediation.handoff_dict(h) for h in rows]
 
@@ -59,25 +65,33 @@ def list_handoffs(request: Request, mediator: MediatorDep, session: SessionDep,
 def read_handoff(handoff_id: str, mediator: MediatorDep, session: SessionDep) -> dict:
     """The handoff and the conversation's whole transcript, the bot's part included."""
     handoff = _get(session, handoff_id)
-    messages = session.scalars(select(Message).where(Message.conversation_id == handoff.conversation_id)
-                               .order_by(Message.id))
+    messages = session.scalars(
+        select(Message).where(Message.conversation_id == handoff.conversation_id).order_by(Message.id)
+    )
     position = None
     if handoff.status == H_WAITING:
-        position = next((i for i, h in enumerate(mediation.waiting_queue(session), 1) if h.id == handoff.id), None)
+        position = next(
+            (i for i, h in enumerate(mediation.waiting_queue(session), 1) if h.id == handoff.id), None
+        )
     out = mediation.handoff_dict(handoff, position=position)
     out["conversation_mode"] = handoff.conversation.mode
     out["messages"] = [mediation.message_dict(m) for m in messages]
     out["mine"] = handoff.mediator_id == mediator.id
     precedent = session.scalar(select(Precedent).where(Precedent.handoff_id == handoff.id))
     if precedent is not None:
-        out["precedent"] = {"id": precedent.id, "status": precedent.status,
-                            "published": precedent.published_at is not None, "error": precedent.error}
+        out["precedent"] = {
+            "id": precedent.id,
+            "status": precedent.status,
+            "published": precedent.published_at is not None,
+            "error": precedent.error,
+        }
     return out
 
 
 @router.post("/{handoff_id}/claim")
-def claim_handoff(request: Request, handoff_id: str, mediator: MediatorDep, session: SessionDep,
-                  bus: BusDep) -> dict:
+def claim_handoff(
+    request: Request, handoff_id: str, mediator: MediatorDep, session: SessionDep, bus: BusDep
+) -> dict:
     _get(session, handoff_id)
     outbox = Outbox()
     try:
@@ -87,26 +101,46 @@ def claim_handoff(request: Request, handoff_id: str, mediator: MediatorDep, sess
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     state = request.app.state
     state.metrics.handoff_wait.observe(
-        (mediation.as_utc(handoff.claimed_at) - mediation.as_utc(handoff.created_at)).total_seconds())
+        (mediation.as_utc(handoff.claimed_at) - mediation.as_utc(handoff.created_at)).total_seconds()
+    )
     mediation.publish(bus, session, outbox, state.settings.handoff_default_wait_s)
     return mediation.handoff_dict(handoff)
 
 
 @router.post("/{handoff_id}/messages", status_code=status.HTTP_201_CREATED)
-def mediator_message(request: Request, handoff_id: str, body: MediatorMessageIn, mediator: MediatorDep,
-                     session: SessionDep, bus: BusDep) -> dict:
+def mediator_message(
+    request: Request,
+    handoff_id: str,
+    body: MediatorMessageIn,
+    mediator: MediatorDep,
+    session: SessionDep,
+    bus: BusDep,
+) -> dict:
     handoff = _owned(session, handoff_id, mediator)
     if body.client_id:
-        existing = session.scalar(select(Message).where(Message.conversation_id == handoff.conversation_id,
-                                                        Message.client_id == body.client_id))
+        existing = session.scalar(
+            select(Message).where(
+                Message.conversation_id == handoff.conversation_id, Message.client_id == body.client_id
+            )
+        )
         if existing is not None:
             return mediation.message_dict(existing) | {"duplicate": True}
     outbox = Outbox()
-    payload = {"mediator": mediator.display_name,
-               "citations": [c.model_dump(exclude_none=True) for c in body.citations]}
+    payload = {
+        "mediator": mediator.display_name,
+        "citations": [c.model_dump(exclude_none=True) for c in body.citations],
+    }
     try:
-        msg = mediation.add_message(session, outbox, handoff.conversation_id, "mediator", body.text, payload=payload,
-                                    client_id=body.client_id, mediator_id=mediator.id)
+        msg = mediation.add_message(
+            session,
+            outbox,
+            handoff.conversation_id,
+            "mediator",
+            body.text,
+            payload=payload,
+            client_id=body.client_id,
+            mediator_id=mediator.id,
+        )
         session.commit()
     except IntegrityError as exc:
         session.rollback()
@@ -117,8 +151,9 @@ def mediator_message(request: Request, handoff_id: str, body: MediatorMessageIn,
 
 
 @router.post("/{handoff_id}/release")
-def release_handoff(request: Request, handoff_id: str, mediator: MediatorDep, session: SessionDep, bus: BusDep,
-                    rasa: RasaDep) -> dict:
+def release_handoff(
+    request: Request, handoff_id: str, mediator: MediatorDep, session: SessionDep, bus: BusDep, rasa: RasaDep
+) -> dict:
     """Back to the bot: the conversation is bot-owned again and Rasa gets the `resume` event."""
     handoff = _owned(session, handoff_id, mediator)
     outbox = Outbox()
@@ -135,21 +170,41 @@ def release_handoff(request: Request, handoff_id: str, mediator: MediatorDep, se
         # The next resident message retries it (see conversations._ask_bot).
         resumed = False
         log.warning("conversation %s: resume not delivered to Rasa: %s", handoff.conversation_id, exc)
-    mediation.audit(session, mediation.actor_of(mediator), "rasa.resume", conversation_id=handoff.conversation_id,
-                    handoff_id=handoff.id, delivered=resumed)
+    mediation.audit(
+        session,
+        mediation.actor_of(mediator),
+        "rasa.resume",
+        conversation_id=handoff.conversation_id,
+        handoff_id=handoff.id,
+        delivered=resumed,
+    )
     session.commit()
     return mediation.handoff_dict(handoff) | {"bot_resumed": resumed}
 
 
 @router.post("/{handoff_id}/close")
-def close_handoff(request: Request, handoff_id: str, body: HandoffCloseIn, mediator: MediatorDep,
-                  session: SessionDep, bus: BusDep, background: BackgroundTasks) -> dict:
+def close_handoff(
+    request: Request,
+    handoff_id: str,
+    body: HandoffCloseIn,
+    mediator: MediatorDep,
+    session: SessionDep,
+    bus: BusDep,
+    background: BackgroundTasks,
+) -> dict:
     """Closed with an outcome; the case, anonymised, becomes a precedent the knowledge base can search."""
     handoff = _owned(session, handoff_id, mediator)
     outbox = Outbox()
     try:
-        mediation.close(session, outbox, handoff, mediator, outcome=body.outcome, summary=body.summary,
-                        follow_up_date=body.follow_up_date)
+        mediation.close(
+            session,
+            outbox,
+            handoff,
+            mediator,
+            outcome=body.outcome,
+            summary=body.summary,
+            follow_up_date=body.follow_up_date,
+        )
         handoff.closed_at = handoff.closed_at or utcnow()
         precedent = store_precedent(session, handoff, body.facts)
         session.commit()

@@ -29,8 +29,12 @@ def _check_kb(kb: KnowledgeBaseDep) -> dict[str, Any]:
     if version_dir is None:
         return {"status": "down", "error": "knowledge base not built"}
     manifest = store.read_manifest(version_dir)
-    out = {"status": "ok", "version": manifest["version"], "counts": manifest.get("counts", {}),
-           "dense": bool(manifest.get("dense"))}
+    out = {
+        "status": "ok",
+        "version": manifest["version"],
+        "counts": manifest.get("counts", {}),
+        "dense": bool(manifest.get("dense")),
+    }
     if not out["dense"]:
         out |= {"status": "degraded", "error": "no dense index yet: searching with BM25 alone"}
     return out

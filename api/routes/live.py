@@ -99,8 +99,13 @@ class EventLimiter:
     event, whether to handle or drop it, or to close the socket: more than `flood_factor` times the rate within
     `window_s` (counted over the last events, dropped ones included)."""
 
-    def __init__(self, rate: float = EVENTS_PER_S, burst: int = EVENT_BURST, flood_factor: float = FLOOD_FACTOR,
-                 window_s: float = FLOOD_WINDOW_S):
+    def __init__(
+        self,
+        rate: float = EVENTS_PER_S,
+        burst: int = EVENT_BURST,
+        flood_factor: float = FLOOD_FACTOR,
+        window_s: float = FLOOD_WINDOW_S,
+    ):
         self.rate = rate
         self.burst = float(burst)
         self.tokens = float(burst)
@@ -164,19 +169,31 @@ def _resident_state(app, conversation_id: str, token: str | None, after: int | N
         if resident_token_expired(conversation, app.state.settings.resident_token_idle_s):
             return 4401, EXPIRED_DETAIL, {}  # the widget starts a new conversation
         touch_resident(session, conversation)
-        hello: dict[str, Any] = {"type": "hello", "conversation_id": conversation_id, "mode": conversation.mode,
-                                 "queue": None, "mediator": None}
+        hello: dict[str, Any] = {
+            "type": "hello",
+            "conversation_id": conversation_id,
+            "mode": conversation.mode,
+            "queue": None,
+            "mediator": None,
+        }
         if conversation.mode == WAITING:
             hello["queue"] = mediation.queue_positions(
-                session, app.state.settings.handoff_default_wait_s).get(conversation_id)
+                session, app.state.settings.handoff_default_wait_s
+            ).get(conversation_id)
         if conversation.mode == MEDIATOR:
             handoff = mediation.open_handoff_of(session, conversation_id)
             hello["mediator"] = handoff.mediator.display_name if handoff and handoff.mediator else None
         missed = []
         if after is not None:
-            missed = [mediation.message_dict(m) for m in session.scalars(
-                select(Message).where(Message.conversation_id == conversation_id, Message.id > after)
-                .order_by(Message.id).limit(HELLO_BACKLOG))]
+            missed = [
+                mediation.message_dict(m)
+                for m in session.scalars(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id, Message.id > after)
+                    .order_by(Message.id)
+                    .limit(HELLO_BACKLOG)
+                )
+            ]
         hello["messages"] = missed
         return 0, "", hello
 
@@ -264,8 +281,9 @@ async def _serve(ws: WebSocket, sub, handle, close_code: int = 4408, control=Non
 
 
 @router.websocket("/ws/conversations/{conversation_id}")
-async def resident_socket(ws: WebSocket, conversation_id: str, token: str | None = None,
-                          after: int | None = None) -> None:
+async def resident_socket(
+    ws: WebSocket, conversation_id: str, token: str | None = None, after: int | None = None
+) -> None:
     app = ws.app
     code, detail, hello = await run_in_threadpool(_resident_state, app, conversation_id, token, after)
     if code:
@@ -284,8 +302,15 @@ async def resident_socket(ws: WebSocket, conversation_id: str, token: str | None
             if data.get("type") == "typing":
                 typing = bool(data.get("typing", True))
                 if throttle.allow(conversation_id, typing):
-                    bus.publish(channel, {"type": "typing", "conversation_id": conversation_id, "from": "resident",
-                                          "typing": typing})
+                    bus.publish(
+                        channel,
+                        {
+                            "type": "typing",
+                            "conversation_id": conversation_id,
+                            "from": "resident",
+                            "typing": typing,
+                        },
+                    )
             elif data.get("type") == "ping":
                 await ws.send_json({"type": "pong"})
 
@@ -301,20 +326,31 @@ def _mediator_of(app, token: str | None):
         if mediator is None:
             return None
         row = session.get(MediatorSession, hash_token(token))
-        return {"id": mediator.id, "username": mediator.username, "display_name": mediator.display_name,
-                "role": mediator.role, "expires_at": as_utc(row.expires_at)}
+        return {
+            "id": mediator.id,
+            "username": mediator.username,
+            "display_name": mediator.display_name,
+            "role": mediator.role,
+            "expires_at": as_utc(row.expires_at),
+        }
 
 
 def _can_watch(app, conversation_id: str) -> bool:
     with app.state.db.sessions() as session:
-        return session.scalar(select(Handoff.id).where(Handoff.conversation_id == conversation_id).limit(1)) is not None
+        return (
+            session.scalar(select(Handoff.id).where(Handoff.conversation_id == conversation_id).limit(1))
+            is not None
+        )
 
 
 def _owns(app, mediator: dict, conversation_id: str) -> bool:
     with app.state.db.sessions() as session:
-        handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation_id,
-                                                       Handoff.status == H_ACTIVE))
-        return handoff is not None and (handoff.mediator_id == mediator["id"] or mediator["role"] == ROLE_ADMIN)
+        handoff = session.scalar(
+            select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status == H_ACTIVE)
+        )
+        return handoff is not None and (
+            handoff.mediator_id == mediator["id"] or mediator["role"] == ROLE_ADMIN
+        )
 
 
 @router.websocket("/ws/mediators")
@@ -354,15 +390,20 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
             fresh = await run_in_threadpool(_mediator_of, app, token)
             if fresh is None:
                 reason = str(event.get("reason") or "")
-                raise _Close(CLOSE_LOGIN, SESSION_ENDED.get(reason, "login expired or invalid; please log in again"),
-                             reason=reason or None)
+                raise _Close(
+                    CLOSE_LOGIN,
+                    SESSION_ENDED.get(reason, "login expired or invalid; please log in again"),
+                    reason=reason or None,
+                )
             mediator.update(fresh)
             return True
 
         async def handle(data: dict[str, Any]) -> None:
             kind = data.get("type")
             conversation_id = str(data.get("conversation_id") or "")[:64]
-            if unstorable(conversation_id):  # NUL or a lone surrogate: no conversation has one, no query takes one
+            if unstorable(
+                conversation_id
+            ):  # NUL or a lone surrogate: no conversation has one, no query takes one
                 conversation_id = ""
             if kind == "watch" and conversation_id:
                 if await run_in_threadpool(_can_watch, app, conversation_id):
@@ -374,11 +415,19 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
                 sub.discard(conversation_channel(conversation_id))
             elif kind == "typing" and conversation_id:
                 typing = bool(data.get("typing", True))
-                if throttle.allow(conversation_id, typing) and await run_in_threadpool(_owns, app, mediator,
-                                                                                        conversation_id):
-                    bus.publish(conversation_channel(conversation_id),
-                                {"type": "typing", "conversation_id": conversation_id, "from": "mediator",
-                                 "name": mediator["display_name"], "typing": typing})
+                if throttle.allow(conversation_id, typing) and await run_in_threadpool(
+                    _owns, app, mediator, conversation_id
+                ):
+                    bus.publish(
+                        conversation_channel(conversation_id),
+                        {
+                            "type": "typing",
+                            "conversation_id": conversation_id,
+                            "from": "mediator",
+                            "name": mediator["display_name"],
+                            "typing": typing,
+                        },
+                    )
             elif kind == "ping":
                 await ws.send_json({"type": "pong"})
 

@@ -35,20 +35,29 @@ router = APIRouter(prefix="/api", tags=["mediators"])
 
 
 def mediator_dict(m: Mediator) -> dict:
-    return {"id": m.id, "username": m.username, "display_name": m.display_name, "role": m.role,
-            "active": m.active, "created_at": iso(m.created_at)}
+    return {
+        "id": m.id,
+        "username": m.username,
+        "display_name": m.display_name,
+        "role": m.role,
+        "active": m.active,
+        "created_at": iso(m.created_at),
+    }
 
 
 def sessions_changed(bus: EventBus, mediator_id: int, reason: str) -> None:
     """Tell every gateway's sockets of this mediator to check their login (after the commit that changed it)."""
-    bus.publish(mediator_channel(mediator_id), {"type": "sessions_changed", "mediator_id": mediator_id,
-                                                "reason": reason})
+    bus.publish(
+        mediator_channel(mediator_id),
+        {"type": "sessions_changed", "mediator_id": mediator_id, "reason": reason},
+    )
 
 
 def _end_sessions(session, mediator_id: int, *, keep: str | None = None) -> int:
     """Revoke the mediator's logins (all but `keep`, a token hash); how many there were."""
-    query = update(MediatorSession).where(MediatorSession.mediator_id == mediator_id,
-                                          MediatorSession.revoked.is_(False))
+    query = update(MediatorSession).where(
+        MediatorSession.mediator_id == mediator_id, MediatorSession.revoked.is_(False)
+    )
     if keep is not None:
         query = query.where(MediatorSession.token_hash != keep)
     return session.execute(query.values(revoked=True).execution_options(synchronize_session=False)).rowcount
@@ -57,11 +66,20 @@ def _end_sessions(session, mediator_id: int, *, keep: str | None = None) -> int:
 LOGIN_BUSY_WAIT_S = 0.2  # how long a login waits for a free password check before 503
 
 
-@router.post("/mediators/login", response_model=LoginOut,
-             responses={429: {"description": "too many failed logins from this address or of this username: "
-                                             "wait Retry-After seconds"},
-                        503: {"description": "the gateway is checking as many passwords as it may: try again "
-                                             "after Retry-After seconds"}})
+@router.post(
+    "/mediators/login",
+    response_model=LoginOut,
+    responses={
+        429: {
+            "description": "too many failed logins from this address or of this username: "
+            "wait Retry-After seconds"
+        },
+        503: {
+            "description": "the gateway is checking as many passwords as it may: try again "
+            "after Retry-After seconds"
+        },
+    },
+)
 def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOut:
     """Log in. Guessing is bounded three ways (api/limits.py `BackOff`, shared by every gateway through Redis):
 
@@ -86,8 +104,11 @@ def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOu
     mediator = session.scalar(select(Mediator).where(Mediator.username == body.username))
     if not state.password_checks.acquire(timeout=LOGIN_BUSY_WAIT_S):
         backoff.refund(keys)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "登录的人较多，请稍后再试。Too many logins at "
-                            "once; try again in a moment.", headers={"Retry-After": "1"})
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "登录的人较多，请稍后再试。Too many logins at once; try again in a moment.",
+            headers={"Retry-After": "1"},
+        )
     try:
         ok = verify_password(mediator.password_hash if mediator else None, body.password)
     finally:
@@ -95,8 +116,9 @@ def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOu
     if not ok or mediator is None or not mediator.active:
         audit(session, f"login:{body.username[:60]}", "mediator.login_failed")
         session.commit()
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "wrong username or password", headers={"WWW-Authenticate": "Bearer"}
+        )
     backoff.refund({"client": keys["client"]})
     backoff.reset({"name": keys["name"]})
     if needs_rehash(mediator.password_hash):
@@ -106,13 +128,22 @@ def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOu
     session.add(MediatorSession(token_hash=hash_token(token), mediator_id=mediator.id, expires_at=expires))
     audit(session, f"mediator:{mediator.username}", "mediator.login")
     session.commit()
-    return LoginOut(token=token, expires_at=expires, username=mediator.username, display_name=mediator.display_name,
-                    role=mediator.role)
+    return LoginOut(
+        token=token,
+        expires_at=expires,
+        username=mediator.username,
+        display_name=mediator.display_name,
+        role=mediator.role,
+    )
 
 
 @router.post("/mediators/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(mediator: MediatorDep, session: SessionDep, bus: BusDep,
-           authorization: Annotated[str | None, Header()] = None) -> None:
+def logout(
+    mediator: MediatorDep,
+    session: SessionDep,
+    bus: BusDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
     row = session.get(MediatorSession, hash_token(_bearer(authorization) or ""))
     if row is not None:
         row.revoked = True
@@ -127,8 +158,14 @@ def me(mediator: MediatorDep) -> dict:
 
 
 @router.post("/mediators/me/password", response_model=PasswordChanged)
-def change_password(request: Request, body: PasswordChange, mediator: MediatorDep, session: SessionDep,
-                    bus: BusDep, authorization: Annotated[str | None, Header()] = None) -> PasswordChanged:
+def change_password(
+    request: Request,
+    body: PasswordChange,
+    mediator: MediatorDep,
+    session: SessionDep,
+    bus: BusDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> PasswordChanged:
     """A new password for the mediator logged in: every other login of the account ends, this one stays. The
     current password is checked under the same back-off and bound as a login (a stolen token must not become a
     way to guess the password without limit)."""
@@ -140,8 +177,11 @@ def change_password(request: Request, body: PasswordChange, mediator: MediatorDe
         raise too_many(wait, "密码错误次数过多，", "Too many wrong passwords")
     if not state.password_checks.acquire(timeout=LOGIN_BUSY_WAIT_S):
         state.login_backoff.refund(keys)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "请稍后再试。Too many password checks at once; "
-                            "try again in a moment.", headers={"Retry-After": "1"})
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "请稍后再试。Too many password checks at once; try again in a moment.",
+            headers={"Retry-After": "1"},
+        )
     try:
         ok = verify_password(mediator.password_hash, body.current_password)
     finally:
@@ -166,8 +206,13 @@ def list_mediators(admin: AdminDep, session: SessionDep) -> list[dict]:
 
 @router.post("/mediators", status_code=status.HTTP_201_CREATED)
 def create_mediator(body: MediatorCreate, admin: AdminDep, session: SessionDep) -> dict:
-    mediator = Mediator(username=body.username, display_name=body.display_name or body.username,
-                        password_hash=hash_password(body.password), role=body.role, active=True)
+    mediator = Mediator(
+        username=body.username,
+        display_name=body.display_name or body.username,
+        password_hash=hash_password(body.password),
+        role=body.role,
+        active=True,
+    )
     session.add(mediator)
     try:
         session.flush()
@@ -180,23 +225,35 @@ def create_mediator(body: MediatorCreate, admin: AdminDep, session: SessionDep) 
 
 
 @router.patch("/mediators/{mediator_id}", response_model=MediatorOut)
-def update_mediator(mediator_id: int, body: MediatorUpdate, admin: AdminDep, session: SessionDep,
-                    bus: BusDep) -> dict:
+def update_mediator(
+    mediator_id: int, body: MediatorUpdate, admin: AdminDep, session: SessionDep, bus: BusDep
+) -> dict:
     """Change an account's display name or role, or disable (every login ends at once) or enable it. An
     administrator cannot disable or demote their own account (there is always one administrator left)."""
     mediator = session.get(Mediator, mediator_id)
     if mediator is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "mediator not found")
     changes = body.model_dump(include=body.model_fields_set)
-    if mediator.id == admin.id and (changes.get("active") is False or changes.get("role", admin.role) != admin.role):
-        raise HTTPException(status.HTTP_409_CONFLICT, "administrators cannot disable or demote their own account")
+    if mediator.id == admin.id and (
+        changes.get("active") is False or changes.get("role", admin.role) != admin.role
+    ):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "administrators cannot disable or demote their own account"
+        )
     changed = sorted(k for k, v in changes.items() if getattr(mediator, k) != v)
     for key in changed:
         setattr(mediator, key, changes[key])
     ended = _end_sessions(session, mediator.id) if "active" in changed and not mediator.active else 0
     if changed:
-        audit(session, f"mediator:{admin.username}", "mediator.update", username=mediator.username,
-              fields=changed, **{k: changes[k] for k in changed}, sessions_ended=ended)
+        audit(
+            session,
+            f"mediator:{admin.username}",
+            "mediator.update",
+            username=mediator.username,
+            fields=changed,
+            **{k: changes[k] for k in changed},
+            sessions_ended=ended,
+        )
     session.commit()
     if changed:
         # Disabled: its consoles close; a new name or role: they pick it up.
@@ -205,11 +262,24 @@ def update_mediator(mediator_id: int, body: MediatorUpdate, admin: AdminDep, ses
 
 
 @router.get("/audit")
-def audit_log(admin: AdminDep, session: SessionDep,
-              conversation_id: Annotated[str | None, Query(max_length=64)] = None,
-              limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict]:
+def audit_log(
+    admin: AdminDep,
+    session: SessionDep,
+    conversation_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if conversation_id:
         query = query.where(AuditEntry.conversation_id == conversation_id)
-    return [{"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action, "conversation_id": e.conversation_id,
-             "handoff_id": e.handoff_id, "detail": e.detail} for e in session.scalars(query)]
+    return [
+        {
+            "id": e.id,
+            "at": iso(e.at),
+            "actor": e.actor,
+            "action": e.action,
+            "conversation_id": e.conversation_id,
+            "handoff_id": e.handoff_id,
+            "detail": e.detail,
+        }
+        for e in session.scalars(query)
+    ]

@@ -20,19 +20,32 @@ router = APIRouter(prefix="/api/precedents", tags=["precedents"])
 
 def precedent_out(row: Precedent) -> PrecedentOut:
     record = row.record or {}
-    return PrecedentOut(id=row.id, handoff_id=row.handoff_id, status=row.status, title=record.get("title", ""),
-                        text=record.get("text", ""), fields=PrecedentFields(**(row.fields or _legacy_fields(row))),
-                        held_reasons=precedents.held_reasons(row), created_at=row.created_at,
-                        reviewed_at=row.reviewed_at, published=row.published_at is not None, error=row.error)
+    return PrecedentOut(
+        id=row.id,
+        handoff_id=row.handoff_id,
+        status=row.status,
+        title=record.get("title", ""),
+        text=record.get("text", ""),
+        fields=PrecedentFields(**(row.fields or _legacy_fields(row))),
+        held_reasons=precedents.held_reasons(row),
+        created_at=row.created_at,
+        reviewed_at=row.reviewed_at,
+        published=row.published_at is not None,
+        error=row.error,
+    )
 
 
 def _legacy_fields(row: Precedent) -> dict:
     """A precedent stored before review existed: its fields as far as the record tells them."""
     extra = (row.record or {}).get("extra") or {}
     outcome = str(extra.get("outcome") or "其他").split("。")[0]
-    return {"dispute_type": extra.get("category") or "民间纠纷", "facts": "",
-            "outcome": outcome if outcome in ("调解成功", "部分达成", "未达成", "转诉讼") else "其他",
-            "agreement": "", "statutes": list(extra.get("cited_articles") or [])}
+    return {
+        "dispute_type": extra.get("category") or "民间纠纷",
+        "facts": "",
+        "outcome": outcome if outcome in ("调解成功", "部分达成", "未达成", "转诉讼") else "其他",
+        "agreement": "",
+        "statutes": list(extra.get("cited_articles") or []),
+    }
 
 
 def _reviewable(session: Session, precedent_id: str, mediator: Mediator) -> tuple[Precedent, Handoff]:
@@ -42,18 +55,26 @@ def _reviewable(session: Session, precedent_id: str, mediator: Mediator) -> tupl
         raise HTTPException(status.HTTP_404_NOT_FOUND, "precedent not found")
     handoff = session.get(Handoff, row.handoff_id)
     if handoff.mediator_id != mediator.id and mediator.role != ROLE_ADMIN:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the mediator of this case or an administrator reviews it")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "only the mediator of this case or an administrator reviews it"
+        )
     return row, handoff
 
 
 @router.get("", response_model=list[PrecedentOut])
-def list_precedents(mediator: MediatorDep, session: SessionDep,
-                    status_: Annotated[Literal["draft", "held", "approved", "rejected"], Query(alias="status")]
-                    = "draft",
-                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[PrecedentOut]:
+def list_precedents(
+    mediator: MediatorDep,
+    session: SessionDep,
+    status_: Annotated[Literal["draft", "held", "approved", "rejected"], Query(alias="status")] = "draft",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PrecedentOut]:
     """Precedents in one review state, newest first (drafts and held ones are the review queue)."""
-    rows = session.scalars(select(Precedent).where(Precedent.status == status_)
-                           .order_by(Precedent.created_at.desc()).limit(limit))
+    rows = session.scalars(
+        select(Precedent)
+        .where(Precedent.status == status_)
+        .order_by(Precedent.created_at.desc())
+        .limit(limit)
+    )
     return [precedent_out(r) for r in rows]
 
 
@@ -64,34 +85,58 @@ def read_precedent(precedent_id: str, mediator: MediatorDep, session: SessionDep
 
 
 @router.put("/{precedent_id}", response_model=PrecedentOut)
-def edit_precedent(precedent_id: str, body: PrecedentEditIn, mediator: MediatorDep,
-                   session: SessionDep) -> PrecedentOut:
+def edit_precedent(
+    precedent_id: str, body: PrecedentEditIn, mediator: MediatorDep, session: SessionDep
+) -> PrecedentOut:
     """Save the reviewer's text: anonymised and checked again (held while anything looks like an identifier)."""
     row, handoff = _reviewable(session, precedent_id, mediator)
     try:
-        precedents.edit(row, handoff, dispute_type=body.dispute_type, facts=body.facts, agreement=body.agreement,
-                        statutes=body.statutes)
+        precedents.edit(
+            row,
+            handoff,
+            dispute_type=body.dispute_type,
+            facts=body.facts,
+            agreement=body.agreement,
+            statutes=body.statutes,
+        )
     except precedents.NotReviewable as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    audit(session, actor_of(mediator), "precedent.edit", conversation_id=handoff.conversation_id,
-          handoff_id=handoff.id, status=row.status)
+    audit(
+        session,
+        actor_of(mediator),
+        "precedent.edit",
+        conversation_id=handoff.conversation_id,
+        handoff_id=handoff.id,
+        status=row.status,
+    )
     session.commit()
     return precedent_out(row)
 
 
 @router.post("/{precedent_id}/approve", response_model=PrecedentOut)
-def approve_precedent(precedent_id: str, mediator: MediatorDep, session: SessionDep,
-                      publisher: PrecedentPublisherDep, background: BackgroundTasks) -> PrecedentOut:
+def approve_precedent(
+    precedent_id: str,
+    mediator: MediatorDep,
+    session: SessionDep,
+    publisher: PrecedentPublisherDep,
+    background: BackgroundTasks,
+) -> PrecedentOut:
     """Public from now on; the knowledge base takes it in right after. 409 while it is held."""
     row, handoff = _reviewable(session, precedent_id, mediator)
     try:
         precedents.approve(row, handoff, mediator)
     except precedents.NotReviewable as exc:
         session.commit()  # a held status found now is kept
-        raise HTTPException(status.HTTP_409_CONFLICT, {"detail": str(exc),
-                                                       "held_reasons": precedents.held_reasons(row)}) from exc
-    audit(session, actor_of(mediator), "precedent.approve", conversation_id=handoff.conversation_id,
-          handoff_id=handoff.id)
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, {"detail": str(exc), "held_reasons": precedents.held_reasons(row)}
+        ) from exc
+    audit(
+        session,
+        actor_of(mediator),
+        "precedent.approve",
+        conversation_id=handoff.conversation_id,
+        handoff_id=handoff.id,
+    )
     session.commit()
     background.add_task(publisher.publish_pending, row.id)
     return precedent_out(row)
@@ -105,7 +150,12 @@ def reject_precedent(precedent_id: str, mediator: MediatorDep, session: SessionD
         precedents.reject(row, mediator)
     except precedents.NotReviewable as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    audit(session, actor_of(mediator), "precedent.reject", conversation_id=handoff.conversation_id,
-          handoff_id=handoff.id)
+    audit(
+        session,
+        actor_of(mediator),
+        "precedent.reject",
+        conversation_id=handoff.conversation_id,
+        handoff_id=handoff.id,
+    )
     session.commit()
     return precedent_out(row)

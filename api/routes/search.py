@@ -32,12 +32,20 @@ def search(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "query is empty")
     wait = request.app.state.client_limits["search"].hit(client_address(request), cost=math.ceil(k / 10))
     if wait:
-        raise too_many(wait, "检索太频繁，", "Too many searches from this address "
-                       f"(at most {request.app.state.settings.client_search_cost_per_minute} a minute; "
-                       "k results count as ceil(k/10) searches)")
+        raise too_many(
+            wait,
+            "检索太频繁，",
+            "Too many searches from this address "
+            f"(at most {request.app.state.settings.client_search_cost_per_minute} a minute; "
+            "k results count as ceil(k/10) searches)",
+        )
     try:
         hits = kb.search(q, k=k, kind=kind, region=region)
     except KnowledgeBaseNotBuilt as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    return {"query": q, "k": k, "kind": kind,
-            "hits": [h.citation() | {"rank": h.rank, "match": h.match} for h in hits]}
+    return {
+        "query": q,
+        "k": k,
+        "kind": kind,
+        "hits": [h.citation() | {"rank": h.rank, "match": h.match} for h in hits],
+    }

@@ -85,12 +85,14 @@ QUESTION_PATTERN = re.compile(
     r"|(?:流程|程序)是|什么(?:流程|程序)"
     r"|调解(?:过|了)(?!吧)|(?:找|请)(?:过|了)调解|调解员(?:说过|说了|说的|让我|要求我|叫我)"
     r"|多久|多长时间|什么区别|区别是|哪些.{0,6}(?:能|可以)|(?:案件|案子|什么事|什么纠纷)(?:可以|能)"
-    r"|(?:谁|哪些人)(?:可以|能)(?:当|做|申请)|(?:刑事|犯罪)")
+    r"|(?:谁|哪些人)(?:可以|能)(?:当|做|申请)|(?:刑事|犯罪)"
+)
 
 # Refusals: no person, or no mediation, wanted.
 REFUSAL_PATTERN = re.compile(
     rf"(?:不用|不要|不需要|没必要|别|先不|不想|无需|用不着|不必|不|取消|撤销|撤回)(?:了)?(?:给我)?(?:再)?"
-    rf"(?:转|找|叫|接|联系|麻烦|申请|登记)?(?:{_HUMAN}|{_MEDIATOR}|{_STAFF}|调解(?!员))")
+    rf"(?:转|找|叫|接|联系|麻烦|申请|登记)?(?:{_HUMAN}|{_MEDIATOR}|{_STAFF}|调解(?!员))"
+)
 
 _PERSON_RE = re.compile("|".join(PERSON_PATTERNS))
 _MEDIATION_RE = re.compile("|".join(MEDIATION_PATTERNS))

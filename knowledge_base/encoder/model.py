@@ -31,9 +31,12 @@ def wants_int8(model_dir: Path) -> bool:
 def model_fingerprint(model_dir: Path) -> str:
     """Hash of the weight and tokenizer files: an index is only valid with the encoder that built it."""
     h = hashlib.sha256(RUNTIME)
-    files = [f for f in sorted(model_dir.rglob("*"))
-             # a query tower or re-tuned fusion weights leave the passage embeddings valid
-             if f.is_file() and f.relative_to(model_dir).parts[0] != QUERY_DIR and f.name not in NOT_WEIGHTS]
+    files = [
+        f
+        for f in sorted(model_dir.rglob("*"))
+        # a query tower or re-tuned fusion weights leave the passage embeddings valid
+        if f.is_file() and f.relative_to(model_dir).parts[0] != QUERY_DIR and f.name not in NOT_WEIGHTS
+    ]
     weights = {".safetensors", ".bin"}
     if not any(f.suffix in weights for f in files):
         weights = {".onnx"}  # an inference-only copy (the shipped encoder): its ONNX file is the weights
@@ -66,8 +69,11 @@ class Encoder:
         self._tokenizer = None
         self._lock = threading.Lock()
         query_dir = model_dir / QUERY_DIR
-        self.query_encoder = (Encoder(query_dir, threads=threads, int8=self.int8)
-                              if (query_dir / "config.json").is_file() else None)
+        self.query_encoder = (
+            Encoder(query_dir, threads=threads, int8=self.int8)
+            if (query_dir / "config.json").is_file()
+            else None
+        )
 
     def _load(self):
         if self._session is None:
@@ -90,7 +96,9 @@ class Encoder:
                     # spinning threads took CPU from the other processes (bench profile: 48 ms per question).
                     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                     self._tokenizer = tokenizer
-                    self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                    self._session = ort.InferenceSession(
+                        str(path), options, providers=["CPUExecutionProvider"]
+                    )
         return self._session, self._tokenizer
 
     @functools.cached_property
@@ -126,10 +134,18 @@ class Encoder:
             return self.query_encoder.encode_queries(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([self._run([QUERY_PREFIX + t for t in texts[i : i + 32]]) for i in range(0, len(texts), 32)])
+        return np.vstack(
+            [self._run([QUERY_PREFIX + t for t in texts[i : i + 32]]) for i in range(0, len(texts), 32)]
+        )
 
-    def encode_passages(self, texts: Sequence[str], *, batch_size: int = 16, workers: int = 1,
-                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 16,
+        workers: int = 1,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
         """Encode in order of length (little padding), reporting progress every few hundred passages.
 
         With `workers` > 1, that many batches run at once on the one session (ONNX Runtime sessions are

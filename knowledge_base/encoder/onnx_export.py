@@ -37,8 +37,11 @@ def onnx_file(model_dir: Path, *, int8: bool) -> Path:
 
 def _feed_forward_outputs(model) -> list[str]:
     """Names of the feed-forward output MatMuls (`encoder/layer.N/output/dense`), kept in float32."""
-    return [n.name for n in model.graph.node
-            if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name]
+    return [
+        n.name
+        for n in model.graph.node
+        if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name
+    ]
 
 
 def _export_fp32(model_dir: Path, out: Path) -> None:
@@ -68,18 +71,32 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
         # The tracer warns about Python-side shape checks; they hold for every input shape (padding is
         # handled by the mask, which is a graph input), checked by the tests against the PyTorch model.
         warnings.simplefilter("ignore")
-        torch.onnx.export(Pooled(bert).eval(), (ids, torch.ones_like(ids)), str(out),
-                          input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                                        "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
-                          opset_version=OPSET, dynamo=False)
+        torch.onnx.export(
+            Pooled(bert).eval(),
+            (ids, torch.ones_like(ids)),
+            str(out),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=OPSET,
+            dynamo=False,
+        )
 
 
 def _optimise(src: Path, dst: Path, config: dict) -> None:
     from onnxruntime.transformers import optimizer
 
-    model = optimizer.optimize_model(str(src), model_type="bert", num_heads=int(config["num_attention_heads"]),
-                                     hidden_size=int(config["hidden_size"]), opt_level=1)
+    model = optimizer.optimize_model(
+        str(src),
+        model_type="bert",
+        num_heads=int(config["num_attention_heads"]),
+        hidden_size=int(config["hidden_size"]),
+        opt_level=1,
+    )
     fused = model.get_fused_operator_statistics()
     if not fused.get("Attention"):
         raise RuntimeError(f"ONNX Runtime did not fuse the attention layers of {src.name}: {fused}")
@@ -91,9 +108,15 @@ def _quantise(src: Path, dst: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     keep_float = _feed_forward_outputs(onnx.load(str(src)))
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=keep_float,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul", "Attention"],
+        nodes_to_exclude=keep_float,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
 
 
 def export_onnx(model_dir: Path, *, int8: bool) -> Path:
@@ -127,10 +150,17 @@ def is_current(model_dir: Path, *, int8: bool) -> bool:
     from knowledge_base.encoder.model import model_fingerprint
 
     source = model_dir / ONNX_DIR / SOURCE_FILE
-    return (onnx_file(model_dir, int8=int8).is_file() and source.is_file()
-            and source.read_text(encoding="utf-8").strip() == model_fingerprint(model_dir))
+    return (
+        onnx_file(model_dir, int8=int8).is_file()
+        and source.is_file()
+        and source.read_text(encoding="utf-8").strip() == model_fingerprint(model_dir)
+    )
 
 
 def ensure_onnx(model_dir: Path, *, int8: bool) -> Path:
     """The ONNX file to run, exported first when it is missing or older than the weights (needs torch)."""
-    return onnx_file(model_dir, int8=int8) if is_current(model_dir, int8=int8) else export_onnx(model_dir, int8=int8)
+    return (
+        onnx_file(model_dir, int8=int8)
+        if is_current(model_dir, int8=int8)
+        else export_onnx(model_dir, int8=int8)
+    )

@@ -49,8 +49,13 @@ class QueryTuningConfig:
     restart: bool = False  # start from the passage encoder even when a question tower already exists
 
 
-def tune_query_encoder(kb: KnowledgeBase, queries_file: Path, *, config: QueryTuningConfig | None = None,
-                       progress: Progress = print) -> Path:
+def tune_query_encoder(
+    kb: KnowledgeBase,
+    queries_file: Path,
+    *,
+    config: QueryTuningConfig | None = None,
+    progress: Progress = print,
+) -> Path:
     """Train `query/` in the encoder directory of the current index on the train split; returns its path."""
     import numpy as np
     import torch
@@ -82,7 +87,9 @@ def tune_query_encoder(kb: KnowledgeBase, queries_file: Path, *, config: QueryTu
     init_dir = encoder_dir / QUERY_DIR
     if config.restart or not (init_dir / "config.json").is_file():
         init_dir = encoder_dir
-    progress(f"starting from {'the question tower in ' + QUERY_DIR if init_dir != encoder_dir else 'the passage encoder'}")
+    progress(
+        f"starting from {'the question tower in ' + QUERY_DIR if init_dir != encoder_dir else 'the passage encoder'}"
+    )
     model = SentenceTransformer(str(init_dir), device="cpu")
     optimizer, params = optimiser_with_frozen_embeddings(model, config.lr)
 
@@ -98,7 +105,9 @@ def tune_query_encoder(kb: KnowledgeBase, queries_file: Path, *, config: QueryTu
         epoch_loss = []
         for start in range(0, len(pairs), config.batch_size):
             batch = pairs[start : start + config.batch_size]
-            log_p = torch.log_softmax(encode([text for text, _ in batch]) @ passages.T / config.temperature, dim=-1)
+            log_p = torch.log_softmax(
+                encode([text for text, _ in batch]) @ passages.T / config.temperature, dim=-1
+            )
             loss = -torch.stack([log_p[row, gold].mean() for row, (_, gold) in enumerate(batch)]).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -112,14 +121,23 @@ def tune_query_encoder(kb: KnowledgeBase, queries_file: Path, *, config: QueryTu
     staging = encoder_dir / f".{QUERY_DIR}-building"
     shutil.rmtree(staging, ignore_errors=True)
     model.save(str(staging))
-    card = {"trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "train_seconds": round(time.monotonic() - started, 1),
-            "passages": {"index_version": snap.version, "encoder_hash": snap.manifest["dense"]["encoder_hash"],
-                         "count": int(searchable.sum())},
-            "data": {"questions_file": queries_file.name, "split": "train (tune and validation never used)",
-                     "training_questions": len(pairs)},
-            "started_from": "previous question tower" if init_dir != encoder_dir else "passage encoder",
-            "config": asdict(config), "epoch_losses": losses}
+    card = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "train_seconds": round(time.monotonic() - started, 1),
+        "passages": {
+            "index_version": snap.version,
+            "encoder_hash": snap.manifest["dense"]["encoder_hash"],
+            "count": int(searchable.sum()),
+        },
+        "data": {
+            "questions_file": queries_file.name,
+            "split": "train (tune and validation never used)",
+            "training_questions": len(pairs),
+        },
+        "started_from": "previous question tower" if init_dir != encoder_dir else "passage encoder",
+        "config": asdict(config),
+        "epoch_losses": losses,
+    }
     (staging / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
     from knowledge_base.encoder.model import wants_int8
     from knowledge_base.encoder.onnx_export import export_onnx

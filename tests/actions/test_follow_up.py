@@ -22,14 +22,29 @@ def test_a_follow_up_searches_with_the_laws_its_topic_cited(tiny_kb, monkeypatch
         return real(kb, question, **kwargs)
 
     monkeypatch.setattr("actions.flows.answer.find_statutes", spy)
-    cited = {"citations": [{"kind": "statute", "id": "a1-50", "law": "中华人民共和国劳动法", "article_no": "第五十条"}]}
-    history = turn("老板拖欠我两个月工资不给", "ask_legal_question", action("action_answer_legal_question"),
-                   bot("……", cited), slot("dispute_type", "劳动工资"))
-    tracker = make_tracker("那如果他还是不给呢？", history=history, slots={"dispute_type": "劳动工资"}, entities=[])
+    cited = {
+        "citations": [
+            {"kind": "statute", "id": "a1-50", "law": "中华人民共和国劳动法", "article_no": "第五十条"}
+        ]
+    }
+    history = turn(
+        "老板拖欠我两个月工资不给",
+        "ask_legal_question",
+        action("action_answer_legal_question"),
+        bot("……", cited),
+        slot("dispute_type", "劳动工资"),
+    )
+    tracker = make_tracker(
+        "那如果他还是不给呢？", history=history, slots={"dispute_type": "劳动工资"}, entities=[]
+    )
     ActionAnswerLegalQuestion().run(CollectingDispatcher(), tracker, {})
     assert searched[-1] == frozenset({"中华人民共和国劳动法"})
     # A message that says enough alone starts fresh: no topic laws.
-    tracker = make_tracker("楼上邻居家装修把我家的墙震裂了，他们不肯赔偿维修费用怎么办", history=history,
-                           slots={"dispute_type": "劳动工资"}, entities=[])
+    tracker = make_tracker(
+        "楼上邻居家装修把我家的墙震裂了，他们不肯赔偿维修费用怎么办",
+        history=history,
+        slots={"dispute_type": "劳动工资"},
+        entities=[],
+    )
     ActionAnswerLegalQuestion().run(CollectingDispatcher(), tracker, {})
     assert searched[-1] == frozenset()

@@ -86,13 +86,28 @@ def test_number_keys_compare_ways_of_writing_a_number():
 
 def test_a_number_without_an_entry_and_a_quote_not_in_its_article_are_found(articles):
     g = CATALOGUE["unpaid_wages"]
-    broken = guides.parse_guide({
-        "id": "x", "name": "x", "dispute_type": "劳动工资", "triggers": {"core": ["x"]},
-        "summary": "单位要在七日内付清。否则加付赔偿金。", "claims": ["工资"], "evidence": ["工资条", "考勤"],
-        "where_to_go": ["仲裁", "起诉"], "time_limits": [{"what": "仲裁", "limit": "一年", "starts": "从知道之日起算"}],
-        "articles": [{"law": a.law, "article": a.article, "terms": list(a.terms)} for a in g.articles],
-        "numbers": [{"value": "一年", "law": "中华人民共和国劳动争议调解仲裁法", "article": "第二十七条",
-                     "quote": "时效期间为两年"}]})
+    broken = guides.parse_guide(
+        {
+            "id": "x",
+            "name": "x",
+            "dispute_type": "劳动工资",
+            "triggers": {"core": ["x"]},
+            "summary": "单位要在七日内付清。否则加付赔偿金。",
+            "claims": ["工资"],
+            "evidence": ["工资条", "考勤"],
+            "where_to_go": ["仲裁", "起诉"],
+            "time_limits": [{"what": "仲裁", "limit": "一年", "starts": "从知道之日起算"}],
+            "articles": [{"law": a.law, "article": a.article, "terms": list(a.terms)} for a in g.articles],
+            "numbers": [
+                {
+                    "value": "一年",
+                    "law": "中华人民共和国劳动争议调解仲裁法",
+                    "article": "第二十七条",
+                    "quote": "时效期间为两年",
+                }
+            ],
+        }
+    )
     problems = guide_checks.check_numbers(broken, articles)
     assert any("七日" in p for p in problems) and any("quote" in p for p in problems)
 
@@ -101,11 +116,21 @@ def test_superseded_texts_are_refused_whatever_status_the_corpus_gives_them(arti
     # repealed from 2021-01-01 (法释〔2020〕16号); the corpus has long served it as 现行有效
     record = articles.get("最高人民法院关于适用《中华人民共和国婚姻法》若干问题的解释（二）", "第十条")
     assert record is not None
-    g = guides.parse_guide({
-        "id": "x", "name": "x", "dispute_type": "婚姻家庭", "triggers": {"core": ["x"]}, "summary": "a。b。",
-        "claims": ["c"], "evidence": ["d", "e"], "where_to_go": ["f", "g"],
-        "time_limits": [{"what": "h", "limit": "i", "starts": "j"}], "numbers": [],
-        "articles": [{"law": record.title, "article": "第十条", "terms": ["彩礼"]}]})
+    g = guides.parse_guide(
+        {
+            "id": "x",
+            "name": "x",
+            "dispute_type": "婚姻家庭",
+            "triggers": {"core": ["x"]},
+            "summary": "a。b。",
+            "claims": ["c"],
+            "evidence": ["d", "e"],
+            "where_to_go": ["f", "g"],
+            "time_limits": [{"what": "h", "limit": "i", "starts": "j"}],
+            "numbers": [],
+            "articles": [{"law": record.title, "article": "第十条", "terms": ["彩礼"]}],
+        }
+    )
     assert guide_checks.check_articles(g, articles) == [f"{record.title}第十条: a superseded text"]
 
 
@@ -180,21 +205,32 @@ def test_selection_takes_well_under_five_milliseconds():
         started = time.perf_counter()
         guides.select(text)
         timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.002 and max(timings) < 0.02, (statistics.median(timings), max(timings))
+    assert statistics.median(timings) < 0.002 and max(timings) < 0.02, (
+        statistics.median(timings),
+        max(timings),
+    )
 
 
 def test_eval_guides_command_prints_counts_and_shares(tmp_path, capsys):
     from fengqiao.cli import main
 
     path = tmp_path / "labelled.jsonl"
-    rows = [{"text": "老板拖欠我三个月工资不给", "situation": "unpaid_wages"},
-            {"text": "老板拖欠我三个月工资不给", "situation": "dismissal"},
-            {"text": "今天天气怎么样", "situation": "unpaid_wages"},
-            {"text": "今天天气怎么样", "situation": "none"}]
+    rows = [
+        {"text": "老板拖欠我三个月工资不给", "situation": "unpaid_wages"},
+        {"text": "老板拖欠我三个月工资不给", "situation": "dismissal"},
+        {"text": "今天天气怎么样", "situation": "unpaid_wages"},
+        {"text": "今天天气怎么样", "situation": "none"},
+    ]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     assert main(["eval", "guides", "--file", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert (out["n"], out["fitting"], out["wrong"], out["no_guide"], out["correct_no_guide"]) == (4, 1, 1, 1, 1)
+    assert (out["n"], out["fitting"], out["wrong"], out["no_guide"], out["correct_no_guide"]) == (
+        4,
+        1,
+        1,
+        1,
+        1,
+    )
     assert out["fitting_share"] == 0.25
     assert main(["eval", "guides", "--file", str(path)]) == 0
     text = capsys.readouterr().out
@@ -205,15 +241,20 @@ def test_eval_guides_command_prints_counts_and_shares(tmp_path, capsys):
 # The answer
 
 WAGE_GUIDE = {
-    "id": "test_wages", "name": "拖欠工资", "dispute_type": "劳动工资",
+    "id": "test_wages",
+    "name": "拖欠工资",
+    "dispute_type": "劳动工资",
     "triggers": {"core": ["拖欠.{0,4}工资"], "boost": ["老板"]},
     "summary": "工资要按月发。不得克扣或者无故拖欠。",
-    "claims": ["补发工资。"], "evidence": ["工资条", "考勤记录"],
+    "claims": ["补发工资。"],
+    "evidence": ["工资条", "考勤记录"],
     "where_to_go": ["向人社部门投诉，电话 12333。", "申请劳动仲裁。"],
     "time_limits": [{"what": "申请劳动仲裁", "limit": "一年", "starts": "从知道权利被侵害之日起算"}],
-    "articles": [{"law": "中华人民共和国劳动法", "article": "第四十四条", "terms": ["工资报酬"]},
-                 {"law": "中华人民共和国劳动法", "article": "第五十条", "terms": ["不得克扣或者无故拖欠"]},
-                 {"law": "中华人民共和国劳动合同法", "article": "第三十条", "terms": ["支付令"]}],
+    "articles": [
+        {"law": "中华人民共和国劳动法", "article": "第四十四条", "terms": ["工资报酬"]},
+        {"law": "中华人民共和国劳动法", "article": "第五十条", "terms": ["不得克扣或者无故拖欠"]},
+        {"law": "中华人民共和国劳动合同法", "article": "第三十条", "terms": ["支付令"]},
+    ],
     "numbers": [],
 }
 GUIDE_TEXT = (
@@ -238,6 +279,7 @@ def kb_at(monkeypatch):
         monkeypatch.setattr(knowledge, "_kb", kb)
         monkeypatch.setattr(module, "get_settings", lambda: Settings(answer_top_k=k))
         return kb
+
     return use
 
 
@@ -255,15 +297,22 @@ def answer(text: str, **kwargs) -> tuple[list, list[dict]]:
 
 
 def test_the_answer_leads_with_the_guide_and_cites_its_articles_first(kb_at, tiny_kb, test_catalogue):
-    kb_at(tiny_kb, k=1)  # the search finds 劳动法第五十条 only: the guide's 第四十四条 is looked up and comes first
+    kb_at(
+        tiny_kb, k=1
+    )  # the search finds 劳动法第五十条 only: the guide's 第四十四条 is looked up and comes first
     events, messages = answer("老板拖欠工资不给怎么办")
     assert events == [SlotSet("dispute_type", "劳动工资")] + RESET
     assert [m["text"] for m in messages] == [
-        GUIDE_TEXT, "类似纠纷是这样处理的：\n1. 加班费的仲裁时效应当如何认定\n   结果：支持张某的加班费请求。", CLOSING]
+        GUIDE_TEXT,
+        "类似纠纷是这样处理的：\n1. 加班费的仲裁时效应当如何认定\n   结果：支持张某的加班费请求。",
+        CLOSING,
+    ]
     first = messages[0]["custom"]
     assert first["guide"] == "test_wages"
     assert [(c["law"], c["article_no"]) for c in first["citations"]] == [
-        ("中华人民共和国劳动法", "第四十四条"), ("中华人民共和国劳动法", "第五十条")]
+        ("中华人民共和国劳动法", "第四十四条"),
+        ("中华人民共和国劳动法", "第五十条"),
+    ]
     assert messages[2]["buttons"] == ACTION_BUTTONS and not messages[2].get("custom")
     assert not any("\n\n" in m["text"] for m in messages)
 
@@ -281,7 +330,9 @@ def test_the_real_wage_guide_on_the_tiny_corpus(kb_at, tiny_kb):
     events, messages = answer("老板拖欠我三个月工资不给")
     assert events == [SlotSet("dispute_type", "劳动工资")] + RESET
     guide = CATALOGUE["unpaid_wages"]
-    assert messages[0]["text"].startswith(f"简单说（拖欠工资）：{guide.summary}\n您可以要求：\n· {guide.claims[0]}")
+    assert messages[0]["text"].startswith(
+        f"简单说（拖欠工资）：{guide.summary}\n您可以要求：\n· {guide.claims[0]}"
+    )
     assert messages[0]["custom"]["guide"] == "unpaid_wages"
     # 劳动法第五十条 is the guide's first article and was retrieved; the tiny corpus has none of its others
     assert [c["article_no"] for c in messages[0]["custom"]["citations"]] == ["第五十条", "第四十四条"]
@@ -293,7 +344,10 @@ def test_a_guide_works_out_the_sum_from_the_message(kb_at, tiny_kb):
     _, messages = answer("我干了5年 月薪6000 被辞退了 能赔多少")
     text = messages[0]["text"]
     assert text.startswith("简单说（被辞退）：") and messages[0]["custom"]["guide"] == "dismissal"
-    assert "· 按您说的（工作5年）：经济补偿 = 5个月 × 月工资 6000元 = 30000元；如果是违法辞退，赔偿金是它的两倍，60000元。" in text
+    assert (
+        "· 按您说的（工作5年）：经济补偿 = 5个月 × 月工资 6000元 = 30000元；如果是违法辞退，赔偿金是它的两倍，60000元。"
+        in text
+    )
 
 
 class _Snapshot:
@@ -311,16 +365,30 @@ def test_a_bound_article_that_is_not_in_force_is_not_cited(tiny_kb):
     fifty = kb.snapshot().lookup("中华人民共和国劳动法", 50)
     forty_four = kb.snapshot().lookup("中华人民共和国劳动法", 44)
     for status in INVALID_STATUSES:
-        snap = _Snapshot({("中华人民共和国劳动法", 44): replace(forty_four, status=status),
-                          ("中华人民共和国劳动法", 50): fifty})
-        messages = compose_answer("老板拖欠工资", [], dispute_type="劳动工资", snapshot=snap,
-                                  catalogue={"test_wages": guides.parse_guide(WAGE_GUIDE)})
+        snap = _Snapshot(
+            {
+                ("中华人民共和国劳动法", 44): replace(forty_four, status=status),
+                ("中华人民共和国劳动法", 50): fifty,
+            }
+        )
+        messages = compose_answer(
+            "老板拖欠工资",
+            [],
+            dispute_type="劳动工资",
+            snapshot=snap,
+            catalogue={"test_wages": guides.parse_guide(WAGE_GUIDE)},
+        )
         assert [c["article_no"] for c in messages[0].custom["citations"]] == ["第五十条"]
 
 
 def test_a_guide_with_no_article_to_show_falls_back_to_the_statute_answer():
-    messages = compose_answer("老板拖欠工资", [], dispute_type="劳动工资", snapshot=_Snapshot({}),
-                              catalogue={"test_wages": guides.parse_guide(WAGE_GUIDE)})
+    messages = compose_answer(
+        "老板拖欠工资",
+        [],
+        dispute_type="劳动工资",
+        snapshot=_Snapshot({}),
+        catalogue={"test_wages": guides.parse_guide(WAGE_GUIDE)},
+    )
     assert [m.text for m in messages][0].startswith("抱歉，我没有找到")
 
 
@@ -329,10 +397,18 @@ def test_a_guide_already_sent_is_not_sent_again(tiny_kb):
     kb = KnowledgeBase(tiny_kb)
     catalogue = {"test_wages": guides.parse_guide(WAGE_GUIDE)}
     statutes = kb.search("拖欠工资", k=2, kind="statute")
-    first = compose_answer("老板拖欠工资", statutes, dispute_type="劳动工资", snapshot=kb.snapshot(), catalogue=catalogue)
+    first = compose_answer(
+        "老板拖欠工资", statutes, dispute_type="劳动工资", snapshot=kb.snapshot(), catalogue=catalogue
+    )
     assert first[0].custom["guide"] == "test_wages"
-    again = compose_answer("老板拖欠工资", statutes, dispute_type="劳动工资", snapshot=kb.snapshot(),
-                           catalogue=catalogue, shown_guides=frozenset({"test_wages"}))
+    again = compose_answer(
+        "老板拖欠工资",
+        statutes,
+        dispute_type="劳动工资",
+        snapshot=kb.snapshot(),
+        catalogue=catalogue,
+        shown_guides=frozenset({"test_wages"}),
+    )
     assert "guide" not in again[0].custom and again[0].custom["citations"]
 
 
@@ -340,6 +416,8 @@ def test_the_guides_a_conversation_was_sent():
     from actions.conversation import guides_shown
     from tests.actions.trackers import bot, make_tracker, turn
 
-    history = turn("老板拖欠工资", "ask_legal_question", bot("简单说……", {"guide": "unpaid_wages", "citations": []}))
+    history = turn(
+        "老板拖欠工资", "ask_legal_question", bot("简单说……", {"guide": "unpaid_wages", "citations": []})
+    )
     assert guides_shown(make_tracker("那要多久", history=history)) == frozenset({"unpaid_wages"})
     assert guides_shown(make_tracker("老板拖欠工资")) == frozenset()

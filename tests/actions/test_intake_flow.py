@@ -45,11 +45,25 @@ from tests.actions.trackers import action, bot, make_tracker, normalize, slot, t
 
 requests = importlib.import_module("components.handoff")  # bot/ is on the path once trackers is imported
 
-DOMAIN = {"forms": {"intake_form": {"required_slots": list(INTAKE_SLOTS)}},
-          "slots": {s: {"type": "text", "mappings": [{"type": "from_text", "conditions": [
-              {"active_loop": "intake_form", "requested_slot": s}]}]} for s in INTAKE_SLOTS}}
-ASK = {"case_facts": "请简单说说发生了什么事？", "case_party": "对方是谁？", "case_amount": "涉及多少钱？",
-       "case_outcome": "您希望怎么解决？", "case_contact": "最后，调解员怎么联系您？"}
+DOMAIN = {
+    "forms": {"intake_form": {"required_slots": list(INTAKE_SLOTS)}},
+    "slots": {
+        s: {
+            "type": "text",
+            "mappings": [
+                {"type": "from_text", "conditions": [{"active_loop": "intake_form", "requested_slot": s}]}
+            ],
+        }
+        for s in INTAKE_SLOTS
+    },
+}
+ASK = {
+    "case_facts": "请简单说说发生了什么事？",
+    "case_party": "对方是谁？",
+    "case_amount": "涉及多少钱？",
+    "case_outcome": "您希望怎么解决？",
+    "case_contact": "最后，调解员怎么联系您？",
+}
 PAUSE = [ConversationPaused(), ActionExecuted("action_listen")]
 
 
@@ -72,8 +86,11 @@ class Intake:
     """One intake conversation: what the bot said, the questions it asked, the slots, the handoff payload."""
 
     def __init__(self, request: str, *, history: list[dict] | None = None):
-        self.events: list[dict] = [action("action_session_start"), {"event": "session_started"},
-                                   action("action_listen")] + list(history or [])
+        self.events: list[dict] = [
+            action("action_session_start"),
+            {"event": "session_started"},
+            action("action_listen"),
+        ] + list(history or [])
         self.slots: dict[str, Any] = {}
         self.said: list[str] = []
         self.asked: list[str] = []
@@ -84,7 +101,9 @@ class Intake:
         self._log("action_start_intake", events, texts)
         # Activation: the prefilled slots are the candidates, no slot was requested yet.
         prefilled = [slot(k, v) for k, v in self.slots.items() if k in INTAKE_SLOTS and v is not None]
-        self._validate(message["parse_data"], [slot("requested_slot", None), action("intake_form")] + prefilled)
+        self._validate(
+            message["parse_data"], [slot("requested_slot", None), action("intake_form")] + prefilled
+        )
 
     @property
     def requested(self) -> str | None:
@@ -100,15 +119,23 @@ class Intake:
         message = user(text, intent)
         self.events += [message, action("action_extract_slots"), slot(self.requested, text)]
         self.slots[self.requested] = text
-        self._validate(message["parse_data"], [slot("requested_slot", self.requested), action("intake_form"),
-                                               slot(self.requested, text)])
+        self._validate(
+            message["parse_data"],
+            [slot("requested_slot", self.requested), action("intake_form"), slot(self.requested, text)],
+        )
         return self.said[before:]
 
     def _tracker(self, parse: dict, extra: list[dict] | None = None) -> Tracker:
-        return Tracker(sender_id="c-1", slots=dict(self.slots), latest_message=parse,
-                       events=self.events + list(extra or []), paused=False, followup_action=None,
-                       active_loop={"name": "intake_form"} if self.requested or extra else {},
-                       latest_action_name="action_listen")
+        return Tracker(
+            sender_id="c-1",
+            slots=dict(self.slots),
+            latest_message=parse,
+            events=self.events + list(extra or []),
+            paused=False,
+            followup_action=None,
+            active_loop={"name": "intake_form"} if self.requested or extra else {},
+            latest_action_name="action_listen",
+        )
 
     @staticmethod
     def _run(act, tracker) -> tuple[list[dict], list[str]]:
@@ -148,26 +175,56 @@ class Intake:
 # Reading answers
 
 
-@pytest.mark.parametrize(("text", "yuan"), [
-    ("三万", 30000), ("两千五", 2500), ("3000", 3000), ("3,000元", 3000), ("大概三千块", 3000), ("三万五", 35000),
-    ("1.5万", 15000), ("八百多", 800), ("是三万", 30000), ("金额是两万", 20000), ("５０００元", 5000), ("2万元", 20000),
-    ("王某", None), ("隔壁老王", None), ("不知道", None), ("一家公司", None), ("13812345678号", None),
-])
+@pytest.mark.parametrize(
+    ("text", "yuan"),
+    [
+        ("三万", 30000),
+        ("两千五", 2500),
+        ("3000", 3000),
+        ("3,000元", 3000),
+        ("大概三千块", 3000),
+        ("三万五", 35000),
+        ("1.5万", 15000),
+        ("八百多", 800),
+        ("是三万", 30000),
+        ("金额是两万", 20000),
+        ("５０００元", 5000),
+        ("2万元", 20000),
+        ("王某", None),
+        ("隔壁老王", None),
+        ("不知道", None),
+        ("一家公司", None),
+        ("13812345678号", None),
+    ],
+)
 def test_amounts(text, yuan):
     assert amount_of(text) == yuan
 
 
-@pytest.mark.parametrize(("text", "phone"), [
-    ("13812345678", "13812345678"), ("我电话 138 1234 5678", "13812345678"), ("138-1234-5678", "13812345678"),
-    ("电话一五九零零一二三四五六", "15900123456"), ("0575-88123456", "0575-88123456"), ("座机057588123456", "0575-88123456"),
-    ("12345", None), ("23812345678", None), ("王某", None), ("三万", None), ("1381234567", None),
-])
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("13812345678", "13812345678"),
+        ("我电话 138 1234 5678", "13812345678"),
+        ("138-1234-5678", "13812345678"),
+        ("电话一五九零零一二三四五六", "15900123456"),
+        ("0575-88123456", "0575-88123456"),
+        ("座机057588123456", "0575-88123456"),
+        ("12345", None),
+        ("23812345678", None),
+        ("王某", None),
+        ("三万", None),
+        ("1381234567", None),
+    ],
+)
 def test_phone_numbers(text, phone):
     assert phone_of(text) == phone
 
 
 def test_skips_and_corrections():
-    assert all(is_skip(t) for t in ("不知道", "跳过", "不方便说", "这个不清楚", "跳过吧", "不记得了。", "不想说"))
+    assert all(
+        is_skip(t) for t in ("不知道", "跳过", "不方便说", "这个不清楚", "跳过吧", "不记得了。", "不想说")
+    )
     assert not any(is_skip(t) for t in ("不知道他叫什么，是隔壁的", "不对，是三万", "三万"))
     assert correction("不对，是三万") == "三万"
     assert correction("说错了，应该是两万五") == "两万五"
@@ -180,7 +237,10 @@ def test_dispute_description_leaves_the_request_out():
     assert dispute_description("我要申请调解") is None
     assert dispute_description("能不能帮我们调解一下") is None
     assert dispute_description("楼上漏水不赔，帮我调解") == "楼上漏水不赔"
-    assert dispute_description("我要申请调解，邻居家装修把我家墙弄裂了", "申请调解") == "邻居家装修把我家墙弄裂了"
+    assert (
+        dispute_description("我要申请调解，邻居家装修把我家墙弄裂了", "申请调解")
+        == "邻居家装修把我家墙弄裂了"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,28 +250,41 @@ def test_dispute_description_leaves_the_request_out():
 def test_intake_prefills_what_the_request_already_says():
     text = "邻居不肯赔我那五千块钱，能不能帮我调解"
     dispatcher = CollectingDispatcher()
-    events = ActionStartIntake().run(dispatcher, make_tracker(text, "request_mediation", **parse_extra(text)), {})
+    events = ActionStartIntake().run(
+        dispatcher, make_tracker(text, "request_mediation", **parse_extra(text)), {}
+    )
     assert [m["text"] for m in dispatcher.messages] == [INTAKE_INTRO + INTAKE_FACTS_NOTED]
     assert events == [SlotSet(s, None) for s in INTAKE_SLOTS] + [
-        SlotSet("case_facts", "邻居不肯赔我那五千块钱"), SlotSet("case_party", "邻居"), SlotSet("case_amount", "5000元"),
-        SlotSet("dispute_type", "邻里纠纷")]
+        SlotSet("case_facts", "邻居不肯赔我那五千块钱"),
+        SlotSet("case_party", "邻居"),
+        SlotSet("case_amount", "5000元"),
+        SlotSet("dispute_type", "邻里纠纷"),
+    ]
 
 
 def test_a_bare_request_prefills_nothing():
     dispatcher = CollectingDispatcher()
-    events = ActionStartIntake().run(dispatcher, make_tracker("我要申请调解", "request_mediation",
-                                                              **parse_extra("我要申请调解")), {})
+    events = ActionStartIntake().run(
+        dispatcher, make_tracker("我要申请调解", "request_mediation", **parse_extra("我要申请调解")), {}
+    )
     assert events == [SlotSet(s, None) for s in INTAKE_SLOTS]
     assert [m["text"] for m in dispatcher.messages] == [INTAKE_INTRO]
 
 
 def test_the_button_after_a_question_takes_the_question_as_the_facts():
-    history = turn("楼上邻居装修把我家墙弄裂了，要赔两万", "ask_legal_question", action("action_answer_legal_question"))
+    history = turn(
+        "楼上邻居装修把我家墙弄裂了，要赔两万", "ask_legal_question", action("action_answer_legal_question")
+    )
     dispatcher = CollectingDispatcher()
-    events = ActionStartIntake().run(dispatcher, make_tracker("/request_mediation", "request_mediation",
-                                                              history=history), {})
-    assert events[5:] == [SlotSet("case_facts", "楼上邻居装修把我家墙弄裂了，要赔两万"), SlotSet("case_party", "邻居"),
-                          SlotSet("case_amount", "20000元"), SlotSet("dispute_type", "邻里纠纷")]
+    events = ActionStartIntake().run(
+        dispatcher, make_tracker("/request_mediation", "request_mediation", history=history), {}
+    )
+    assert events[5:] == [
+        SlotSet("case_facts", "楼上邻居装修把我家墙弄裂了，要赔两万"),
+        SlotSet("case_party", "邻居"),
+        SlotSet("case_amount", "20000元"),
+        SlotSet("dispute_type", "邻里纠纷"),
+    ]
     assert dispatcher.messages[0]["text"] == INTAKE_INTRO + INTAKE_FACTS_NOTED
 
 
@@ -227,13 +300,20 @@ def plan(slots: dict, asked: tuple[str, ...] = ()) -> list[str]:
 def test_only_what_is_missing_is_asked_most_needed_first_and_never_more_than_three():
     assert plan({}) == ["case_facts", "case_party", "case_contact"]
     assert plan({"case_facts": "f"}) == ["case_party", "case_amount", "case_contact"]
-    assert plan({"case_facts": "f", "case_party": "p", "case_amount": "1元"}) == ["case_outcome", "case_contact"]
+    assert plan({"case_facts": "f", "case_party": "p", "case_amount": "1元"}) == [
+        "case_outcome",
+        "case_contact",
+    ]
     assert plan({"case_contact": "138"}) == ["case_facts", "case_party", "case_amount"]
     # the facts answer also gave the party and the amount: the two questions left go to the outcome and contact
     assert plan({"case_facts": "f", "case_party": "p", "case_amount": "1元"}, asked=("case_facts",)) == [
-        "case_facts", "case_outcome", "case_contact"]
-    assert plan({"case_facts": "f", "case_party": "p"}, asked=("case_facts", "case_party", "case_amount")) == [
-        "case_facts", "case_party", "case_amount"]
+        "case_facts",
+        "case_outcome",
+        "case_contact",
+    ]
+    assert plan(
+        {"case_facts": "f", "case_party": "p"}, asked=("case_facts", "case_party", "case_amount")
+    ) == ["case_facts", "case_party", "case_amount"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,12 +327,16 @@ def test_a_request_with_facts_corrected_and_skipped_reaches_the_queue_after_two_
     assert c.say("不知道") == [ASK["case_contact"]]
     done = c.say("13812345678")
     assert len(set(c.asked)) == 2 and len(c.asked) == 3
-    assert done[0] == ("已记下您的调解申请：\n· 事情经过：邻居家装修把我家墙弄裂了，修要两万块\n· 对方：邻居\n"
-                       "· 涉及金额：30000元\n· 希望的结果：未说明\n· 联系方式：13812345678\n"
-                       f"{INTAKE_DONE}\n{INTAKE_CAVEAT}")
+    assert done[0] == (
+        "已记下您的调解申请：\n· 事情经过：邻居家装修把我家墙弄裂了，修要两万块\n· 对方：邻居\n"
+        "· 涉及金额：30000元\n· 希望的结果：未说明\n· 联系方式：13812345678\n"
+        f"{INTAKE_DONE}\n{INTAKE_CAVEAT}"
+    )
     assert c.handoff["reason"] == "mediation_request" and c.handoff["dispute_type"] == "邻里纠纷"
-    assert c.handoff["summary"] == ("调解申请。事情经过：邻居家装修把我家墙弄裂了，修要两万块；对方：邻居；涉及金额：30000元；"
-                                    "希望的结果：未说明；联系方式：13812345678。")
+    assert c.handoff["summary"] == (
+        "调解申请。事情经过：邻居家装修把我家墙弄裂了，修要两万块；对方：邻居；涉及金额：30000元；"
+        "希望的结果：未说明；联系方式：13812345678。"
+    )
 
 
 def test_a_bare_request_asks_three_questions_and_lists_what_was_not_asked():
@@ -262,8 +346,10 @@ def test_a_bare_request_asks_three_questions_and_lists_what_was_not_asked():
     assert c.say("不方便说") == [ASK["case_contact"]]
     c.say("不留")
     assert c.asked == ["case_facts", "case_party", "case_contact"]
-    assert c.handoff["summary"] == ("调解申请。事情经过：拖欠我两个月工资，一直拖着不给；对方：未说明；"
-                                    f"联系方式：{NO_PHONE}。未问到：涉及金额、希望的结果。")
+    assert c.handoff["summary"] == (
+        "调解申请。事情经过：拖欠我两个月工资，一直拖着不给；对方：未说明；"
+        f"联系方式：{NO_PHONE}。未问到：涉及金额、希望的结果。"
+    )
     assert c.handoff["dispute_type"] == "劳动工资"
     assert c.said[-1].endswith(INTAKE_CAVEAT + LABOUR_CAVEAT)
 
@@ -308,11 +394,18 @@ def test_a_correction_that_names_nothing_goes_to_the_last_answer():
     c.say("有人占了我家的承包地，不肯还")
     assert c.requested == "case_party"
     c.say("村委会")
-    assert c.say("不对，是镇上的某某合作社") == ["好的，已改为“对方：镇上的某某合作社”。", ASK["case_contact"]]
+    assert c.say("不对，是镇上的某某合作社") == [
+        "好的，已改为“对方：镇上的某某合作社”。",
+        ASK["case_contact"],
+    ]
 
 
 def test_at_most_three_questions_whatever_the_answers():
-    for answers in (["不知道"] * 6, ["跳过", "张三", "13812345678"], ["三万", "？", "？", "王某", "王某", "不留"]):
+    for answers in (
+        ["不知道"] * 6,
+        ["跳过", "张三", "13812345678"],
+        ["三万", "？", "？", "王某", "王某", "不留"],
+    ):
         c = Intake("我要申请调解")
         for text in answers:
             if not c.active:
@@ -326,36 +419,73 @@ def test_skips_are_recorded_as_not_said():
     c = Intake("我要申请调解")
     for _ in range(3):
         c.say("跳过")
-    assert c.handoff["summary"] == (f"调解申请。事情经过：{NOT_SAID}；对方：{NOT_SAID}；联系方式：{NO_PHONE}。"
-                                    "未问到：涉及金额、希望的结果。")
+    assert c.handoff["summary"] == (
+        f"调解申请。事情经过：{NOT_SAID}；对方：{NOT_SAID}；联系方式：{NO_PHONE}。"
+        "未问到：涉及金额、希望的结果。"
+    )
 
 
 def test_submitted_intake_is_confirmed_and_handed_off_with_its_summary():
-    slots = {"case_facts": "楼上漏水泡坏了我家吊顶，他不肯赔", "case_party": "楼上邻居", "case_amount": "3000元",
-             "case_outcome": "赔偿修吊顶的钱", "case_contact": "13812345678", "dispute_type": "邻里纠纷"}
+    slots = {
+        "case_facts": "楼上漏水泡坏了我家吊顶，他不肯赔",
+        "case_party": "楼上邻居",
+        "case_amount": "3000元",
+        "case_outcome": "赔偿修吊顶的钱",
+        "case_contact": "13812345678",
+        "dispute_type": "邻里纠纷",
+    }
     dispatcher = CollectingDispatcher()
     events = ActionSubmitIntake().run(dispatcher, make_tracker("13812345678", slots=slots), {})
     assert events == PAUSE
     assert dispatcher.messages[0]["text"] == (
         "已记下您的调解申请：\n· 事情经过：楼上漏水泡坏了我家吊顶，他不肯赔\n· 对方：楼上邻居\n· 涉及金额：3000元\n"
-        f"· 希望的结果：赔偿修吊顶的钱\n· 联系方式：13812345678\n{INTAKE_DONE}\n{INTAKE_CAVEAT}")
+        f"· 希望的结果：赔偿修吊顶的钱\n· 联系方式：13812345678\n{INTAKE_DONE}\n{INTAKE_CAVEAT}"
+    )
     handoff = dispatcher.messages[0]["custom"]["handoff"]
-    assert (handoff["reason"], handoff["priority"], handoff["dispute_type"]) == ("mediation_request", "normal", "邻里纠纷")
-    assert handoff["summary"] == ("调解申请。事情经过：楼上漏水泡坏了我家吊顶，他不肯赔；对方：楼上邻居；涉及金额：3000元；"
-                                  "希望的结果：赔偿修吊顶的钱；联系方式：13812345678。")
+    assert (handoff["reason"], handoff["priority"], handoff["dispute_type"]) == (
+        "mediation_request",
+        "normal",
+        "邻里纠纷",
+    )
+    assert handoff["summary"] == (
+        "调解申请。事情经过：楼上漏水泡坏了我家吊顶，他不肯赔；对方：楼上邻居；涉及金额：3000元；"
+        "希望的结果：赔偿修吊顶的钱；联系方式：13812345678。"
+    )
     assert all(c["kind"] == "statute" for c in handoff["suggested_citations"])
 
 
 def test_the_validation_returns_exact_events_for_a_correction():
-    history = [action("action_start_intake"), slot("case_facts", "邻居装修把墙弄裂了"), slot("case_amount", "20000元"),
-               action("intake_form"), slot("requested_slot", "case_outcome"), action("action_listen")]
-    tracker = make_tracker("不对，是三万", "inform", history=history, active_loop="intake_form",
-                           slots={"case_facts": "邻居装修把墙弄裂了", "case_amount": "20000元", "case_party": "邻居",
-                                  "case_outcome": "不对，是三万", "requested_slot": "case_outcome"},
-                           after=[slot("requested_slot", "case_outcome"), action("intake_form"),
-                                  slot("case_outcome", "不对，是三万")])
+    history = [
+        action("action_start_intake"),
+        slot("case_facts", "邻居装修把墙弄裂了"),
+        slot("case_amount", "20000元"),
+        action("intake_form"),
+        slot("requested_slot", "case_outcome"),
+        action("action_listen"),
+    ]
+    tracker = make_tracker(
+        "不对，是三万",
+        "inform",
+        history=history,
+        active_loop="intake_form",
+        slots={
+            "case_facts": "邻居装修把墙弄裂了",
+            "case_amount": "20000元",
+            "case_party": "邻居",
+            "case_outcome": "不对，是三万",
+            "requested_slot": "case_outcome",
+        },
+        after=[
+            slot("requested_slot", "case_outcome"),
+            action("intake_form"),
+            slot("case_outcome", "不对，是三万"),
+        ],
+    )
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ValidateIntakeForm().run(dispatcher, tracker, DOMAIN))
-    assert events == [SlotSet("case_outcome", None), SlotSet("case_amount", "30000元"),
-                      SlotSet("requested_slot", "case_outcome")]
+    assert events == [
+        SlotSet("case_outcome", None),
+        SlotSet("case_amount", "30000元"),
+        SlotSet("requested_slot", "case_outcome"),
+    ]
     assert [m["text"] for m in dispatcher.messages] == ["好的，已改为“涉及金额：30000元”。"]

@@ -79,10 +79,16 @@ def problems(entry: dict[str, Any], index) -> list[str]:
         if index.cite(citation) is not None:
             out.append(f"{number}: {citation} is now among the shipped statutes: cite it as an article")
         if not str(a.get("source") or "").strip() or not str(a.get("quote") or "").strip():
-            out.append(f"{number}: {citation} (not in the corpus) needs its quote and the source it was read in")
+            out.append(
+                f"{number}: {citation} (not in the corpus) needs its quote and the source it was read in"
+            )
         stating.append(a.get("quote") or "")
-    if is_quantity and (cited or absent) and len(stating) == len(cited) + len(absent) and not any(
-            value_of(number) in {value_of(n) for n in numbers_in(q)} for q in stating):
+    if (
+        is_quantity
+        and (cited or absent)
+        and len(stating) == len(cited) + len(absent)
+        and not any(value_of(number) in {value_of(n) for n in numbers_in(q)} for q in stating)
+    ):
         out.append(f"{number}: no quote states {number}")
     return out
 
@@ -96,14 +102,20 @@ def articles():
 
 def test_every_number_in_every_fixed_text_has_an_entry():
     listed = {(t, str(e["number"])) for e in entries() for t in texts_of(e)}
-    missing = [(name, n) for name, text in fixed_texts().items() for n in numbers_in(text) if (name, n) not in listed]
+    missing = [
+        (name, n) for name, text in fixed_texts().items() for n in numbers_in(text) if (name, n) not in listed
+    ]
     assert missing == []
 
 
 def test_every_entry_names_texts_that_hold_its_number():
     texts = fixed_texts()
-    wrong = [(t, e["number"]) for e in entries() for t in texts_of(e)
-             if t not in texts or str(e["number"]) not in numbers_in(texts[t])]
+    wrong = [
+        (t, e["number"])
+        for e in entries()
+        for t in texts_of(e)
+        if t not in texts or str(e["number"]) not in numbers_in(texts[t])
+    ]
     assert wrong == []
     assert all(texts_of(e) for e in entries())
 
@@ -120,8 +132,12 @@ def test_every_time_limit_says_where_it_starts():
     for name, text in fixed_texts().items():
         for n in find_numbers(text):
             unit = (value_of(n.text) or ((), ""))[1]
-            limit = re.match(r"内|诉讼时效|的?时效", text[n.end:])
-            if unit in {"日", "月", "年", "小时"} and limit and not re.search(r"日起|起算|受理后|从.{0,12}起", text):
+            limit = re.match(r"内|诉讼时效|的?时效", text[n.end :])
+            if (
+                unit in {"日", "月", "年", "小时"}
+                and limit
+                and not re.search(r"日起|起算|受理后|从.{0,12}起", text)
+            ):
                 late.append((name, n.text))
     assert late == []
 
@@ -145,20 +161,35 @@ class _Record:
 
 
 def test_the_checks_catch_a_wrong_quote_a_repealed_article_and_a_missing_source():
-    index = _Index({"某法第一条": _Record("应当自收到之日起十五日内提出。"),
-                    "某法第二条": _Record("应当在三十日内提出。", status="已废止")})
-    assert problems({"number": "15日", "article": {"law": "某法", "article": "第一条", "quote": "十五日内"}}, index) == []
-    assert problems({"number": "30日", "article": {"law": "某法", "article": "第一条", "quote": "十五日内"}}, index) \
-        == ["30日: no quote states 30日"]
-    assert problems({"number": "30日", "article": {"law": "某法", "article": "第二条", "quote": "三十日内"}}, index) \
-        == ["30日: 某法第二条 is 已废止, not in force"]
-    assert problems({"number": "30日", "article": {"law": "某法", "article": "第三条", "quote": "三十日"}}, index) \
-        == ["30日: 某法第三条 is not among the shipped statutes"]
+    index = _Index(
+        {
+            "某法第一条": _Record("应当自收到之日起十五日内提出。"),
+            "某法第二条": _Record("应当在三十日内提出。", status="已废止"),
+        }
+    )
+    assert (
+        problems(
+            {"number": "15日", "article": {"law": "某法", "article": "第一条", "quote": "十五日内"}}, index
+        )
+        == []
+    )
+    assert problems(
+        {"number": "30日", "article": {"law": "某法", "article": "第一条", "quote": "十五日内"}}, index
+    ) == ["30日: no quote states 30日"]
+    assert problems(
+        {"number": "30日", "article": {"law": "某法", "article": "第二条", "quote": "三十日内"}}, index
+    ) == ["30日: 某法第二条 is 已废止, not in force"]
+    assert problems(
+        {"number": "30日", "article": {"law": "某法", "article": "第三条", "quote": "三十日"}}, index
+    ) == ["30日: 某法第三条 is not among the shipped statutes"]
     assert problems({"number": "12348"}, index) == ["12348: a telephone number must name its official source"]
-    assert problems({"number": "30日"}, index) == ["30日: a time limit, multiple or amount must rest on an article"]
+    assert problems({"number": "30日"}, index) == [
+        "30日: a time limit, multiple or amount must rest on an article"
+    ]
     # an article the corpus lacks is accepted with its quote and source, and rejected once the corpus holds it
     absent = {"law": "某条例", "article": "第十条", "quote": "三十日内", "source": "国务院令"}
     assert problems({"number": "30日", "not_in_corpus": absent}, index) == []
     index.records["某条例第十条"] = _Record("三十日内")
-    assert problems({"number": "30日", "not_in_corpus": absent}, index) \
-        == ["30日: 某条例第十条 is now among the shipped statutes: cite it as an article"]
+    assert problems({"number": "30日", "not_in_corpus": absent}, index) == [
+        "30日: 某条例第十条 is now among the shipped statutes: cite it as an article"
+    ]

@@ -19,8 +19,20 @@ from fengqiao.settings import Settings
 
 CITED_ANSWER = [
     {"text": "根据检索到的法律规定……"},
-    {"custom": {"citations": [{"kind": "statute", "law": "中华人民共和国劳动法", "article_no": "第五十条",
-                               "text": "工资应当以货币形式按月支付给劳动者本人。", "status": "现行有效", "score": 9.1}]}},
+    {
+        "custom": {
+            "citations": [
+                {
+                    "kind": "statute",
+                    "law": "中华人民共和国劳动法",
+                    "article_no": "第五十条",
+                    "text": "工资应当以货币形式按月支付给劳动者本人。",
+                    "status": "现行有效",
+                    "score": 9.1,
+                }
+            ]
+        }
+    },
 ]
 
 
@@ -177,17 +189,34 @@ def admin(app, client) -> dict[str, str]:
     return login(client, "boss")
 
 
-def handoff_answer(priority: str = "normal", reason: str = "resident_request", dispute_type: str | None = "劳动争议",
-                   summary: str = "居民要求转人工，原话：“老板拖欠我三个月工资”。") -> list[dict[str, Any]]:
+def handoff_answer(
+    priority: str = "normal",
+    reason: str = "resident_request",
+    dispute_type: str | None = "劳动争议",
+    summary: str = "居民要求转人工，原话：“老板拖欠我三个月工资”。",
+) -> list[dict[str, Any]]:
     """What Rasa sends when the bot hands off (action_handoff / action_emergency)."""
     return [
         {"text": "好的，正在为您转接人民调解员，请稍等。"},
-        {"custom": {"handoff": {"reason": reason, "priority": priority, "dispute_type": dispute_type,
-                                "summary": summary,
-                                "suggested_citations": [{"kind": "statute", "law": "中华人民共和国劳动法",
-                                                         "article_no": "第五十条",
-                                                         "text": "工资应当以货币形式按月支付给劳动者本人。",
-                                                         "status": "现行有效"}]}}},
+        {
+            "custom": {
+                "handoff": {
+                    "reason": reason,
+                    "priority": priority,
+                    "dispute_type": dispute_type,
+                    "summary": summary,
+                    "suggested_citations": [
+                        {
+                            "kind": "statute",
+                            "law": "中华人民共和国劳动法",
+                            "article_no": "第五十条",
+                            "text": "工资应当以货币形式按月支付给劳动者本人。",
+                            "status": "现行有效",
+                        }
+                    ],
+                }
+            }
+        },
     ]
 
 
@@ -195,8 +224,9 @@ def hand_off(client, rasa, conv: dict[str, str], **kwargs) -> dict[str, Any]:
     """Let the bot hand the conversation off; returns the message reply."""
     answers = rasa.answers
     rasa.answers = handoff_answer(**kwargs)
-    resp = client.post(f"/api/conversations/{conv['conversation_id']}/messages", json={"text": "转人工"},
-                       headers=auth(conv))
+    resp = client.post(
+        f"/api/conversations/{conv['conversation_id']}/messages", json={"text": "转人工"}, headers=auth(conv)
+    )
     rasa.answers = answers
     assert resp.status_code == 200, resp.text
     assert resp.json()["mode"] == "waiting"

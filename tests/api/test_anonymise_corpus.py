@@ -36,24 +36,33 @@ KNOWN_MISSES = {
     # A given name alone, after 邻居 and before 家, with no surname anywhere: nothing tells it from the bird.
     "h146": "邻居海燕家的鸡",
     # Names with no surname and no cue before them: Mongolian, Uyghur, Tibetan and Dai names in running text.
-    "f064": "回访人：帕提曼", "f147": "孩子吐尔洪江", "f148": "扎西说要离婚", "f155": "巴特尔…乌兰图雅…其其格",
+    "f064": "回访人：帕提曼",
+    "f147": "孩子吐尔洪江",
+    "f148": "扎西说要离婚",
+    "f155": "巴特尔…乌兰图雅…其其格",
     "f161": "傣族的岩温扁",
     # Nicknames: Cantonese 强仔/强哥 for 黎志强, a surname with an English title (黄sir), a guesthouse named after
     # its keeper (毅家客栈).
-    "f159": "强仔 强哥", "f012": "黄sir", "f095": "毅家客栈",
+    "f159": "强仔 强哥",
+    "f012": "黄sir",
+    "f095": "毅家客栈",
     # A full name after 的 in the middle of a clause, which jieba does not tag as a name.
     "f009": "屯子的赵大宝",
 }
 
 
 def load(name: str) -> list[dict]:
-    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def as_precedent(text: str) -> Precedent:
     import datetime as dt
 
-    handoff = SimpleNamespace(dispute_type="民间纠纷", outcome="调解成功", outcome_summary="", suggested_citations=[])
+    handoff = SimpleNamespace(
+        dispute_type="民间纠纷", outcome="调解成功", outcome_summary="", suggested_citations=[]
+    )
     row = Precedent(id="fq-test", handoff_id="h", fields=draft_fields(handoff, [], text))
     _check(row, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     return row
@@ -81,8 +90,10 @@ def test_no_identifier_reaches_a_published_precedent(corpus):
             published_leaks.append((r["id"], left, text))
         kept += sum(k in text for k in r["keep"])
         keep_total += len(r["keep"])
-    print(f"\n{corpus}: {len(rows)} sentences, held for review {held}, identifiers left by the anonymiser in "
-          f"{anonymiser_leaks}, kept {kept}/{keep_total} of the legal content")
+    print(
+        f"\n{corpus}: {len(rows)} sentences, held for review {held}, identifiers left by the anonymiser in "
+        f"{anonymiser_leaks}, kept {kept}/{keep_total} of the legal content"
+    )
     assert published_leaks == []
     # Over-removal is preferred to leaking, but a precedent must still read: most legal content survives.
     assert kept >= 0.9 * keep_total

@@ -49,19 +49,26 @@ def test_two_mediators_claim_through_the_api(client, rasa, app):
         conv = new_conversation(client)
         hand_off(client, rasa, conv)
         hid = handoff_id_of(client, headers[0], conv["conversation_id"])
-        responses = _together([lambda h=h, hid=hid: client.post(f"/api/handoffs/{hid}/claim", headers=h)
-                               for h in headers])
+        responses = _together(
+            [lambda h=h, hid=hid: client.post(f"/api/handoffs/{hid}/claim", headers=h) for h in headers]
+        )
         codes = sorted(r.status_code for r in responses)
         assert codes == [200, 409, 409], [r.text for r in responses]
         winner = next(r for r in responses if r.status_code == 200).json()["mediator_username"]
         with app.state.db.sessions() as s:
             handoff = s.get(Handoff, hid)
             assert handoff.status == "active" and handoff.mediator.username == winner
-            moves = s.scalar(select(func.count()).select_from(Transition).where(
-                Transition.conversation_id == conv["conversation_id"], Transition.to_mode == "mediator"))
+            moves = s.scalar(
+                select(func.count())
+                .select_from(Transition)
+                .where(
+                    Transition.conversation_id == conv["conversation_id"], Transition.to_mode == "mediator"
+                )
+            )
             assert moves == 1
-        transcript = client.get(f"/api/conversations/{conv['conversation_id']}",
-                                params={"token": conv["token"]}).json()["messages"]
+        transcript = client.get(
+            f"/api/conversations/{conv['conversation_id']}", params={"token": conv["token"]}
+        ).json()["messages"]
         assert sum("已接入" in m["text"] for m in transcript) == 1
 
 

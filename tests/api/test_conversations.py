@@ -13,8 +13,20 @@ from tests.api.conftest import auth
 
 CITED = [
     {"text": "根据检索到的法律规定……"},
-    {"custom": {"citations": [{"kind": "statute", "law": "中华人民共和国劳动法", "article_no": "第五十条",
-                               "text": "工资应当以货币形式按月支付给劳动者本人。", "status": "现行有效", "score": 9.1}]}},
+    {
+        "custom": {
+            "citations": [
+                {
+                    "kind": "statute",
+                    "law": "中华人民共和国劳动法",
+                    "article_no": "第五十条",
+                    "text": "工资应当以货币形式按月支付给劳动者本人。",
+                    "status": "现行有效",
+                    "score": 9.1,
+                }
+            ]
+        }
+    },
 ]
 
 
@@ -32,8 +44,11 @@ def test_create_rejects_unknown_fields(client):
 
 def test_message_round_trip_with_citations(client, rasa, conversation):
     rasa.answers = CITED
-    resp = client.post(f"/api/conversations/{conversation['conversation_id']}/messages",
-                       json={"text": "  老板拖欠我三个月工资怎么办  "}, headers=auth(conversation))
+    resp = client.post(
+        f"/api/conversations/{conversation['conversation_id']}/messages",
+        json={"text": "  老板拖欠我三个月工资怎么办  "},
+        headers=auth(conversation),
+    )
     assert resp.status_code == 200
     body = resp.json()
     assert body["mode"] == "bot"
@@ -43,7 +58,9 @@ def test_message_round_trip_with_citations(client, rasa, conversation):
     assert reply["citations"][0]["law"] == "中华人民共和国劳动法"
     assert reply["citations"][0]["article_no"] == "第五十条"
     # Rasa got the trimmed text, the conversation id as sender, and the resident's region.
-    assert rasa.calls == [(conversation["conversation_id"], "老板拖欠我三个月工资怎么办", {"region": "浙江省绍兴市"})]
+    assert rasa.calls == [
+        (conversation["conversation_id"], "老板拖欠我三个月工资怎么办", {"region": "浙江省绍兴市"})
+    ]
 
 
 def test_transcript_keeps_both_sides_in_order(client, rasa, conversation):
@@ -54,7 +71,10 @@ def test_transcript_keeps_both_sides_in_order(client, rasa, conversation):
     assert resp.status_code == 200
     body = resp.json()
     assert body["mode"] == "bot" and body["region"] == "浙江省绍兴市"
-    assert [(m["sender"], m["text"]) for m in body["messages"]] == [("resident", "你好"), ("bot", "根据检索到的法律规定……")]
+    assert [(m["sender"], m["text"]) for m in body["messages"]] == [
+        ("resident", "你好"),
+        ("bot", "根据检索到的法律规定……"),
+    ]
     assert body["messages"][1]["citations"][0]["article_no"] == "第五十条"
 
 
@@ -74,8 +94,11 @@ def test_wrong_token_and_token_of_another_conversation(client, conversation):
     other = client.post("/api/conversations").json()
     cid = conversation["conversation_id"]
     for token in ("nonsense", other["token"]):
-        resp = client.post(f"/api/conversations/{cid}/messages", json={"text": "你好"},
-                           headers={"Authorization": f"Bearer {token}"})
+        resp = client.post(
+            f"/api/conversations/{cid}/messages",
+            json={"text": "你好"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert resp.status_code == 403
 
 
@@ -87,9 +110,13 @@ def test_unknown_conversation(client, conversation):
 def test_empty_blank_and_huge_messages_are_refused(client, rasa, conversation):
     cid = conversation["conversation_id"]
     for text in ("", "   \n\t ", "字" * 2001):
-        resp = client.post(f"/api/conversations/{cid}/messages", json={"text": text}, headers=auth(conversation))
+        resp = client.post(
+            f"/api/conversations/{cid}/messages", json={"text": text}, headers=auth(conversation)
+        )
         assert resp.status_code == 422, text[:10]
-    ok = client.post(f"/api/conversations/{cid}/messages", json={"text": "字" * 2000}, headers=auth(conversation))
+    ok = client.post(
+        f"/api/conversations/{cid}/messages", json={"text": "字" * 2000}, headers=auth(conversation)
+    )
     assert ok.status_code == 200
     assert len(rasa.calls) == 1
 
@@ -107,7 +134,9 @@ def test_wrong_json(client, conversation):
 def test_rasa_down_gives_an_apology_and_keeps_the_message(client, rasa, conversation):
     rasa.down = True
     cid = conversation["conversation_id"]
-    resp = client.post(f"/api/conversations/{cid}/messages", json={"text": "借钱不还怎么办"}, headers=auth(conversation))
+    resp = client.post(
+        f"/api/conversations/{cid}/messages", json={"text": "借钱不还怎么办"}, headers=auth(conversation)
+    )
     assert resp.status_code == 200
     assert "暂时无法回复" in resp.json()["replies"][0]["text"]
     transcript = client.get(f"/api/conversations/{cid}", headers=auth(conversation)).json()["messages"]
@@ -118,12 +147,16 @@ def test_rasa_down_gives_an_apology_and_keeps_the_message(client, rasa, conversa
 def test_action_server_down_gives_a_specific_apology_then_recovers(client, rasa, conversation):
     cid = conversation["conversation_id"]
     rasa.actions_down = True
-    resp = client.post(f"/api/conversations/{cid}/messages", json={"text": "借钱不还怎么办"}, headers=auth(conversation))
+    resp = client.post(
+        f"/api/conversations/{cid}/messages", json={"text": "借钱不还怎么办"}, headers=auth(conversation)
+    )
     assert resp.status_code == 200
     assert "检索服务暂时出了故障" in resp.json()["replies"][0]["text"]
     rasa.actions_down = False
     rasa.answers = CITED
-    resp = client.post(f"/api/conversations/{cid}/messages", json={"text": "借钱不还怎么办"}, headers=auth(conversation))
+    resp = client.post(
+        f"/api/conversations/{cid}/messages", json={"text": "借钱不还怎么办"}, headers=auth(conversation)
+    )
     assert resp.json()["replies"][0]["citations"][0]["article_no"] == "第五十条"
 
 
@@ -162,12 +195,19 @@ def test_a_token_idle_for_longer_than_the_setting_is_refused_everywhere(client, 
     cid = conversation["conversation_id"]
     assert app.state.settings.resident_token_idle_s == 7 * 24 * 3600
     _set_times(app, cid, last_active_at=utcnow() - dt.timedelta(days=8))
-    calls = [client.get(f"/api/conversations/{cid}", headers=auth(conversation)),
-             client.post(f"/api/conversations/{cid}/messages", json={"text": "还在吗"}, headers=auth(conversation)),
-             client.post(f"/api/conversations/{cid}/handoff", json={}, headers=auth(conversation))]
+    calls = [
+        client.get(f"/api/conversations/{cid}", headers=auth(conversation)),
+        client.post(
+            f"/api/conversations/{cid}/messages", json={"text": "还在吗"}, headers=auth(conversation)
+        ),
+        client.post(f"/api/conversations/{cid}/handoff", json={}, headers=auth(conversation)),
+    ]
     for resp in calls:
         assert resp.status_code == 401, resp.text
-        assert "conversation expired; start a new one" in resp.json()["detail"] and "会话已过期" in resp.json()["detail"]
+        assert (
+            "conversation expired; start a new one" in resp.json()["detail"]
+            and "会话已过期" in resp.json()["detail"]
+        )
     assert rasa.calls == [] and _row(app, cid).mode == "bot"  # nothing stored, nobody asked
     with client.websocket_connect(f"/ws/conversations/{cid}?token={conversation['token']}") as ws:
         assert "conversation expired" in ws.receive_json()["detail"]
@@ -175,7 +215,9 @@ def test_a_token_idle_for_longer_than_the_setting_is_refused_everywhere(client, 
             ws.receive_json()
     assert closed.value.code == 4401
     fresh = client.post("/api/conversations", json={}).json()
-    assert client.get(f"/api/conversations/{fresh['conversation_id']}", headers=auth(fresh)).status_code == 200
+    assert (
+        client.get(f"/api/conversations/{fresh['conversation_id']}", headers=auth(fresh)).status_code == 200
+    )
 
 
 def test_resident_activity_is_recorded_at_most_once_a_minute(client, app, conversation):

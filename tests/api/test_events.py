@@ -15,8 +15,9 @@ def test_fan_out_by_channel_from_another_thread():
         a = bus.subscribe(["conversation:1"])
         b = bus.subscribe(["conversation:1", events.MEDIATORS])
         c = bus.subscribe(["conversation:2"])
-        t = threading.Thread(target=lambda: (bus.publish("conversation:1", {"n": 1}),
-                                             bus.publish(events.MEDIATORS, {"n": 2})))
+        t = threading.Thread(
+            target=lambda: (bus.publish("conversation:1", {"n": 1}), bus.publish(events.MEDIATORS, {"n": 2}))
+        )
         t.start()
         t.join()
         assert await asyncio.wait_for(a.get(), 1) == {"n": 1}
@@ -47,6 +48,12 @@ def test_a_reader_that_falls_behind_is_dropped(monkeypatch):
         got = []
         while (event := await asyncio.wait_for(slow.get(), 1)) is not None:
             got.append(event["n"])
-        assert got == [0, 1, 2, 3, 4]  # then None: the socket closes and the client catches up from the database
+        assert got == [
+            0,
+            1,
+            2,
+            3,
+            4,
+        ]  # then None: the socket closes and the client catches up from the database
 
     asyncio.run(main())

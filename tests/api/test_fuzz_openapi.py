@@ -36,18 +36,31 @@ MAX_EXAMPLES = 25
 def _openapi() -> dict:
     """The schema of an app that is built and never started (no database is created)."""
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(data_dir=Path(tmp), kb_dir=Path(tmp) / "kb", database_url=f"sqlite:///{tmp}/x.db",
-                                  run_migrations_on_start=False))
+        app = create_app(
+            Settings(
+                data_dir=Path(tmp),
+                kb_dir=Path(tmp) / "kb",
+                database_url=f"sqlite:///{tmp}/x.db",
+                run_migrations_on_start=False,
+            )
+        )
         try:
             return app.openapi()
         finally:
             app.state.db.engine.dispose()
 
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": SEED,
-    "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "generation": {
+            "mode": "all",
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,
+            "database": "none",
+        },
+    }
+)
 schema = schemathesis.openapi.from_dict(_openapi(), config=CONFIG)
 
 
@@ -84,15 +97,26 @@ def _populate(http, app, rasa) -> dict[str, str]:
     conversation = http.post("/api/conversations", json={"region": "浙江省绍兴市"}).json()
     handed = http.post("/api/conversations", json={}).json()
     answers, rasa.answers = rasa.answers, handoff_answer()
-    sent = http.post(f"/api/conversations/{handed['conversation_id']}/messages", json={"text": "转人工"},
-                     headers={"Authorization": f"Bearer {handed['token']}"})
+    sent = http.post(
+        f"/api/conversations/{handed['conversation_id']}/messages",
+        json={"text": "转人工"},
+        headers={"Authorization": f"Bearer {handed['token']}"},
+    )
     rasa.answers = answers
     assert sent.status_code == 200 and sent.json()["mode"] == "waiting", sent.text
     handoff_id = http.get("/api/handoffs", headers={"Authorization": f"Bearer {admin}"}).json()[0]["id"]
-    assert http.post(f"/api/handoffs/{handoff_id}/claim",
-                     headers={"Authorization": f"Bearer {admin}"}).status_code == 200
-    return {"admin": admin, "conversation_id": conversation["conversation_id"],
-            "conversation_token": conversation["token"], "handoff_id": handoff_id}
+    assert (
+        http.post(
+            f"/api/handoffs/{handoff_id}/claim", headers={"Authorization": f"Bearer {admin}"}
+        ).status_code
+        == 200
+    )
+    return {
+        "admin": admin,
+        "conversation_id": conversation["conversation_id"],
+        "conversation_token": conversation["token"],
+        "handoff_id": handoff_id,
+    }
 
 
 @pytest.fixture
@@ -109,8 +133,11 @@ def template(tmp_path_factory, tiny_kb):
     """The same, once: a SQLite file that each operation's test gets a copy of (migrating and setting up a database
     for each of them was a third of this module's time)."""
     root = tmp_path_factory.mktemp("fuzz-template")
-    app = create_app(Settings(data_dir=root, kb_dir=tiny_kb, database_url=f"sqlite:///{root / 'gateway.db'}"),
-                     rasa=ScriptedRasa(), add_precedent=PrecedentSink())
+    app = create_app(
+        Settings(data_dir=root, kb_dir=tiny_kb, database_url=f"sqlite:///{root / 'gateway.db'}"),
+        rasa=ScriptedRasa(),
+        add_precedent=PrecedentSink(),
+    )
     with TestClient(app) as http:
         ids = _populate(http, app, app.state.rasa)
     app.state.db.engine.dispose()
@@ -121,8 +148,10 @@ def template(tmp_path_factory, tiny_kb):
 def fuzz_world(template, tmp_path, settings, rasa, precedent_sink):
     db, ids = template
     shutil.copy(db, tmp_path / "fuzz.db")
-    copied = settings.model_copy(update=RELAXED | {"database_url": f"sqlite:///{tmp_path / 'fuzz.db'}",
-                                                   "run_migrations_on_start": False})
+    copied = settings.model_copy(
+        update=RELAXED
+        | {"database_url": f"sqlite:///{tmp_path / 'fuzz.db'}", "run_migrations_on_start": False}
+    )
     app = create_app(copied, rasa=rasa, add_precedent=precedent_sink)
     with asgi.get_client(app) as http:
         yield World(http, **ids)
@@ -146,8 +175,13 @@ def _pin(case, world: World) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_operation_answers_with_a_server_error_or_off_its_schema(case, fuzz_world):
     world = fuzz_world
     world.calls += 1
@@ -177,8 +211,9 @@ def _url_strings(raw: dict) -> list[tuple[str, str, str, str]]:
 URL_STRINGS = _url_strings(schema.raw_schema)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 def test_no_string_in_a_url_makes_a_server_error(world):
     """PostgreSQL cannot take a NUL in a text value: an id or query value with one was a 500 (psycopg DataError)
     until api/url_guard.py refused such URLs with 400."""
@@ -200,18 +235,22 @@ def test_no_string_in_a_url_makes_a_server_error(world):
     assert resp.status_code == 400 and "NUL" in resp.json()["detail"]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_websocket_url_with_a_nul_is_refused(app, client, conversation):
     from starlette.websockets import WebSocketDisconnect
 
-    with pytest.raises(WebSocketDisconnect), client.websocket_connect(
-            f"/ws/conversations/a%00b?token={conversation['token']}"):
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect(f"/ws/conversations/a%00b?token={conversation['token']}"),
+    ):
         pass
 
 
-@pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_mediator_socket_survives_ids_no_query_can_take(app, client, mediator):
     """`watch` and `typing` with a NUL or a lone surrogate in the conversation id raised in the socket's handler
     (psycopg DataError on PostgreSQL, UnicodeEncodeError on both) and the socket died: now they are ignored."""

@@ -26,32 +26,76 @@ from tests.api.conftest import PASSWORD, make_mediator
 
 # No shrinking: a failure is reported as found (the run is derandomized, so it is reproduced as it is), instead
 # of minutes spent minimising a 60 kB string on the CI machine.
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 # Every code point, surrogates (category Cs) and NUL included.
 ANY_CHAR = st.characters(codec=None, exclude_categories=())
-NASTY = ["\x00", "\ud800", "\udfff", "\ud83d", "\u202e", "\u200f", "\u200b", "\ufeff", "\ufffe", "\U0010ffff", "😀",
-         "👨‍👩‍👧", "🇨🇳", "\u0301", "\r\n", "\t", " ", "\u3000", "\x7f", "\x1b[31m", "'; DROP TABLE messages;--",
-         "<script>", "\\", '"', "%00", "/handoff", "转人工"]
+NASTY = [
+    "\x00",
+    "\ud800",
+    "\udfff",
+    "\ud83d",
+    "\u202e",
+    "\u200f",
+    "\u200b",
+    "\ufeff",
+    "\ufffe",
+    "\U0010ffff",
+    "😀",
+    "👨‍👩‍👧",
+    "🇨🇳",
+    "\u0301",
+    "\r\n",
+    "\t",
+    " ",
+    "\u3000",
+    "\x7f",
+    "\x1b[31m",
+    "'; DROP TABLE messages;--",
+    "<script>",
+    "\\",
+    '"',
+    "%00",
+    "/handoff",
+    "转人工",
+]
 TEXTS = st.one_of(
     st.text(ANY_CHAR),
     st.text(ANY_CHAR, min_size=1, max_size=30).map(str.strip),
     st.lists(st.one_of(st.sampled_from(NASTY), st.text(ANY_CHAR, max_size=5)), max_size=12).map("".join),
     # Around the length limit (counted in code points after trimming), and far past it.
-    st.builds(lambda n, ch, pad: pad + ch * n + pad, st.integers(MAX_MESSAGE_CHARS - 2, MAX_MESSAGE_CHARS + 2),
-              st.sampled_from(["好", "😀", "a", "\u202e"]), st.sampled_from(["", " ", "\u3000", "\n"])),
+    st.builds(
+        lambda n, ch, pad: pad + ch * n + pad,
+        st.integers(MAX_MESSAGE_CHARS - 2, MAX_MESSAGE_CHARS + 2),
+        st.sampled_from(["好", "😀", "a", "\u202e"]),
+        st.sampled_from(["", " ", "\u3000", "\n"]),
+    ),
     st.integers(10_000, 70_000).map(lambda n: "长" * n),
 )
-JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(ANY_CHAR))
-ANY_JSON = st.recursive(JSON_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                               st.dictionaries(st.text(ANY_CHAR, max_size=8), inner,
-                                                                               max_size=4)),
-                        max_leaves=12)
-CLIENT_IDS = st.one_of(st.none(), st.from_regex(r"\A[A-Za-z0-9_.:-]{8,64}\Z"), st.text(ANY_CHAR, max_size=70),
-                       ANY_JSON)
+JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(ANY_CHAR)
+)
+ANY_JSON = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(ANY_CHAR, max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+CLIENT_IDS = st.one_of(
+    st.none(), st.from_regex(r"\A[A-Za-z0-9_.:-]{8,64}\Z"), st.text(ANY_CHAR, max_size=70), ANY_JSON
+)
 
 
 @st.composite
@@ -78,38 +122,58 @@ def encode(body) -> bytes:
     return json.dumps(body, ensure_ascii=True).encode("ascii")
 
 
-CONTENT_TYPES = st.sampled_from(["application/json", "application/json", "application/json; charset=utf-8",
-                                 "application/json; charset=latin-1", "text/plain", "application/x-www-form-urlencoded",
-                                 "multipart/form-data", "multipart/form-data; boundary=x", "application/problem+json",
-                                 "", None])
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/json; charset=latin-1",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "multipart/form-data; boundary=x",
+        "application/problem+json",
+        "",
+        None,
+    ]
+)
 RAW_BODIES = st.one_of(
     st.binary(max_size=200),
     st.binary(max_size=40).map(lambda b: b'{"text": "' + b + b'"}'),
-    st.sampled_from([
-        b'{"text": "\xff\xfe"}',  # not UTF-8
-        b'{"text": "\xc0\xaf"}',  # overlong encoding
-        b'{"text": "\xed\xa0\x80"}',  # a surrogate encoded as UTF-8 (CESU)
-        b'{"text": "\\ud800"}',  # lone surrogate escapes
-        b'{"text": "\\udc00\\ud800"}',
-        b'{"text": "a\\u0000b"}',
-        b'{"text": "\\ud83d\\ude00"}',  # a proper pair: an emoji
-        b'\xef\xbb\xbf{"text": "BOM"}',
-        '{"text": "UTF-16"}'.encode("utf-16"),
-        b'{"text": "x", "text": "duplicate key"}',
-        b'{"text": NaN}', b'{"text": Infinity}', b'{"text": 1e999}',
-        b'{"text": "unterminated',
-        b"[" * 50_000 + b"]" * 50_000,  # deep nesting (and, at 100 kB, past the body limit)
-        b"[" * 5_000 + b"]" * 5_000,
-        b'{"text": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
-        b"null", b"[]", b'"text"', b"0", b"",
-    ]),
+    st.sampled_from(
+        [
+            b'{"text": "\xff\xfe"}',  # not UTF-8
+            b'{"text": "\xc0\xaf"}',  # overlong encoding
+            b'{"text": "\xed\xa0\x80"}',  # a surrogate encoded as UTF-8 (CESU)
+            b'{"text": "\\ud800"}',  # lone surrogate escapes
+            b'{"text": "\\udc00\\ud800"}',
+            b'{"text": "a\\u0000b"}',
+            b'{"text": "\\ud83d\\ude00"}',  # a proper pair: an emoji
+            b'\xef\xbb\xbf{"text": "BOM"}',
+            '{"text": "UTF-16"}'.encode("utf-16"),
+            b'{"text": "x", "text": "duplicate key"}',
+            b'{"text": NaN}',
+            b'{"text": Infinity}',
+            b'{"text": 1e999}',
+            b'{"text": "unterminated',
+            b"[" * 50_000 + b"]" * 50_000,  # deep nesting (and, at 100 kB, past the body limit)
+            b"[" * 5_000 + b"]" * 5_000,
+            b'{"text": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+            b"null",
+            b"[]",
+            b'"text"',
+            b"0",
+            b"",
+        ]
+    ),
 )
 
 
 def stored_messages(app, conversation_id: str) -> int:
     with app.state.db.sessions() as session:
-        return session.scalar(select(func.count()).select_from(Message)
-                              .where(Message.conversation_id == conversation_id))
+        return session.scalar(
+            select(func.count()).select_from(Message).where(Message.conversation_id == conversation_id)
+        )
 
 
 def audit_lines(app) -> int:
@@ -125,7 +189,9 @@ def database_url(any_database_url):
 @pytest.fixture
 def fuzz_app(settings, rasa, precedent_sink):
     """No rate limits in the way: hundreds of messages and failed logins go to one conversation and one user."""
-    relaxed = settings.model_copy(update={"message_rate_per_minute": 1_000_000, "login_failures_per_window": 1_000_000})
+    relaxed = settings.model_copy(
+        update={"message_rate_per_minute": 1_000_000, "login_failures_per_window": 1_000_000}
+    )
     return create_app(relaxed, rasa=rasa, add_precedent=precedent_sink)
 
 
@@ -141,8 +207,14 @@ def resident(fuzz_client) -> tuple[str, dict[str, str]]:
     return created["conversation_id"], {"Authorization": f"Bearer {created['token']}"}
 
 
-def check_message(client, app, resident, content: bytes, content_type: str | None = "application/json",
-                  sent: dict | None = None):
+def check_message(
+    client,
+    app,
+    resident,
+    content: bytes,
+    content_type: str | None = "application/json",
+    sent: dict | None = None,
+):
     conversation_id, auth = resident
     headers = dict(auth) | ({"Content-Type": content_type} if content_type is not None else {})
     before = stored_messages(app, conversation_id)
@@ -179,8 +251,9 @@ def check_message(client, app, resident, content: bytes, content_type: str | Non
 @example(body={"text": "好", "client_id": "\x00" * 8})
 @example(body=[{"text": "not an object"}])
 @example(body={"text": float("nan")})
-def test_a_message_is_stored_and_read_back_as_sent_or_refused_without_a_trace(fuzz_client, fuzz_app, resident,
-                                                                              body):
+def test_a_message_is_stored_and_read_back_as_sent_or_refused_without_a_trace(
+    fuzz_client, fuzz_app, resident, body
+):
     sent = body if isinstance(body, dict) and isinstance(body.get("text"), str) else None
     check_message(fuzz_client, fuzz_app, resident, encode(body), sent=sent)
 
@@ -202,8 +275,13 @@ LOGIN_TEXT = st.one_of(TEXTS, st.sampled_from(["wang", "WANG", " wang", "wang\x0
 
 
 @FUZZ
-@given(username=LOGIN_TEXT, password=LOGIN_TEXT, extra=st.one_of(st.none(), st.dictionaries(
-    st.text(ANY_CHAR, min_size=1, max_size=8), ANY_JSON, max_size=2)))
+@given(
+    username=LOGIN_TEXT,
+    password=LOGIN_TEXT,
+    extra=st.one_of(
+        st.none(), st.dictionaries(st.text(ANY_CHAR, min_size=1, max_size=8), ANY_JSON, max_size=2)
+    ),
+)
 @example(username="wang", password="\ud800", extra=None)
 @example(username="wang\x00", password=PASSWORD, extra=None)
 @example(username="é" * 64, password="x", extra=None)
@@ -213,7 +291,9 @@ def test_a_login_with_any_input_is_refused_cleanly(fuzz_client, fuzz_app, userna
     make_mediator_once(fuzz_app)
     body = {"username": username, "password": password} | (extra or {})
     before = audit_lines(fuzz_app)
-    resp = fuzz_client.post("/api/mediators/login", content=encode(body), headers={"Content-Type": "application/json"})
+    resp = fuzz_client.post(
+        "/api/mediators/login", content=encode(body), headers={"Content-Type": "application/json"}
+    )
     assert resp.status_code < 500, (resp.status_code, resp.text[:500])
     if username == "wang" and password == PASSWORD and not extra:
         assert resp.status_code == 200, resp.text[:300]

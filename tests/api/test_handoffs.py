@@ -35,8 +35,11 @@ def transcript(client, conv):
 
 
 def say(client, conv, text, **extra):
-    return client.post(f"/api/conversations/{conv['conversation_id']}/messages", json={"text": text} | extra,
-                       headers=auth(conv))
+    return client.post(
+        f"/api/conversations/{conv['conversation_id']}/messages",
+        json={"text": text} | extra,
+        headers=auth(conv),
+    )
 
 
 def test_bot_handoff_creates_a_waiting_handoff_and_tells_the_queue_place(client, rasa, app, mediator):
@@ -53,7 +56,12 @@ def test_bot_handoff_creates_a_waiting_handoff_and_tells_the_queue_place(client,
     assert any("排在第 1 位" in m["text"] for m in system)
     # The bot's reply announced the transfer; the system lines do not say it a second time.
     assert sum("正在为您转接" in m["text"] for m in data["messages"]) == 1
-    assert system[0]["event"]["mode"] == {**system[0]["event"]["mode"], "from": "bot", "to": "waiting", "actor": "bot"}
+    assert system[0]["event"]["mode"] == {
+        **system[0]["event"]["mode"],
+        "from": "bot",
+        "to": "waiting",
+        "actor": "bot",
+    }
 
     rows = client.get("/api/handoffs?status=waiting", headers=mediator).json()
     assert len(rows) == 1
@@ -66,7 +74,9 @@ def test_bot_handoff_creates_a_waiting_handoff_and_tells_the_queue_place(client,
     assert h["waiting_s"] >= 0 and h["queue_position"] == 1 and h["status"] == "waiting"
 
     with app.state.db.sessions() as s:
-        moves = s.scalars(select(Transition).where(Transition.conversation_id == conv["conversation_id"])).all()
+        moves = s.scalars(
+            select(Transition).where(Transition.conversation_id == conv["conversation_id"])
+        ).all()
         assert [(t.from_mode, t.to_mode, t.actor) for t in moves] == [("bot", "waiting", "bot")]
         assert moves[0].at is not None
 
@@ -94,8 +104,11 @@ def test_queue_is_sorted_by_priority_then_waiting_time(client, rasa, mediator):
     urgent = new_conversation(client)
     hand_off(client, rasa, urgent, priority="urgent", reason="emergency")
     rows = client.get("/api/handoffs", headers=mediator).json()  # status defaults to waiting
-    assert [r["conversation_id"] for r in rows] == [urgent["conversation_id"], first["conversation_id"],
-                                                   second["conversation_id"]]
+    assert [r["conversation_id"] for r in rows] == [
+        urgent["conversation_id"],
+        first["conversation_id"],
+        second["conversation_id"],
+    ]
     assert [r["queue_position"] for r in rows] == [1, 2, 3]
     assert transcript(client, second)["queue"]["position"] == 3
     assert transcript(client, urgent)["queue"]["position"] == 1
@@ -121,9 +134,11 @@ def test_claim_chat_release_and_the_bot_answers_again(client, rasa, app, mediato
     assert "人民调解员王调解员已接入" in data["messages"][-1]["text"]
 
     say(client, conv, "我有工资条")
-    resp = client.post(f"/api/handoffs/{hid}/messages", json={"text": "好的，请保留好工资条。",
-                                                                "citations": CITED_ANSWER[1]["custom"]["citations"]},
-                       headers=mediator)
+    resp = client.post(
+        f"/api/handoffs/{hid}/messages",
+        json={"text": "好的，请保留好工资条。", "citations": CITED_ANSWER[1]["custom"]["citations"]},
+        headers=mediator,
+    )
     assert resp.status_code == 201
     assert resp.json()["sender"] == "mediator" and resp.json()["mediator"] == "王调解员"
 
@@ -149,10 +164,16 @@ def test_claim_chat_release_and_the_bot_answers_again(client, rasa, app, mediato
     assert rasa.calls[-1][1] == "那加班费呢？"
 
     with app.state.db.sessions() as s:
-        moves = s.scalars(select(Transition).where(Transition.conversation_id == conv["conversation_id"])
-                          .order_by(Transition.id)).all()
+        moves = s.scalars(
+            select(Transition)
+            .where(Transition.conversation_id == conv["conversation_id"])
+            .order_by(Transition.id)
+        ).all()
         assert [(t.from_mode, t.to_mode, t.actor) for t in moves] == [
-            ("bot", "waiting", "bot"), ("waiting", "mediator", "mediator:wang"), ("mediator", "bot", "mediator:wang")]
+            ("bot", "waiting", "bot"),
+            ("waiting", "mediator", "mediator:wang"),
+            ("mediator", "bot", "mediator:wang"),
+        ]
     assert client.get("/api/handoffs?status=released", headers=mediator).json()[0]["id"] == hid
 
 
@@ -176,17 +197,34 @@ def test_release_when_rasa_is_down_still_hands_back(client, rasa, app, mediator)
 
 
 def test_close_with_outcome_drafts_an_anonymised_precedent_that_is_public_only_once_approved(
-        client, rasa, app, mediator, precedent_sink):
+    client, rasa, app, mediator, precedent_sink
+):
     conv = new_conversation(client)
-    hand_off(client, rasa, conv, summary="居民张伟（电话13812345678）说老板王建国拖欠三个月工资，住在人民路88号3幢501室。")
+    hand_off(
+        client,
+        rasa,
+        conv,
+        summary="居民张伟（电话13812345678）说老板王建国拖欠三个月工资，住在人民路88号3幢501室。",
+    )
     hid = handoff_id_of(client, mediator, conv["conversation_id"])
     client.post(f"/api/handoffs/{hid}/claim", headers=mediator)
-    resp = client.post(f"/api/handoffs/{hid}/close", headers=mediator, json={
-        "outcome": "调解成功", "summary": "王建国同意于12月31日前向张伟支付工资15000元，身份证330602198001011234。",
-        "facts": "张伟在王建国的工厂做工，王建国拖欠三个月工资共15000元。", "follow_up_date": "2026-01-15"})
+    resp = client.post(
+        f"/api/handoffs/{hid}/close",
+        headers=mediator,
+        json={
+            "outcome": "调解成功",
+            "summary": "王建国同意于12月31日前向张伟支付工资15000元，身份证330602198001011234。",
+            "facts": "张伟在王建国的工厂做工，王建国拖欠三个月工资共15000元。",
+            "follow_up_date": "2026-01-15",
+        },
+    )
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert body["status"] == "closed" and body["outcome"] == "调解成功" and body["follow_up_date"] == "2026-01-15"
+    assert (
+        body["status"] == "closed"
+        and body["outcome"] == "调解成功"
+        and body["follow_up_date"] == "2026-01-15"
+    )
 
     data = transcript(client, conv)
     assert data["mode"] == "closed"
@@ -217,7 +255,9 @@ def test_close_with_outcome_drafts_an_anonymised_precedent_that_is_public_only_o
     assert record.extra["cited_articles"] == ["《中华人民共和国劳动法》第五十条"]
     assert record.extra["outcome"].startswith("调解成功")
     for secret in ("张伟", "王建国", "13812345678", "330602198001011234", "人民路88号", "501室"):
-        assert secret not in record.text and secret not in record.extra["outcome"] and secret not in record.title
+        assert (
+            secret not in record.text and secret not in record.extra["outcome"] and secret not in record.title
+        )
     assert "工资" in record.text and "15000元" in record.text
     with app.state.db.sessions() as s:
         row = s.scalars(select(Precedent)).one()
@@ -226,18 +266,22 @@ def test_close_with_outcome_drafts_an_anonymised_precedent_that_is_public_only_o
     assert full["precedent"]["published"] is True and full["precedent"]["status"] == "approved"
 
 
-def test_precedent_kept_when_the_knowledge_base_refuses_and_published_later(client, rasa, app, mediator,
-                                                                            precedent_sink):
+def test_precedent_kept_when_the_knowledge_base_refuses_and_published_later(
+    client, rasa, app, mediator, precedent_sink
+):
     conv = new_conversation(client)
     hand_off(client, rasa, conv)
     hid = handoff_id_of(client, mediator, conv["conversation_id"])
     client.post(f"/api/handoffs/{hid}/claim", headers=mediator)
     precedent_sink.fail = True
-    resp = client.post(f"/api/handoffs/{hid}/close", headers=mediator,
-                       json={"outcome": "未达成", "summary": "双方分歧较大"})
+    resp = client.post(
+        f"/api/handoffs/{hid}/close", headers=mediator, json={"outcome": "未达成", "summary": "双方分歧较大"}
+    )
     assert resp.status_code == 200
-    assert client.post(f"/api/precedents/{resp.json()['precedent']['id']}/approve",
-                       headers=mediator).status_code == 200
+    assert (
+        client.post(f"/api/precedents/{resp.json()['precedent']['id']}/approve", headers=mediator).status_code
+        == 200
+    )
     full = client.get(f"/api/handoffs/{hid}", headers=mediator).json()
     assert full["precedent"]["published"] is False and "knowledge base busy" in full["precedent"]["error"]
     precedent_sink.fail = False
@@ -310,9 +354,20 @@ def test_a_second_handoff_of_the_same_conversation_is_refused_by_the_database(cl
     from sqlalchemy.exc import IntegrityError
 
     with app.state.db.sessions() as s, pytest.raises(IntegrityError):
-        s.add(Handoff(id="x" * 32, conversation_id=conv["conversation_id"], status="waiting", source="test",
-                      reason="x", priority="normal", priority_rank=1, summary="", suggested_citations=[],
-                      created_at=dt.datetime.now(dt.UTC)))
+        s.add(
+            Handoff(
+                id="x" * 32,
+                conversation_id=conv["conversation_id"],
+                status="waiting",
+                source="test",
+                reason="x",
+                priority="normal",
+                priority_rank=1,
+                summary="",
+                suggested_citations=[],
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
         s.commit()
 
 
@@ -322,9 +377,13 @@ def test_bot_handoff_while_already_waiting_keeps_one_handoff(client, rasa, media
     # Already waiting: a later bot payload (from a reply that was in flight) must not open a second one.
     with app.state.db.sessions() as s:
         c = s.get(Conversation, conv["conversation_id"])
-        set_committed_value(c, "mode", "bot")  # a stale copy, as a request that started before the handoff holds
+        set_committed_value(
+            c, "mode", "bot"
+        )  # a stale copy, as a request that started before the handoff holds
         with pytest.raises(Conflict):
-            open_handoff(s, Outbox(), c, HandoffRequest(reason="x"), source="bot", actor="bot", default_wait_s=60)
+            open_handoff(
+                s, Outbox(), c, HandoffRequest(reason="x"), source="bot", actor="bot", default_wait_s=60
+            )
     assert len(client.get("/api/handoffs", headers=mediator).json()) == 1
 
 
@@ -345,18 +404,36 @@ def test_closed_case_becomes_searchable_in_the_knowledge_base(tmp_path, tiny_kb,
         make_mediator(app, "wang")
         headers = login(client, "wang")
         conv = new_conversation(client)
-        hand_off(client, rasa, conv, dispute_type="相邻关系",
-                 summary="居民李小红说楼上邻居王大明家水管漏水，把她家天花板泡坏了，电话13900001111。")
+        hand_off(
+            client,
+            rasa,
+            conv,
+            dispute_type="相邻关系",
+            summary="居民李小红说楼上邻居王大明家水管漏水，把她家天花板泡坏了，电话13900001111。",
+        )
         hid = handoff_id_of(client, headers, conv["conversation_id"])
         client.post(f"/api/handoffs/{hid}/claim", headers=headers)
-        resp = client.post(f"/api/handoffs/{hid}/close", headers=headers, json={
-            "outcome": "调解成功", "summary": "楼上住户同意赔偿天花板修缮费用三千元，并更换漏水水管。",
-            "facts": "李小红家楼上王大明家水管漏水，把她家天花板泡坏了。"})
+        resp = client.post(
+            f"/api/handoffs/{hid}/close",
+            headers=headers,
+            json={
+                "outcome": "调解成功",
+                "summary": "楼上住户同意赔偿天花板修缮费用三千元，并更换漏水水管。",
+                "facts": "李小红家楼上王大明家水管漏水，把她家天花板泡坏了。",
+            },
+        )
         assert resp.status_code == 200
         pid = resp.json()["precedent"]["id"]
-        assert client.get("/api/search", params={"q": "楼上漏水 天花板 赔偿", "kind": "precedent"}).json()["hits"] == []
+        assert (
+            client.get("/api/search", params={"q": "楼上漏水 天花板 赔偿", "kind": "precedent"}).json()[
+                "hits"
+            ]
+            == []
+        )
         assert client.post(f"/api/precedents/{pid}/approve", headers=headers).status_code == 200
-        hits = client.get("/api/search", params={"q": "楼上漏水 天花板 赔偿", "kind": "precedent"}).json()["hits"]
+        hits = client.get("/api/search", params={"q": "楼上漏水 天花板 赔偿", "kind": "precedent"}).json()[
+            "hits"
+        ]
         assert hits and hits[0]["id"] == f"fq-{hid}"
         assert hits[0]["title"].startswith("相邻关系人民调解案例（调解成功")
         assert hits[0]["outcome"].startswith("调解成功")

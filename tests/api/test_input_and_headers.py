@@ -13,14 +13,22 @@ UNSTORABLE = ["\ud800", "前\udfff后", "a\x00b"]
 
 def post_raw(client, url, body: dict, headers=None):
     # json.dumps escapes a lone surrogate as \\ud800, which is how a client sends one.
-    return client.post(url, content=json.dumps(body), headers={"Content-Type": "application/json", **(headers or {})})
+    return client.post(
+        url, content=json.dumps(body), headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 @pytest.mark.parametrize("text", UNSTORABLE)
-def test_a_message_with_a_lone_surrogate_or_nul_is_refused_and_nothing_is_stored(client, rasa, conversation, text):
+def test_a_message_with_a_lone_surrogate_or_nul_is_refused_and_nothing_is_stored(
+    client, rasa, conversation, text
+):
     cid = conversation["conversation_id"]
-    resp = post_raw(client, f"/api/conversations/{cid}/messages", {"text": text, "client_id": "client-bad-0001"},
-                    auth(conversation))
+    resp = post_raw(
+        client,
+        f"/api/conversations/{cid}/messages",
+        {"text": text, "client_id": "client-bad-0001"},
+        auth(conversation),
+    )
     assert resp.status_code == 422
     assert "surrogate" in resp.text or "NUL" in resp.text
     assert rasa.calls == []
@@ -36,10 +44,19 @@ def test_conversation_region(client, body):
 
 
 def test_login_and_mediator_texts(client, mediator, rasa, conversation):
-    assert post_raw(client, "/api/mediators/login", {"username": "wang\ud800", "password": "x"}).status_code == 422
-    assert post_raw(client, "/api/mediators/login", {"username": "wang", "password": "a\x00"}).status_code == 422
-    handoff = post_raw(client, f"/api/conversations/{conversation['conversation_id']}/handoff",
-                       {"reason": "邻居\udc00"}, auth(conversation))
+    assert (
+        post_raw(client, "/api/mediators/login", {"username": "wang\ud800", "password": "x"}).status_code
+        == 422
+    )
+    assert (
+        post_raw(client, "/api/mediators/login", {"username": "wang", "password": "a\x00"}).status_code == 422
+    )
+    handoff = post_raw(
+        client,
+        f"/api/conversations/{conversation['conversation_id']}/handoff",
+        {"reason": "邻居\udc00"},
+        auth(conversation),
+    )
     assert handoff.status_code == 422
 
 
@@ -64,9 +81,12 @@ def test_html_pages_have_csp_and_refuse_framing(client):
 
 
 def test_api_answers_are_not_cached_or_sniffed(client, conversation):
-    for resp in (client.post("/api/conversations"), client.get("/healthz"),
-                 client.get(f"/api/conversations/{conversation['conversation_id']}", headers=auth(conversation)),
-                 client.get("/api/conversations/nope", headers=auth(conversation))):
+    for resp in (
+        client.post("/api/conversations"),
+        client.get("/healthz"),
+        client.get(f"/api/conversations/{conversation['conversation_id']}", headers=auth(conversation)),
+        client.get("/api/conversations/nope", headers=auth(conversation)),
+    ):
         assert resp.headers["cache-control"] == "no-store"
         assert resp.headers["x-content-type-options"] == "nosniff"
     assert "no-store" not in client.get("/static/widget.js").headers.get("cache-control", "")

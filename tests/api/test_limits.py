@@ -26,22 +26,30 @@ def test_resending_a_client_id_stores_once_and_gives_the_same_answer(client, ras
     assert messages[0]["client_id"] == "c-aaaaaaaaaaaaaaaa" and messages[1]["reply_to"] == messages[0]["id"]
     # The same client id in another conversation is another message.
     other = new_conversation(client)
-    resp = client.post(f"/api/conversations/{other['conversation_id']}/messages", json=body, headers=auth(other))
+    resp = client.post(
+        f"/api/conversations/{other['conversation_id']}/messages", json=body, headers=auth(other)
+    )
     assert resp.json()["duplicate"] is False
 
 
 def test_client_id_must_look_like_one(client):
     conv = new_conversation(client)
     for bad in ("short", "x" * 65, "has space here", "中文的编号中文的编号"):
-        resp = client.post(f"/api/conversations/{conv['conversation_id']}/messages",
-                           json={"text": "你好", "client_id": bad}, headers=auth(conv))
+        resp = client.post(
+            f"/api/conversations/{conv['conversation_id']}/messages",
+            json={"text": "你好", "client_id": bad},
+            headers=auth(conv),
+        )
         assert resp.status_code == 422, bad
 
 
 @pytest.fixture
 def strict_client(settings, rasa):
-    with TestClient(create_app(settings.model_copy(update={"message_rate_per_minute": 3, "max_body_bytes": 2048}),
-                               rasa=rasa)) as c:
+    with TestClient(
+        create_app(
+            settings.model_copy(update={"message_rate_per_minute": 3, "max_body_bytes": 2048}), rasa=rasa
+        )
+    ) as c:
         yield c
 
 
@@ -57,15 +65,24 @@ def test_rate_limit_per_conversation(strict_client, rasa):
     assert len(rasa.calls) == 3
     # A resend of an accepted message is not a new message: still answered.
     other = new_conversation(strict_client)
-    assert strict_client.post(f"/api/conversations/{other['conversation_id']}/messages", json={"text": "你好"},
-                              headers=auth(other)).status_code == 200
+    assert (
+        strict_client.post(
+            f"/api/conversations/{other['conversation_id']}/messages",
+            json={"text": "你好"},
+            headers=auth(other),
+        ).status_code
+        == 200
+    )
 
 
 def test_request_bodies_are_capped(strict_client):
     conv = new_conversation(strict_client)
     url = f"/api/conversations/{conv['conversation_id']}/messages"
-    resp = strict_client.post(url, content=b'{"text": "' + b"a" * 4000 + b'"}', headers=auth(conv) | {
-        "Content-Type": "application/json"})
+    resp = strict_client.post(
+        url,
+        content=b'{"text": "' + b"a" * 4000 + b'"}',
+        headers=auth(conv) | {"Content-Type": "application/json"},
+    )
     assert resp.status_code == 413 and "larger than 2048 bytes" in resp.json()["detail"]
 
     def chunks():  # no Content-Length: counted while it streams
@@ -74,10 +91,16 @@ def test_request_bodies_are_capped(strict_client):
             yield b"b" * 500
         yield b'"}'
 
-    resp = strict_client.post(url, content=chunks(), headers=auth(conv) | {"Content-Type": "application/json"})
+    resp = strict_client.post(
+        url, content=chunks(), headers=auth(conv) | {"Content-Type": "application/json"}
+    )
     assert resp.status_code == 413
-    assert strict_client.post("/api/mediators/login", content=b"x" * 5000,
-                              headers={"Content-Type": "application/json"}).status_code == 413
+    assert (
+        strict_client.post(
+            "/api/mediators/login", content=b"x" * 5000, headers={"Content-Type": "application/json"}
+        ).status_code
+        == 413
+    )
     assert strict_client.post(url, json={"text": "正常大小"}, headers=auth(conv)).status_code == 200
 
 
@@ -92,9 +115,12 @@ def client_from(address: str) -> dict[str, str]:
 @pytest.fixture
 def per_client(settings, rasa):
     """A gateway whose per-client limits are small, behind a trusted 'proxy' (the test client)."""
+
     def make(**limits):
-        return TestClient(create_app(settings.model_copy(update={"trusted_proxies": "testclient", **limits}),
-                                     rasa=rasa))
+        return TestClient(
+            create_app(settings.model_copy(update={"trusted_proxies": "testclient", **limits}), rasa=rasa)
+        )
+
     return make
 
 
@@ -120,7 +146,9 @@ def test_conversations_are_limited_per_client_address(per_client):
     """Tried: a fourth conversation from one address within 10 minutes when three are allowed; another address."""
     with per_client(client_conversations_per_10_min=3) as c:
         for _ in range(3):
-            assert c.post("/api/conversations", json={}, headers=client_from("198.51.100.7")).status_code == 201
+            assert (
+                c.post("/api/conversations", json={}, headers=client_from("198.51.100.7")).status_code == 201
+            )
         refused = c.post("/api/conversations", json={}, headers=client_from("198.51.100.7"))
         assert refused.status_code == 429
         assert 500 < int(refused.headers["Retry-After"]) <= 600
@@ -138,19 +166,31 @@ def test_more_conversations_do_not_multiply_a_clients_message_rate(per_client, r
         first, second = (c.post("/api/conversations", json={}, headers=here).json() for _ in range(2))
         for conv, n in ((first, 3), (second, 1)):
             for i in range(n):
-                resp = c.post(f"/api/conversations/{conv['conversation_id']}/messages", json={"text": f"问题{i}"},
-                              headers=auth(conv) | here)
+                resp = c.post(
+                    f"/api/conversations/{conv['conversation_id']}/messages",
+                    json={"text": f"问题{i}"},
+                    headers=auth(conv) | here,
+                )
                 assert resp.status_code == 200, resp.text
         before = stored_messages(c)
-        refused = c.post(f"/api/conversations/{second['conversation_id']}/messages", json={"text": "再问一个"},
-                         headers=auth(second) | here)
+        refused = c.post(
+            f"/api/conversations/{second['conversation_id']}/messages",
+            json={"text": "再问一个"},
+            headers=auth(second) | here,
+        )
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
         assert "Too many messages from this address" in refused.json()["detail"]
         assert stored_messages(c) == before and len(rasa.calls) == 4
         # Another address (another household behind another NAT) is not held back.
         third = c.post("/api/conversations", json={}, headers=client_from("198.51.100.9")).json()
-        assert c.post(f"/api/conversations/{third['conversation_id']}/messages", json={"text": "你好"},
-                      headers=auth(third) | client_from("198.51.100.9")).status_code == 200
+        assert (
+            c.post(
+                f"/api/conversations/{third['conversation_id']}/messages",
+                json={"text": "你好"},
+                headers=auth(third) | client_from("198.51.100.9"),
+            ).status_code
+            == 200
+        )
 
 
 def test_requests_for_a_mediator_are_limited_per_client_address(per_client, rasa):
@@ -160,21 +200,38 @@ def test_requests_for_a_mediator_are_limited_per_client_address(per_client, rasa
         here = client_from("198.51.100.7")
         convs = [c.post("/api/conversations", json={}, headers=here).json() for _ in range(4)]
         for conv in convs[:2]:
-            resp = c.post(f"/api/conversations/{conv['conversation_id']}/handoff", json={}, headers=auth(conv) | here)
+            resp = c.post(
+                f"/api/conversations/{conv['conversation_id']}/handoff", json={}, headers=auth(conv) | here
+            )
             assert resp.status_code == 201
-        again = c.post(f"/api/conversations/{convs[0]['conversation_id']}/handoff", json={},
-                       headers=auth(convs[0]) | here)
+        again = c.post(
+            f"/api/conversations/{convs[0]['conversation_id']}/handoff",
+            json={},
+            headers=auth(convs[0]) | here,
+        )
         assert again.status_code == 200  # already waiting: not counted, not refused
-        refused = c.post(f"/api/conversations/{convs[2]['conversation_id']}/handoff", json={},
-                         headers=auth(convs[2]) | here)
+        refused = c.post(
+            f"/api/conversations/{convs[2]['conversation_id']}/handoff",
+            json={},
+            headers=auth(convs[2]) | here,
+        )
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 500
-        assert "转人工的请求太多" in refused.json()["detail"] and "requests for a mediator" in refused.json()["detail"]
+        assert (
+            "转人工的请求太多" in refused.json()["detail"]
+            and "requests for a mediator" in refused.json()["detail"]
+        )
         before = stored_messages(c)
-        by_payload = c.post(f"/api/conversations/{convs[3]['conversation_id']}/messages",
-                            json={"text": "/request_human", "display": "转人工调解员"}, headers=auth(convs[3]) | here)
+        by_payload = c.post(
+            f"/api/conversations/{convs[3]['conversation_id']}/messages",
+            json={"text": "/request_human", "display": "转人工调解员"},
+            headers=auth(convs[3]) | here,
+        )
         assert by_payload.status_code == 429 and stored_messages(c) == before and rasa.calls == []
         for conv in convs[2:]:
-            assert c.get(f"/api/conversations/{conv['conversation_id']}", headers=auth(conv)).json()["mode"] == "bot"
+            assert (
+                c.get(f"/api/conversations/{conv['conversation_id']}", headers=auth(conv)).json()["mode"]
+                == "bot"
+            )
 
 
 def test_searches_are_limited_per_client_address_and_k_counts(per_client):
@@ -189,7 +246,9 @@ def test_searches_are_limited_per_client_address_and_k_counts(per_client):
         for _ in range(2):
             assert c.get("/api/search", params={"q": "工资"}, headers=here).status_code == 200
         assert c.get("/api/search", params={"q": "工资"}, headers=here).status_code == 429
-        assert c.get("/api/search", params={"q": "工资"}, headers=client_from("198.51.100.8")).status_code == 200
+        assert (
+            c.get("/api/search", params={"q": "工资"}, headers=client_from("198.51.100.8")).status_code == 200
+        )
 
 
 def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(settings, rasa):
@@ -218,6 +277,10 @@ def test_rate_limiter_counts_a_heavier_request_as_several():
     assert limiter.hit("c", cost=4) == 0
     now[0] = 10
     assert limiter.hit("c", cost=4) == 0
-    assert limiter.hit("c", cost=4) == pytest.approx(50)  # room again when the first four have left the window
+    assert limiter.hit("c", cost=4) == pytest.approx(
+        50
+    )  # room again when the first four have left the window
     assert limiter.hit("c", cost=2) == 0 and limiter.hit("c") == pytest.approx(50)
-    assert limiter.hit("other", cost=100) == 0  # more than the limit costs the whole limit, never refused forever
+    assert (
+        limiter.hit("other", cost=100) == 0
+    )  # more than the limit costs the whole limit, never refused forever

@@ -58,8 +58,11 @@ def test_resident_hears_messages_mode_changes_queue_and_the_mediator(client, ras
         assert hello["type"] == "hello" and hello["mode"] == "bot" and hello["queue"] is None
 
         rasa.answers = CITED_ANSWER
-        client.post(f"/api/conversations/{cid}/messages", json={"text": "老板拖欠工资", "client_id": "c-1234567890"},
-                    headers=auth(conv))
+        client.post(
+            f"/api/conversations/{cid}/messages",
+            json={"text": "老板拖欠工资", "client_id": "c-1234567890"},
+            headers=auth(conv),
+        )
         mine = until(ws, "message")["message"]
         assert mine["sender"] == "resident" and mine["client_id"] == "c-1234567890"
         assert until(ws, "typing", **{"from": "bot"})["typing"] is True
@@ -110,7 +113,9 @@ def test_mediator_hears_new_handoffs_watched_conversations_and_typing(client, ra
         assert mws.receive_json() == {"type": "hello", "mediator": "王调解员"}
         hand_off(client, rasa, conv, priority="urgent", reason="emergency")
         event = until(mws, "handoff")
-        assert event["action"] == "created" and event["conversation_id"] == cid and event["priority"] == "urgent"
+        assert (
+            event["action"] == "created" and event["conversation_id"] == cid and event["priority"] == "urgent"
+        )
         assert until(mws, "queue")["waiting"] == 1
 
         mws.send_json({"type": "watch", "conversation_id": "no-such-conversation"})
@@ -137,13 +142,17 @@ def test_mediator_hears_new_handoffs_watched_conversations_and_typing(client, ra
             assert until(rws, "pong") == {"type": "pong"}
 
 
-def test_a_mediator_who_does_not_own_the_conversation_cannot_type_into_it(client, rasa, mediator, other_mediator):
+def test_a_mediator_who_does_not_own_the_conversation_cannot_type_into_it(
+    client, rasa, mediator, other_mediator
+):
     conv = new_conversation(client)
     cid = conv["conversation_id"]
     hand_off(client, rasa, conv)
     client.post(f"/api/handoffs/{handoff_id_of(client, mediator, cid)}/claim", headers=mediator)
-    with client.websocket_connect(f"/ws/conversations/{cid}?token={conv['token']}") as rws, \
-            client.websocket_connect(f"/ws/mediators?token={token_of(other_mediator)}") as mws:
+    with (
+        client.websocket_connect(f"/ws/conversations/{cid}?token={conv['token']}") as rws,
+        client.websocket_connect(f"/ws/mediators?token={token_of(other_mediator)}") as mws,
+    ):
         rws.receive_json()
         mws.receive_json()
         mws.send_json({"type": "typing", "conversation_id": cid})
@@ -182,8 +191,10 @@ def frozen_clock(monkeypatch):
 
 def socket_urls(client, rasa, mediator) -> list[str]:
     conv = new_conversation(client)
-    return [f"/ws/conversations/{conv['conversation_id']}?token={conv['token']}",
-            f"/ws/mediators?token={token_of(mediator)}"]
+    return [
+        f"/ws/conversations/{conv['conversation_id']}?token={conv['token']}",
+        f"/ws/mediators?token={token_of(mediator)}",
+    ]
 
 
 def test_a_text_frame_over_the_limit_closes_with_1009(client, rasa, mediator):
@@ -218,7 +229,9 @@ def test_a_binary_frame_closes_with_1003(client, rasa, mediator):
             assert events[-1]["type"] == "error" and "binary" in events[-1]["detail"]
 
 
-def test_events_beyond_the_rate_are_dropped_and_a_flood_closes_with_1008(client, rasa, mediator, frozen_clock):
+def test_events_beyond_the_rate_are_dropped_and_a_flood_closes_with_1008(
+    client, rasa, mediator, frozen_clock
+):
     """Tried on both sockets with the clock stopped: of 25 pings sent at once, the burst (20) is answered, one
     error event says the rest were dropped, the others get nothing; a second later 10 more are allowed. A socket
     that keeps sending (more than FLOOD_FACTOR x the rate within FLOOD_WINDOW_S) is closed with 1008. Before,
@@ -269,8 +282,10 @@ def test_typing_fan_out_is_throttled(client, rasa, mediator, app, frozen_clock, 
     hand_off(client, rasa, conv)
     client.post(f"/api/handoffs/{handoff_id_of(client, mediator, cid)}/claim", headers=mediator)
     published.clear()  # the bot's
-    with client.websocket_connect(f"/ws/conversations/{cid}?token={conv['token']}") as rws, \
-            client.websocket_connect(f"/ws/mediators?token={token_of(mediator)}") as mws:
+    with (
+        client.websocket_connect(f"/ws/conversations/{cid}?token={conv['token']}") as rws,
+        client.websocket_connect(f"/ws/mediators?token={token_of(mediator)}") as mws,
+    ):
         rws.receive_json()
         mws.receive_json()
         for ws, typing in ((rws, {"type": "typing"}), (mws, {"type": "typing", "conversation_id": cid})):
@@ -282,7 +297,11 @@ def test_typing_fan_out_is_throttled(client, rasa, mediator, app, frozen_clock, 
             ws.send_json({"type": "ping"})
             until(ws, "pong")  # the events before it have been handled
         assert [(e["from"], e["typing"]) for e in published] == [
-            ("resident", True), ("resident", False), ("mediator", True), ("mediator", False)]
+            ("resident", True),
+            ("resident", False),
+            ("mediator", True),
+            ("mediator", False),
+        ]
         frozen_clock[0] += TYPING_EVERY_S
         rws.send_json({"type": "typing"})
         rws.send_json({"type": "ping"})
@@ -314,8 +333,16 @@ def test_the_gateway_server_refuses_a_1_mib_frame_before_reading_it(settings, ap
         def install_signal_handlers(self) -> None:  # not the main thread
             pass
 
-    server = Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                   ws_max_size=settings.ws_max_message_bytes))
+    server = Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            ws_max_size=settings.ws_max_message_bytes,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -372,10 +399,18 @@ def test_residents_see_the_mediators_display_name_never_the_username(client, ras
             hid = handoff_id_of(client, headers, cid)
             assert client.post(f"/api/handoffs/{hid}/claim", headers=headers).status_code == 200
             modes.append(until_raw(ws, "mode", mode="mediator"))
-            assert client.post(f"/api/handoffs/{hid}/messages", json={"text": "您好"}, headers=headers).status_code == 201
+            assert (
+                client.post(
+                    f"/api/handoffs/{hid}/messages", json={"text": "您好"}, headers=headers
+                ).status_code
+                == 201
+            )
             if close:
-                resp = client.post(f"/api/handoffs/{hid}/close", json={"outcome": "调解成功", "summary": "已调解"},
-                                   headers=headers)
+                resp = client.post(
+                    f"/api/handoffs/{hid}/close",
+                    json={"outcome": "调解成功", "summary": "已调解"},
+                    headers=headers,
+                )
                 assert resp.status_code == 200
                 modes.append(until_raw(ws, "mode", mode="closed"))
             else:
@@ -390,14 +425,23 @@ def test_residents_see_the_mediators_display_name_never_the_username(client, ras
     assert username not in seen
     moves = [m["event"]["mode"] for m in transcript.json()["messages"] if "mode" in (m.get("event") or {})]
     assert [(m["to"], m["actor"], m.get("mediator")) for m in moves if m["actor"] != "bot"] == [
-        ("mediator", "mediator", "张调解员"), ("bot", "mediator", "张调解员"),
-        ("mediator", "mediator", "张调解员"), ("closed", "mediator", "张调解员")]
+        ("mediator", "mediator", "张调解员"),
+        ("bot", "mediator", "张调解员"),
+        ("mediator", "mediator", "张调解员"),
+        ("closed", "mediator", "张调解员"),
+    ]
     with app.state.db.sessions() as s:
         assert {t.actor for t in s.scalars(select(Transition).where(Transition.conversation_id == cid))} == {
-            "bot", f"mediator:{username}"}
+            "bot",
+            f"mediator:{username}",
+        }
         assert f"mediator:{username}" in {e.actor for e in s.scalars(select(AuditEntry))}
         # A system message stored before names were kept out is shown without it as well.
-        old = s.scalars(select(Message).where(Message.conversation_id == cid, Message.sender == "system")).first()
-        old.payload = {"event": {"mode": {"from": "waiting", "to": "mediator", "actor": f"mediator:{username}"}}}
+        old = s.scalars(
+            select(Message).where(Message.conversation_id == cid, Message.sender == "system")
+        ).first()
+        old.payload = {
+            "event": {"mode": {"from": "waiting", "to": "mediator", "actor": f"mediator:{username}"}}
+        }
         s.commit()
     assert username not in client.get(f"/api/conversations/{cid}", headers=auth(conv)).text

@@ -37,15 +37,21 @@ class CountingChecks:
 @pytest.fixture
 def gateway(settings, rasa):
     """Behind a trusted 'proxy' (the test client), so a test says which address each login comes from."""
+
     def make(**update):
-        return TestClient(create_app(settings.model_copy(update={"trusted_proxies": "testclient", **update}),
-                                     rasa=rasa))
+        return TestClient(
+            create_app(settings.model_copy(update={"trusted_proxies": "testclient", **update}), rasa=rasa)
+        )
+
     return make
 
 
 def attempt(client, username: str, password: str = "wrong password", address: str = "198.51.100.7"):
-    return client.post("/api/mediators/login", json={"username": username, "password": password},
-                       headers={"X-Forwarded-For": address})
+    return client.post(
+        "/api/mediators/login",
+        json={"username": username, "password": password},
+        headers={"X-Forwarded-For": address},
+    )
 
 
 def together(n: int, fn) -> list:
@@ -86,7 +92,10 @@ def test_spraying_one_password_over_many_usernames_is_refused_after_the_bound(ga
         assert statuses[:3] == [401] * 3 and set(statuses[3:]) == {429}
         assert checks.calls == 3
         refused = attempt(client, "user9", "123456")
-        assert "登录失败次数过多" in refused.json()["detail"] and "Too many failed logins" in refused.json()["detail"]
+        assert (
+            "登录失败次数过多" in refused.json()["detail"]
+            and "Too many failed logins" in refused.json()["detail"]
+        )
         assert attempt(client, "user9", "123456", address="198.51.100.99").status_code == 401
 
 
@@ -94,13 +103,21 @@ def test_the_wait_doubles_with_each_failure_and_expires(gateway):
     """Tried: failures past the free ones, each attempt made as soon as the last wait is over; then quiet for
     longer than the memory of failures."""
     now = [1000.0]
-    with gateway(login_failures_per_window=2, login_backoff_max_s=8, login_name_backoff_max_s=4,
-                 login_failure_window_s=60) as client:
+    with gateway(
+        login_failures_per_window=2,
+        login_backoff_max_s=8,
+        login_name_backoff_max_s=4,
+        login_failure_window_s=60,
+    ) as client:
         settings = client.app.state.settings
-        client.app.state.login_backoff = BackOff({
-            "client": Ladder(settings.login_failures_per_window, settings.login_backoff_max_s),
-            "name": Ladder(settings.login_failures_per_window, settings.login_name_backoff_max_s),
-        }, settings.login_failure_window_s, clock=lambda: now[0])
+        client.app.state.login_backoff = BackOff(
+            {
+                "client": Ladder(settings.login_failures_per_window, settings.login_backoff_max_s),
+                "name": Ladder(settings.login_failures_per_window, settings.login_name_backoff_max_s),
+            },
+            settings.login_failure_window_s,
+            clock=lambda: now[0],
+        )
         make_mediator(client.app, "wang")
         assert [attempt(client, "wang").status_code for _ in range(2)] == [401, 401]  # free
         waits = []
@@ -112,7 +129,14 @@ def test_the_wait_doubles_with_each_failure_and_expires(gateway):
             assert attempt(client, "wang").status_code == 429  # not yet, and that refusal counted nothing
             now[0] += 0.5
             assert attempt(client, "wang").status_code == 401
-        assert waits == [1, 2, 4, 8, 8, 8]  # the longer of the two: the address's ladder (8 s), the name's (4 s)
+        assert waits == [
+            1,
+            2,
+            4,
+            8,
+            8,
+            8,
+        ]  # the longer of the two: the address's ladder (8 s), the name's (4 s)
         now[0] += 8 + 60  # the last wait, then the memory of failures
         assert [attempt(client, "wang").status_code for _ in range(2)] == [401, 401]
         assert attempt(client, "wang").status_code == 429
@@ -126,10 +150,14 @@ def test_a_strangers_failures_keep_the_owner_out_for_a_short_while_only(gateway)
     now = [1000.0]
     with gateway(login_failures_per_window=2, login_backoff_max_s=300, login_name_backoff_max_s=4) as client:
         settings = client.app.state.settings
-        client.app.state.login_backoff = BackOff({
-            "client": Ladder(2, settings.login_backoff_max_s),
-            "name": Ladder(2, settings.login_name_backoff_max_s),
-        }, settings.login_failure_window_s, clock=lambda: now[0])
+        client.app.state.login_backoff = BackOff(
+            {
+                "client": Ladder(2, settings.login_backoff_max_s),
+                "name": Ladder(2, settings.login_name_backoff_max_s),
+            },
+            settings.login_failure_window_s,
+            clock=lambda: now[0],
+        )
         make_mediator(client.app, "wang")
         stranger, owner = "203.0.113.66", "198.51.100.7"
         stranger_wait = 0

@@ -49,9 +49,13 @@ def test_every_mediator_route_refuses_anonymous_and_bad_tokens(client, waiting_h
 
 
 @pytest.mark.parametrize(("method", "path", "body"), MEDIATOR_ROUTES)
-def test_every_mediator_route_refuses_an_expired_token(client, app, waiting_handoff, mediator, method, path, body):
+def test_every_mediator_route_refuses_an_expired_token(
+    client, app, waiting_handoff, mediator, method, path, body
+):
     with app.state.db.sessions() as s:
-        s.execute(update(MediatorSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        s.execute(
+            update(MediatorSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
         s.commit()
     resp = _call(client, method, path.format(hid=waiting_handoff), body, mediator)
     assert resp.status_code == 401
@@ -86,18 +90,27 @@ def test_wrong_password_unknown_user_and_bad_bodies(client, app):
     for body in ({"username": "zhao", "password": "wrong"}, {"username": "nobody", "password": PASSWORD}):
         resp = client.post("/api/mediators/login", json=body)
         assert resp.status_code == 401 and resp.json()["detail"] == "wrong username or password"
-    for body in ({}, {"username": "zhao"}, {"username": "", "password": "x"}, {"username": "zhao", "password": 1,
-                                                                                 "extra": True}):
+    for body in (
+        {},
+        {"username": "zhao"},
+        {"username": "", "password": "x"},
+        {"username": "zhao", "password": 1, "extra": True},
+    ):
         assert client.post("/api/mediators/login", json=body).status_code == 422
     with app.state.db.sessions() as s:
-        assert s.scalar(select(AuditEntry.action).where(AuditEntry.action == "mediator.login_failed").limit(1))
+        assert s.scalar(
+            select(AuditEntry.action).where(AuditEntry.action == "mediator.login_failed").limit(1)
+        )
 
 
 def test_repeated_failed_logins_are_paused(client, app):
     make_mediator(app, "zhao")
     limit = app.state.settings.login_failures_per_window
     for _ in range(limit):
-        assert client.post("/api/mediators/login", json={"username": "zhao", "password": "bad"}).status_code == 401
+        assert (
+            client.post("/api/mediators/login", json={"username": "zhao", "password": "bad"}).status_code
+            == 401
+        )
     resp = client.post("/api/mediators/login", json={"username": "zhao", "password": PASSWORD})
     assert resp.status_code == 429 and int(resp.headers["retry-after"]) > 0
 
@@ -121,7 +134,10 @@ def run_cli(app, monkeypatch, tmp_path, *args: str) -> int:
 def test_disabled_mediator_cannot_log_in_or_use_a_token(client, app, mediator, monkeypatch, tmp_path):
     assert run_cli(app, monkeypatch, tmp_path, "mediators", "disable", "--username", "wang") == 0
     assert client.get("/api/mediators/me", headers=mediator).status_code == 401
-    assert client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code == 401
+    assert (
+        client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code
+        == 401
+    )
 
 
 def test_roles_only_admins_manage_accounts_and_read_the_audit_log(client, rasa, app, mediator, admin):
@@ -134,7 +150,11 @@ def test_roles_only_admins_manage_accounts_and_read_the_audit_log(client, rasa, 
     assert client.post("/api/mediators", json=body, headers=admin).status_code == 409
     assert client.post("/api/mediators", json=body | {"password": "short"}, headers=admin).status_code == 422
     assert login(client, "sun", "a-long-password")
-    assert {m["username"] for m in client.get("/api/mediators", headers=admin).json()} == {"wang", "boss", "sun"}
+    assert {m["username"] for m in client.get("/api/mediators", headers=admin).json()} == {
+        "wang",
+        "boss",
+        "sun",
+    }
 
     conv = new_conversation(client)
     hand_off(client, rasa, conv)
@@ -151,13 +171,22 @@ def test_only_the_claiming_mediator_may_write_release_or_close(client, rasa, med
     hand_off(client, rasa, conv)
     hid = handoff_id_of(client, mediator, conv["conversation_id"])
     assert client.post(f"/api/handoffs/{hid}/claim", headers=mediator).status_code == 200
-    for path, body in ((f"/api/handoffs/{hid}/messages", {"text": "我来"}), (f"/api/handoffs/{hid}/release", None),
-                       (f"/api/handoffs/{hid}/close", {"outcome": "其他", "summary": "x"})):
+    for path, body in (
+        (f"/api/handoffs/{hid}/messages", {"text": "我来"}),
+        (f"/api/handoffs/{hid}/release", None),
+        (f"/api/handoffs/{hid}/close", {"outcome": "其他", "summary": "x"}),
+    ):
         resp = client.post(path, json=body, headers=other_mediator)
-        assert resp.status_code == 403 and resp.json()["detail"] == "another mediator has claimed this conversation"
+        assert (
+            resp.status_code == 403
+            and resp.json()["detail"] == "another mediator has claimed this conversation"
+        )
     # Everyone may read it; an administrator may step in.
     assert client.get(f"/api/handoffs/{hid}", headers=other_mediator).json()["mine"] is False
-    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": "管理员介入"}, headers=admin).status_code == 201
+    assert (
+        client.post(f"/api/handoffs/{hid}/messages", json={"text": "管理员介入"}, headers=admin).status_code
+        == 201
+    )
 
 
 def test_state_errors(client, rasa, mediator):
@@ -166,19 +195,33 @@ def test_state_errors(client, rasa, mediator):
     conv = new_conversation(client)
     hand_off(client, rasa, conv)
     hid = handoff_id_of(client, mediator, conv["conversation_id"])
-    for path, body in ((f"/api/handoffs/{hid}/messages", {"text": "x"}), (f"/api/handoffs/{hid}/release", None),
-                       (f"/api/handoffs/{hid}/close", {"outcome": "其他", "summary": "x"})):
+    for path, body in (
+        (f"/api/handoffs/{hid}/messages", {"text": "x"}),
+        (f"/api/handoffs/{hid}/release", None),
+        (f"/api/handoffs/{hid}/close", {"outcome": "其他", "summary": "x"}),
+    ):
         resp = client.post(path, json=body, headers=mediator)
         assert resp.status_code == 409 and "waiting, not active" in resp.json()["detail"]
     assert client.post(f"/api/handoffs/{hid}/claim", headers=mediator).status_code == 200
     assert client.post(f"/api/handoffs/{hid}/claim", headers=mediator).status_code == 409
-    for bad in ({"outcome": "和好了", "summary": "x"}, {"outcome": "调解成功", "summary": "   "},
-                {"outcome": "调解成功"}, {"outcome": "调解成功", "summary": "x", "follow_up_date": "明天"},
-                {"outcome": "调解成功", "summary": "字" * 4001}):
+    for bad in (
+        {"outcome": "和好了", "summary": "x"},
+        {"outcome": "调解成功", "summary": "   "},
+        {"outcome": "调解成功"},
+        {"outcome": "调解成功", "summary": "x", "follow_up_date": "明天"},
+        {"outcome": "调解成功", "summary": "字" * 4001},
+    ):
         assert client.post(f"/api/handoffs/{hid}/close", json=bad, headers=mediator).status_code == 422, bad
-    for bad in ({"text": ""}, {"text": "   "}, {"text": "字" * 2001}, {"text": "x", "client_id": "短"},
-                {"text": "x", "citations": [{"kind": "blog", "text": "x"}]}):
-        assert client.post(f"/api/handoffs/{hid}/messages", json=bad, headers=mediator).status_code == 422, bad
+    for bad in (
+        {"text": ""},
+        {"text": "   "},
+        {"text": "字" * 2001},
+        {"text": "x", "client_id": "短"},
+        {"text": "x", "citations": [{"kind": "blog", "text": "x"}]},
+    ):
+        assert client.post(f"/api/handoffs/{hid}/messages", json=bad, headers=mediator).status_code == 422, (
+            bad
+        )
     assert client.get("/api/handoffs?status=everything", headers=mediator).status_code == 422
     assert client.post(f"/api/handoffs/{hid}/release", headers=mediator).status_code == 200
     assert client.post(f"/api/handoffs/{hid}/release", headers=mediator).status_code == 409
@@ -194,8 +237,12 @@ def test_mediator_message_resend_is_idempotent(client, rasa, mediator):
     second = client.post(f"/api/handoffs/{hid}/messages", json=body, headers=mediator)
     assert first.status_code == 201 and second.json()["duplicate"] is True
     assert first.json()["id"] == second.json()["id"]
-    texts = [m["text"] for m in client.get(f"/api/conversations/{conv['conversation_id']}",
-                                           headers=auth(conv)).json()["messages"]]
+    texts = [
+        m["text"]
+        for m in client.get(f"/api/conversations/{conv['conversation_id']}", headers=auth(conv)).json()[
+            "messages"
+        ]
+    ]
     assert texts.count("请提供工资条") == 1
 
 
@@ -204,20 +251,41 @@ def test_cli_creates_mediators_and_admins(tmp_path, monkeypatch, client, app, ca
     monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
     cli.get_settings.cache_clear()
     try:
-        assert cli.main(["mediators", "create", "--username", "chen", "--password", "pass-word-1",
-                         "--display-name", "陈调解员"]) == 0
-        assert cli.main(["mediators", "create", "--username", "root", "--password", "pass-word-2", "--admin"]) == 0
+        assert (
+            cli.main(
+                [
+                    "mediators",
+                    "create",
+                    "--username",
+                    "chen",
+                    "--password",
+                    "pass-word-1",
+                    "--display-name",
+                    "陈调解员",
+                ]
+            )
+            == 0
+        )
+        assert (
+            cli.main(["mediators", "create", "--username", "root", "--password", "pass-word-2", "--admin"])
+            == 0
+        )
         assert cli.main(["mediators", "create", "--username", "chen", "--password", "pass-word-1"]) == 1
         assert cli.main(["mediators", "create", "--username", "shorty", "--password", "short"]) == 2
         assert cli.main(["mediators", "create", "--username", "a b", "--password", "pass-word-1"]) == 2
         assert cli.main(["mediators", "list"]) == 0
-        assert cli.main(["mediators", "set-password", "--username", "chen", "--password", "new-pass-word"]) == 0
+        assert (
+            cli.main(["mediators", "set-password", "--username", "chen", "--password", "new-pass-word"]) == 0
+        )
     finally:
         cli.get_settings.cache_clear()
     out = capsys.readouterr()
     assert "created mediator chen (陈调解员)" in out.out and "created admin root" in out.out
     assert "already taken" in out.err
-    assert client.post("/api/mediators/login", json={"username": "chen", "password": "pass-word-1"}).status_code == 401
+    assert (
+        client.post("/api/mediators/login", json={"username": "chen", "password": "pass-word-1"}).status_code
+        == 401
+    )
     assert login(client, "chen", "new-pass-word")
     root = client.post("/api/mediators/login", json={"username": "root", "password": "pass-word-2"}).json()
     assert root["role"] == "admin"
@@ -300,7 +368,9 @@ def test_an_admin_changes_and_disables_an_account(client, app, mediator, admin):
         assert resp.status_code == 404
         assert resp.json()["detail"] == "mediator not found"
         for bad in ({}, {"active": None}, {"role": "root"}, {"display_name": "  "}, {"username": "x"}):
-            assert client.patch(f"/api/mediators/{wang['id']}", json=bad, headers=admin).status_code == 422, bad
+            assert client.patch(f"/api/mediators/{wang['id']}", json=bad, headers=admin).status_code == 422, (
+                bad
+            )
         for own in ({"active": False}, {"role": "mediator"}):
             resp = client.patch(f"/api/mediators/{boss['id']}", json=own, headers=admin)
             assert resp.status_code == 409
@@ -321,13 +391,21 @@ def test_an_admin_changes_and_disables_an_account(client, app, mediator, admin):
         ws.__exit__(None, None, None)
     for headers in (mediator, second):
         assert client.get("/api/mediators/me", headers=headers).status_code == 401
-    assert client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code == 401
+    assert (
+        client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code
+        == 401
+    )
     with app.state.db.sessions() as s:
-        assert not s.scalars(select(MediatorSession).where(MediatorSession.mediator_id == wang["id"],
-                                                           MediatorSession.revoked.is_(False))).all()
+        assert not s.scalars(
+            select(MediatorSession).where(
+                MediatorSession.mediator_id == wang["id"], MediatorSession.revoked.is_(False)
+            )
+        ).all()
     entries = _actions(app, "mediator.update")
-    assert [(e.actor, e.detail["fields"]) for e in entries] == [("mediator:boss", ["display_name"]),
-                                                                ("mediator:boss", ["active"])]
+    assert [(e.actor, e.detail["fields"]) for e in entries] == [
+        ("mediator:boss", ["display_name"]),
+        ("mediator:boss", ["active"]),
+    ]
     assert entries[-1].detail["sessions_ended"] == 2
 
     # Enabled again: a fresh login works (the old ones stay ended).
@@ -345,32 +423,46 @@ def test_changing_the_password_keeps_this_login_and_ends_the_others(client, app,
     other = login(client, "wang")
     ws, ws_other = _socket(client, mediator), _socket(client, other)
     try:
-        resp = client.post("/api/mediators/me/password",
-                           json={"current_password": "wrong password", "new_password": "a-new-password"},
-                           headers=mediator)
+        resp = client.post(
+            "/api/mediators/me/password",
+            json={"current_password": "wrong password", "new_password": "a-new-password"},
+            headers=mediator,
+        )
         assert resp.status_code == 403
         assert resp.json()["detail"] == "the current password is wrong"
-        for bad in ({"current_password": PASSWORD, "new_password": "short"}, {"new_password": "a-new-password"},
-                    {"current_password": PASSWORD, "new_password": "x" * 257}):
+        for bad in (
+            {"current_password": PASSWORD, "new_password": "short"},
+            {"new_password": "a-new-password"},
+            {"current_password": PASSWORD, "new_password": "x" * 257},
+        ):
             resp = client.post("/api/mediators/me/password", json=bad, headers=mediator)
             assert resp.status_code == 422, bad
         _still_open(ws_other)
 
-        resp = client.post("/api/mediators/me/password",
-                           json={"current_password": PASSWORD, "new_password": "a-new-password"}, headers=mediator)
+        resp = client.post(
+            "/api/mediators/me/password",
+            json={"current_password": PASSWORD, "new_password": "a-new-password"},
+            headers=mediator,
+        )
         assert resp.status_code == 200
         assert resp.json() == {"changed": True, "sessions_ended": 1}
         code, event = _closed(ws_other)
         assert code == 4401
-        assert event == {"type": "error", "detail": "the password was changed; please log in again",
-                         "reason": "password"}
+        assert event == {
+            "type": "error",
+            "detail": "the password was changed; please log in again",
+            "reason": "password",
+        }
         _still_open(ws)
     finally:
         ws.__exit__(None, None, None)
         ws_other.__exit__(None, None, None)
     assert client.get("/api/mediators/me", headers=mediator).status_code == 200
     assert client.get("/api/mediators/me", headers=other).status_code == 401
-    assert client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code == 401
+    assert (
+        client.post("/api/mediators/login", json={"username": "wang", "password": PASSWORD}).status_code
+        == 401
+    )
     assert login(client, "wang", "a-new-password")
     assert [e.actor for e in _actions(app, "mediator.password_change_failed")] == ["mediator:wang"]
     assert [e.detail for e in _actions(app, "mediator.password_change")] == [{"sessions_ended": 1}]
@@ -387,8 +479,12 @@ def test_a_logout_on_one_gateway_closes_the_console_socket_on_another(settings, 
 
     bus = InProcessBus()
     app_a = create_app(settings, rasa=rasa, bus=bus, add_precedent=precedent_sink)
-    app_b = create_app(settings.model_copy(update={"run_migrations_on_start": False}), rasa=rasa, bus=bus,
-                       add_precedent=precedent_sink)
+    app_b = create_app(
+        settings.model_copy(update={"run_migrations_on_start": False}),
+        rasa=rasa,
+        bus=bus,
+        add_precedent=precedent_sink,
+    )
     with TestClient(app_a) as a, TestClient(app_b) as b:
         make_mediator(app_a, "wang", display_name="王调解员")
         make_mediator(app_a, "boss", admin=True)
@@ -401,15 +497,18 @@ def test_a_logout_on_one_gateway_closes_the_console_socket_on_another(settings, 
             wang = b.get("/api/mediators/me", headers=second).json()
             resp = b.patch(f"/api/mediators/{wang['id']}", json={"active": False}, headers=login(b, "boss"))
             assert resp.status_code == 200
-            assert _closed(ws_second) == (4401, {"type": "error", "detail": "this account has been disabled",
-                                                 "reason": "disabled"})
+            assert _closed(ws_second) == (
+                4401,
+                {"type": "error", "detail": "this account has been disabled", "reason": "disabled"},
+            )
         finally:
             ws_first.__exit__(None, None, None)
             ws_second.__exit__(None, None, None)
 
 
-def test_a_change_made_on_the_command_line_also_closes_the_console_socket(client, app, mediator, monkeypatch,
-                                                                          tmp_path):
+def test_a_change_made_on_the_command_line_also_closes_the_console_socket(
+    client, app, mediator, monkeypatch, tmp_path
+):
     """`fengqiao mediators disable` runs outside every gateway and announces nothing: the console socket finds
     out at its next periodic check of the login (every `mediator_socket_recheck_s`) and closes with 4401. Before,
     it stayed open until the login expired (8 hours)."""
@@ -430,11 +529,17 @@ def test_guessing_the_current_password_is_bounded_like_a_login(client, app, medi
     is refused with 429 and Retry-After, even with the right password. Before, every guess was checked."""
     free = app.state.settings.login_failures_per_window
     for _ in range(free):
-        resp = client.post("/api/mediators/me/password", headers=mediator,
-                           json={"current_password": "not the password", "new_password": "a new password 1"})
+        resp = client.post(
+            "/api/mediators/me/password",
+            headers=mediator,
+            json={"current_password": "not the password", "new_password": "a new password 1"},
+        )
         assert resp.status_code == 403
-    resp = client.post("/api/mediators/me/password", headers=mediator,
-                       json={"current_password": PASSWORD, "new_password": "a new password 1"})
+    resp = client.post(
+        "/api/mediators/me/password",
+        headers=mediator,
+        json={"current_password": PASSWORD, "new_password": "a new password 1"},
+    )
     assert resp.status_code == 429
     assert int(resp.headers["Retry-After"]) >= 1
     assert client.get("/api/mediators/me", headers=mediator).status_code == 200  # the login itself stays

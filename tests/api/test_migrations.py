@@ -34,16 +34,26 @@ def test_database_from_before_migrations_is_stamped_and_upgraded_keeping_its_dat
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
         conn.execute(text("DROP TABLE alembic_version"))
-        conn.execute(text("INSERT INTO conversations (id, token_hash, mode, created_at, updated_at) "
-                          "VALUES ('c1', 'h', 'bot', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-        conn.execute(text("INSERT INTO messages (conversation_id, sender, text, payload, created_at) "
-                          "VALUES ('c1', 'resident', '你好', '{}', CURRENT_TIMESTAMP)"))
+        conn.execute(
+            text(
+                "INSERT INTO conversations (id, token_hash, mode, created_at, updated_at) "
+                "VALUES ('c1', 'h', 'bot', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO messages (conversation_id, sender, text, payload, created_at) "
+                "VALUES ('c1', 'resident', '你好', '{}', CURRENT_TIMESTAMP)"
+            )
+        )
         conn.commit()
     assert current_revision(db.engine) is None
     assert db.migrate() == "0003"
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT text, client_id FROM messages")).all() == [("你好", None)]
-        assert {"handoffs", "mediators", "audit_log", "transitions", "precedents"} <= set(inspect(conn).get_table_names())
+        assert {"handoffs", "mediators", "audit_log", "transitions", "precedents"} <= set(
+            inspect(conn).get_table_names()
+        )
 
 
 def test_downgrade_to_nothing(db):

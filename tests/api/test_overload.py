@@ -45,8 +45,11 @@ def gateway(settings, rasa, **overrides):
 
 
 async def post(http, conv, text, client_id):
-    return await http.post(f"/api/conversations/{conv['conversation_id']}/messages",
-                           json={"text": text, "client_id": client_id}, headers=auth(conv))
+    return await http.post(
+        f"/api/conversations/{conv['conversation_id']}/messages",
+        json={"text": text, "client_id": client_id},
+        headers=auth(conv),
+    )
 
 
 async def new_conv(http):
@@ -57,6 +60,7 @@ def run(app, scenario):
     async def main():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
             return await scenario(http)
+
     return asyncio.run(main())
 
 
@@ -67,7 +71,9 @@ def test_no_database_connection_is_held_while_the_bot_thinks(settings):
 
     async def scenario(http):
         convs = [await new_conv(http) for _ in range(30)]
-        sends = [asyncio.create_task(post(http, c, "老板拖欠工资", f"client-{i:04d}")) for i, c in enumerate(convs)]
+        sends = [
+            asyncio.create_task(post(http, c, "老板拖欠工资", f"client-{i:04d}")) for i, c in enumerate(convs)
+        ]
         for _ in range(500):  # until all 30 are stored and waiting for the bot
             await asyncio.sleep(0.01)
             if rasa.with_rasa == 4 and stored(app) == 30:
@@ -91,17 +97,23 @@ def test_beyond_the_bound_a_message_gets_503_with_retry_after_and_is_not_stored(
 
     async def scenario(http):
         convs = [await new_conv(http) for _ in range(4)]
-        first = [asyncio.create_task(post(http, c, "房东不退押金", f"client-{i:04d}")) for i, c in enumerate(convs[:3])]
+        first = [
+            asyncio.create_task(post(http, c, "房东不退押金", f"client-{i:04d}"))
+            for i, c in enumerate(convs[:3])
+        ]
         for _ in range(200):
             await asyncio.sleep(0.01)
             if app.state.messages.pending == 3:
                 break
         refused = await post(http, convs[3], "房东不退押金", "client-0003")
-        transcript = (await http.get(f"/api/conversations/{convs[3]['conversation_id']}",
-                                     headers=auth(convs[3]))).json()
+        transcript = (
+            await http.get(f"/api/conversations/{convs[3]['conversation_id']}", headers=auth(convs[3]))
+        ).json()
         rasa.gate.set()
         answered = await asyncio.gather(*first)
-        resent = await post(http, convs[3], "房东不退押金", "client-0003")  # what the widget does after Retry-After
+        resent = await post(
+            http, convs[3], "房东不退押金", "client-0003"
+        )  # what the widget does after Retry-After
         metrics = (await http.get("/metrics")).text
         return refused, transcript, answered, resent, metrics
 
@@ -118,8 +130,14 @@ def test_beyond_the_bound_a_message_gets_503_with_retry_after_and_is_not_stored(
 def stored_without_reply(app, conversation_id, client_id, *, age_s: float = 0) -> int:
     """What a gateway killed between storing a message and storing its answer leaves behind."""
     with app.state.db.sessions() as session:
-        msg = Message(conversation_id=conversation_id, sender="resident", text="朋友借钱不还", payload={},
-                      client_id=client_id, created_at=utcnow() - timedelta(seconds=age_s))
+        msg = Message(
+            conversation_id=conversation_id,
+            sender="resident",
+            text="朋友借钱不还",
+            payload={},
+            client_id=client_id,
+            created_at=utcnow() - timedelta(seconds=age_s),
+        )
         session.add(msg)
         session.commit()
         return msg.id
@@ -133,16 +151,22 @@ def replies_to(app, message_id) -> list[str]:
 def test_a_resend_of_a_message_left_unanswered_is_answered(client, app, rasa, conversation):
     rasa.answers = CITED_ANSWER
     mid = stored_without_reply(app, conversation["conversation_id"], "client-orphan")
-    resp = client.post(f"/api/conversations/{conversation['conversation_id']}/messages",
-                       json={"text": "朋友借钱不还", "client_id": "client-orphan"}, headers=auth(conversation))
+    resp = client.post(
+        f"/api/conversations/{conversation['conversation_id']}/messages",
+        json={"text": "朋友借钱不还", "client_id": "client-orphan"},
+        headers=auth(conversation),
+    )
     assert resp.status_code == 200
     body = resp.json()
     assert body["duplicate"] is False and body["message_id"] == mid
     assert body["replies"][0]["citations"][0]["article_no"] == "第五十条"
     assert replies_to(app, mid) == ["根据检索到的法律规定……"]
     # A second resend gets the stored answer; the bot is not asked again.
-    again = client.post(f"/api/conversations/{conversation['conversation_id']}/messages",
-                        json={"text": "朋友借钱不还", "client_id": "client-orphan"}, headers=auth(conversation))
+    again = client.post(
+        f"/api/conversations/{conversation['conversation_id']}/messages",
+        json={"text": "朋友借钱不还", "client_id": "client-orphan"},
+        headers=auth(conversation),
+    )
     assert again.json()["duplicate"] is True and len(rasa.calls) == 1
 
 
@@ -167,13 +191,19 @@ def test_the_sweep_leaves_messages_a_mediator_received(client, app, rasa, settin
     headers = login(client, "zhao")
     hid = handoff_id_of(client, headers, conv["conversation_id"])
     assert client.post(f"/api/handoffs/{hid}/claim", headers=headers).status_code == 200
-    resp = client.post(f"/api/conversations/{conv['conversation_id']}/messages",
-                       json={"text": "调解员您好", "client_id": "client-to-mediator"}, headers=auth(conv))
+    resp = client.post(
+        f"/api/conversations/{conv['conversation_id']}/messages",
+        json={"text": "调解员您好", "client_id": "client-to-mediator"},
+        headers=auth(conv),
+    )
     assert resp.status_code == 200 and resp.json()["mode"] == "mediator"
     assert client.post(f"/api/handoffs/{hid}/release", headers=headers).status_code == 200
     with app.state.db.sessions() as session:
-        session.execute(update(Message).values(created_at=utcnow() - timedelta(seconds=settings.orphan_after_s + 60))
-                        .where(Message.client_id == "client-to-mediator"))
+        session.execute(
+            update(Message)
+            .values(created_at=utcnow() - timedelta(seconds=settings.orphan_after_s + 60))
+            .where(Message.client_id == "client-to-mediator")
+        )
         session.commit()
     calls = len(rasa.calls)
     assert asyncio.run(app.state.messages.sweep_once()) == 0

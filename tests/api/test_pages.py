@@ -24,15 +24,23 @@ def test_widget_and_console_pages(client):
 def test_front_end_never_writes_html_from_data(client):
     for name in ("widget.js", "console.js"):
         source = client.get(f"/static/{name}").text
-        assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "document.write" not in source
+        assert (
+            "innerHTML" not in source
+            and "insertAdjacentHTML" not in source
+            and "document.write" not in source
+        )
         assert "http://" not in source and "https://" not in source  # no CDN, no other origin
 
 
 def test_metrics(client, rasa, mediator):
     conv = new_conversation(client)
-    client.post(f"/api/conversations/{conv['conversation_id']}/messages", json={"text": "你好"}, headers=auth(conv))
+    client.post(
+        f"/api/conversations/{conv['conversation_id']}/messages", json={"text": "你好"}, headers=auth(conv)
+    )
     hand_off(client, rasa, conv, priority="urgent")
-    client.post(f"/api/handoffs/{handoff_id_of(client, mediator, conv['conversation_id'])}/claim", headers=mediator)
+    client.post(
+        f"/api/handoffs/{handoff_id_of(client, mediator, conv['conversation_id'])}/claim", headers=mediator
+    )
     resp = client.get("/metrics")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
     body = resp.text

@@ -19,16 +19,20 @@ def closed_case(client, rasa, mediator):
         hand_off(client, rasa, conv, summary=f"居民原话：{resident_says}")
         hid = handoff_id_of(client, mediator, conv["conversation_id"])
         assert client.post(f"/api/handoffs/{hid}/claim", headers=mediator).status_code == 200
-        resp = client.post(f"/api/handoffs/{hid}/close", headers=mediator,
-                           json={"outcome": "调解成功", "summary": summary, "facts": facts})
+        resp = client.post(
+            f"/api/handoffs/{hid}/close",
+            headers=mediator,
+            json={"outcome": "调解成功", "summary": summary, "facts": facts},
+        )
         assert resp.status_code == 200, resp.text
         return resp.json()["precedent"]
 
     return close
 
 
-def test_a_preview_with_a_residual_identifier_is_held_until_edited_clean(client, mediator, closed_case,
-                                                                        precedent_sink):
+def test_a_preview_with_a_residual_identifier_is_held_until_edited_clean(
+    client, mediator, closed_case, precedent_sink
+):
     # 95598 is a hotline, not a person's number, but the check cannot tell: it holds rather than guess.
     preview = closed_case("申请人拨打95598投诉后，供电公司仍未修复线路，双方协商赔偿。")
     assert preview["status"] == "held"
@@ -42,9 +46,16 @@ def test_a_preview_with_a_residual_identifier_is_held_until_edited_clean(client,
     held = client.get("/api/precedents", params={"status": "held"}, headers=mediator).json()
     assert [p["id"] for p in held] == [preview["id"]]
 
-    resp = client.put(f"/api/precedents/{preview['id']}", headers=mediator, json={
-        "dispute_type": "供用电纠纷", "facts": "申请人拨打供电服务热线投诉后，供电公司仍未修复线路。",
-        "agreement": "供电公司赔偿损失800元。", "statutes": ["《中华人民共和国民法典》第六百五十一条"]})
+    resp = client.put(
+        f"/api/precedents/{preview['id']}",
+        headers=mediator,
+        json={
+            "dispute_type": "供用电纠纷",
+            "facts": "申请人拨打供电服务热线投诉后，供电公司仍未修复线路。",
+            "agreement": "供电公司赔偿损失800元。",
+            "statutes": ["《中华人民共和国民法典》第六百五十一条"],
+        },
+    )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["status"] == "draft" and body["held_reasons"] == []
@@ -56,15 +67,25 @@ def test_a_preview_with_a_residual_identifier_is_held_until_edited_clean(client,
     assert [r.id for _, r in precedent_sink.records] == [preview["id"]]
     # Approved is final.
     assert client.post(f"/api/precedents/{preview['id']}/approve", headers=mediator).status_code == 409
-    assert client.put(f"/api/precedents/{preview['id']}", headers=mediator,
-                      json={"dispute_type": "x"}).status_code == 409
+    assert (
+        client.put(
+            f"/api/precedents/{preview['id']}", headers=mediator, json={"dispute_type": "x"}
+        ).status_code
+        == 409
+    )
 
 
 def test_an_edit_is_anonymised_again(client, mediator, closed_case):
     preview = closed_case("邻居装修导致墙面开裂。")
-    resp = client.put(f"/api/precedents/{preview['id']}", headers=mediator, json={
-        "dispute_type": "相邻关系", "facts": "邻居赵德胜装修导致墙面开裂，联系电话13912345678。",
-        "agreement": "赵德胜赔偿修补费用2000元。"})
+    resp = client.put(
+        f"/api/precedents/{preview['id']}",
+        headers=mediator,
+        json={
+            "dispute_type": "相邻关系",
+            "facts": "邻居赵德胜装修导致墙面开裂，联系电话13912345678。",
+            "agreement": "赵德胜赔偿修补费用2000元。",
+        },
+    )
     assert resp.status_code == 200
     body = resp.json()
     assert "赵德胜" not in body["text"] and "13912345678" not in body["text"]
@@ -85,7 +106,9 @@ def test_a_rejected_precedent_is_never_published(client, mediator, closed_case, 
     assert precedent_sink.records == []
 
 
-def test_only_the_case_mediator_or_an_administrator_reviews(client, mediator, other_mediator, admin, closed_case):
+def test_only_the_case_mediator_or_an_administrator_reviews(
+    client, mediator, other_mediator, admin, closed_case
+):
     preview = closed_case("物业费纠纷。")
     url = f"/api/precedents/{preview['id']}"
     assert client.get(url).status_code == 401

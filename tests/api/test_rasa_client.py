@@ -2,18 +2,27 @@ from api.rasa_client import merge_rasa_messages
 
 
 def test_custom_citations_attach_to_the_text_before():
-    replies = merge_rasa_messages([
-        {"recipient_id": "x", "text": "答复"},
-        {"recipient_id": "x", "custom": {"citations": [{"kind": "statute", "text": "t"}]}},
-        {"recipient_id": "x", "text": "还有别的问题吗？", "buttons": [{"title": "是", "payload": "/affirm"}]},
-    ])
+    replies = merge_rasa_messages(
+        [
+            {"recipient_id": "x", "text": "答复"},
+            {"recipient_id": "x", "custom": {"citations": [{"kind": "statute", "text": "t"}]}},
+            {
+                "recipient_id": "x",
+                "text": "还有别的问题吗？",
+                "buttons": [{"title": "是", "payload": "/affirm"}],
+            },
+        ]
+    )
     assert [(r.text, len(r.citations), r.buttons) for r in replies] == [
-        ("答复", 1, []), ("还有别的问题吗？", 0, [{"title": "是", "payload": "/affirm"}])]
+        ("答复", 1, []),
+        ("还有别的问题吗？", 0, [{"title": "是", "payload": "/affirm"}]),
+    ]
 
 
 def test_custom_only_message_and_junk():
-    replies = merge_rasa_messages([{"custom": {"text": "卡片", "handoff": {"reason": "x"}}}, {"image": "u"},
-                                   {"custom": "not a dict"}])
+    replies = merge_rasa_messages(
+        [{"custom": {"text": "卡片", "handoff": {"reason": "x"}}}, {"image": "u"}, {"custom": "not a dict"}]
+    )
     assert len(replies) == 1
     assert replies[0].text == "卡片" and replies[0].custom == {"handoff": {"reason": "x"}}
 
@@ -29,8 +38,13 @@ import pytest  # noqa: E402
 
 from api.rasa_client import RasaClient, RasaUnavailable  # noqa: E402
 
-LOCK_500 = {"version": "3.6.21", "status": "failure", "message": "An unexpected error occurred. Error: Could not "
-            "acquire lock for conversation_id 'c1'.", "reason": "ConversationError", "code": 500}
+LOCK_500 = {
+    "version": "3.6.21",
+    "status": "failure",
+    "message": "An unexpected error occurred. Error: Could not acquire lock for conversation_id 'c1'.",
+    "reason": "ConversationError",
+    "code": 500,
+}
 
 
 def scripted(responses):
@@ -80,11 +94,19 @@ def test_other_server_errors_are_not_retried():
 
 def test_empty_answer_for_a_message_rasa_never_recorded_is_sent_again():
     """The REST channel swallows a lock error and answers []; the tracker shows the message was never taken."""
-    seen, transport = scripted([(200, []), (200, {"events": [{"event": "user", "text": "更早的", "metadata": {}}]}),
-                                (200, [{"text": "答复"}])])
+    seen, transport = scripted(
+        [
+            (200, []),
+            (200, {"events": [{"event": "user", "text": "更早的", "metadata": {}}]}),
+            (200, [{"text": "答复"}]),
+        ]
+    )
     assert [r.text for r in send(client_for(transport), "c1", "你好")] == ["答复"]
-    assert [r.url.path for r in seen] == ["/webhooks/rest/webhook", "/conversations/c1/tracker",
-                                          "/webhooks/rest/webhook"]
+    assert [r.url.path for r in seen] == [
+        "/webhooks/rest/webhook",
+        "/conversations/c1/tracker",
+        "/webhooks/rest/webhook",
+    ]
 
 
 def test_empty_answer_for_a_recorded_message_is_not_sent_again():
@@ -110,7 +132,8 @@ def test_resume_and_pause_post_tracker_events():
     assert [(r.method, r.url.path, json.loads(r.content)) for r in seen] == [
         ("POST", "/conversations/c1/tracker/events", {"event": "resume"}),
         ("POST", "/conversations/c1/tracker/events", {"event": "pause"}),
-        ("POST", "/conversations/c1/tracker/events", {"event": "pause"})]
+        ("POST", "/conversations/c1/tracker/events", {"event": "pause"}),
+    ]
 
 
 def test_resume_failure_is_reported():

@@ -15,7 +15,9 @@ def test_production_password_hashing_is_argon2id_at_the_standard_cost(monkeypatc
     assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert security.verify_password(hashed, "correct horse battery")
     assert not security.verify_password(hashed, "correct horse batterY")
-    assert not security.verify_password(None, "anything")  # unknown user: checked against a dummy, still False
+    assert not security.verify_password(
+        None, "anything"
+    )  # unknown user: checked against a dummy, still False
     assert not security.verify_password("not a hash", "x")
     assert not security.needs_rehash(hashed)
 
@@ -43,17 +45,34 @@ def test_rate_limiter_window():
     assert limiter.blocked_for("c") == 0
 
 
-@pytest.mark.parametrize(("text", "gone", "kept"), [
-    ("我叫张伟，电话13812345678，身份证330602198001011234。", ["张伟", "13812345678", "330602198001011234"],
-     ["[电话]", "[身份证号]"]),
-    ("住在绍兴市越城区人民路88号3幢2单元501室", ["人民路88号", "3幢", "501室"], ["[地址]"]),
-    ("老板王建国拖欠工资，对方老张说下个月给，钱大妈作证。", ["王建国", "老张", "钱大妈"], ["拖欠工资", "下个月给"]),
-    ("座机0575-88123456，邮箱zhang.wei@example.com，微信号abc12345，银行卡6222021234567890123",
-     ["88123456", "zhang.wei@example.com", "abc12345", "6222021234567890123"], ["[邮箱]", "[银行卡号]"]),
-    ("家住枫桥镇陈家村3组，幸福小区的物业不管", ["枫桥镇", "陈家村", "幸福小区"], ["物业不管"]),
-    ("老板拖欠我三个月工资怎么办", [], ["老板拖欠我三个月工资怎么办"]),
-    ("楼上漏水把我家泡了，小孩上学怎么办，工资钱还没给", [], ["楼上漏水把我家泡了，小孩上学怎么办，工资钱还没给"]),
-])
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        (
+            "我叫张伟，电话13812345678，身份证330602198001011234。",
+            ["张伟", "13812345678", "330602198001011234"],
+            ["[电话]", "[身份证号]"],
+        ),
+        ("住在绍兴市越城区人民路88号3幢2单元501室", ["人民路88号", "3幢", "501室"], ["[地址]"]),
+        (
+            "老板王建国拖欠工资，对方老张说下个月给，钱大妈作证。",
+            ["王建国", "老张", "钱大妈"],
+            ["拖欠工资", "下个月给"],
+        ),
+        (
+            "座机0575-88123456，邮箱zhang.wei@example.com，微信号abc12345，银行卡6222021234567890123",
+            ["88123456", "zhang.wei@example.com", "abc12345", "6222021234567890123"],
+            ["[邮箱]", "[银行卡号]"],
+        ),
+        ("家住枫桥镇陈家村3组，幸福小区的物业不管", ["枫桥镇", "陈家村", "幸福小区"], ["物业不管"]),
+        ("老板拖欠我三个月工资怎么办", [], ["老板拖欠我三个月工资怎么办"]),
+        (
+            "楼上漏水把我家泡了，小孩上学怎么办，工资钱还没给",
+            [],
+            ["楼上漏水把我家泡了，小孩上学怎么办，工资钱还没给"],
+        ),
+    ],
+)
 def test_anonymiser_removes_identifiers_and_keeps_the_story(text, gone, kept):
     out = anonymise(text)
     for secret in gone:

@@ -45,9 +45,14 @@ def database_url(postgres):
 def gateways(settings, redis_server, precedent_sink):
     """Gateway A and gateway B, each with its own scripted Rasa, as two processes behind a balancer would be."""
     shared = settings.model_copy(update={"redis_url": redis_server.url, "message_rate_per_minute": 3})
-    apps = [create_app(shared, rasa=ScriptedRasa(), add_precedent=precedent_sink),
-            create_app(shared.model_copy(update={"run_migrations_on_start": False}), rasa=ScriptedRasa(),
-                       add_precedent=precedent_sink)]
+    apps = [
+        create_app(shared, rasa=ScriptedRasa(), add_precedent=precedent_sink),
+        create_app(
+            shared.model_copy(update={"run_migrations_on_start": False}),
+            rasa=ScriptedRasa(),
+            add_precedent=precedent_sink,
+        ),
+    ]
     with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
         for app in apps:
             wait_for(app.state.bus.connected.is_set)
@@ -75,8 +80,12 @@ def test_a_resident_on_gateway_a_hears_a_mediator_on_gateway_b(gateways):
         assert b.post(f"/api/handoffs/{hid}/claim", headers=mediator).status_code == 200
         mode = until(ws, "mode")
         assert mode["mode"] == "mediator" and mode["mediator"] == "王调解员"
-        assert b.post(f"/api/handoffs/{hid}/messages", json={"text": "您好，我是调解员"},
-                      headers=mediator).status_code == 201
+        assert (
+            b.post(
+                f"/api/handoffs/{hid}/messages", json={"text": "您好，我是调解员"}, headers=mediator
+            ).status_code
+            == 201
+        )
         said = until(ws, "message")["message"]
         while said["sender"] != "mediator":
             said = until(ws, "message")["message"]
@@ -91,8 +100,12 @@ def test_a_claim_is_race_free_across_gateways(gateways):
     make_mediator(app_a, "li")
     wang, li = login(a, "wang"), login(b, "li")
     hid = handoff_id_of(a, wang, conv["conversation_id"])
-    results = sorted([a.post(f"/api/handoffs/{hid}/claim", headers=wang).status_code,
-                      b.post(f"/api/handoffs/{hid}/claim", headers=li).status_code])
+    results = sorted(
+        [
+            a.post(f"/api/handoffs/{hid}/claim", headers=wang).status_code,
+            b.post(f"/api/handoffs/{hid}/claim", headers=li).status_code,
+        ]
+    )
     assert results == [200, 409]
 
 
@@ -100,7 +113,9 @@ def test_the_message_rate_limit_counts_across_gateways(gateways):
     _, a, b = gateways
     conv = new_conversation(a)
     url = f"/api/conversations/{conv['conversation_id']}/messages"
-    assert [c.post(url, json={"text": "你好"}, headers=auth(conv)).status_code for c in (a, b, a)] == [200] * 3
+    assert [c.post(url, json={"text": "你好"}, headers=auth(conv)).status_code for c in (a, b, a)] == [
+        200
+    ] * 3
     refused = b.post(url, json={"text": "你好"}, headers=auth(conv))
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
 
@@ -120,7 +135,12 @@ def test_a_redis_restart_costs_a_reconnect_not_a_message(gateways, redis_server)
         redis_server.kill()
         wait_for(lambda: not app_a.state.bus.connected.is_set())
         # Sent while Redis is down: stored, and published to gateway B's own clients only.
-        assert b.post(f"/api/handoffs/{hid}/messages", json={"text": "停电时发的话"}, headers=mediator).status_code == 201
+        assert (
+            b.post(
+                f"/api/handoffs/{hid}/messages", json={"text": "停电时发的话"}, headers=mediator
+            ).status_code
+            == 201
+        )
         redis_server.start()
         # Once Redis is back the resident's socket is ended, so the widget reconnects and catches up.
         with pytest.raises(WebSocketDisconnect):
@@ -142,28 +162,52 @@ def test_per_client_limits_and_login_back_off_count_across_gateways(settings, re
     (k=100 costs 10 of 15), wrong logins (2 free, then a wait), all counted in Redis."""
     import uuid
 
-    limited = settings.model_copy(update={
-        "redis_url": redis_server.url, "trusted_proxies": "testclient", "client_conversations_per_10_min": 2,
-        "client_search_cost_per_minute": 15, "login_failures_per_window": 2})
-    apps = [create_app(limited, rasa=ScriptedRasa(), add_precedent=precedent_sink),
-            create_app(limited.model_copy(update={"run_migrations_on_start": False}), rasa=ScriptedRasa(),
-                       add_precedent=precedent_sink)]
+    limited = settings.model_copy(
+        update={
+            "redis_url": redis_server.url,
+            "trusted_proxies": "testclient",
+            "client_conversations_per_10_min": 2,
+            "client_search_cost_per_minute": 15,
+            "login_failures_per_window": 2,
+        }
+    )
+    apps = [
+        create_app(limited, rasa=ScriptedRasa(), add_precedent=precedent_sink),
+        create_app(
+            limited.model_copy(update={"run_migrations_on_start": False}),
+            rasa=ScriptedRasa(),
+            add_precedent=precedent_sink,
+        ),
+    ]
     # An address of its own: the Redis server outlives this test, and so would its counts.
     here = {"X-Forwarded-For": f"2001:db8::{uuid.uuid4().hex[:4]}"}
     with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
-        assert [c.post("/api/conversations", json={}, headers=here).status_code for c in (a, b, a)] == [201, 201, 429]
+        assert [c.post("/api/conversations", json={}, headers=here).status_code for c in (a, b, a)] == [
+            201,
+            201,
+            429,
+        ]
         assert b.post("/api/conversations", json={}, headers=here).status_code == 429
         assert a.get("/api/search", params={"q": "工资", "k": 100}, headers=here).status_code == 200
         assert b.get("/api/search", params={"q": "工资", "k": 100}, headers=here).status_code == 429
         assert b.get("/api/search", params={"q": "工资", "k": 50}, headers=here).status_code == 200
         make_mediator(apps[0], "wang")
         wrong = {"username": "wang", "password": "not it"}
-        assert [c.post("/api/mediators/login", json=wrong, headers=here).status_code for c in (a, b)] == [401, 401]
+        assert [c.post("/api/mediators/login", json=wrong, headers=here).status_code for c in (a, b)] == [
+            401,
+            401,
+        ]
         refused = a.post("/api/mediators/login", json=wrong, headers=here)
         assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
         time.sleep(1.1)
-        assert b.post("/api/mediators/login", json={"username": "wang", "password": "correct horse battery"},
-                      headers=here).status_code == 200
+        assert (
+            b.post(
+                "/api/mediators/login",
+                json={"username": "wang", "password": "correct horse battery"},
+                headers=here,
+            ).status_code
+            == 200
+        )
 
 
 def test_redis_limits_count_heavier_requests_and_back_off(redis_server):
@@ -172,7 +216,9 @@ def test_redis_limits_count_heavier_requests_and_back_off(redis_server):
     assert limiter.hit("c", cost=4) == 0 and limiter.hit("c", cost=4) == 0
     assert limiter.hit("c", cost=4) > 59 and limiter.hit("c", cost=2) == 0 and limiter.hit("c") > 59
     assert limiter.hit("d", cost=50) == 0  # more than the limit costs the whole limit
-    backoff = RedisBackOff(redis_server.url, name, {"client": Ladder(2, 8), "name": Ladder(2, 2)}, forget_s=60)
+    backoff = RedisBackOff(
+        redis_server.url, name, {"client": Ladder(2, 8), "name": Ladder(2, 2)}, forget_s=60
+    )
     keys = {"client": "a", "name": "n"}
     assert [backoff.attempt(keys) for _ in range(2)] == [0, 0]
     assert 0.9 <= backoff.attempt(keys) <= 1.0
@@ -212,8 +258,11 @@ def test_logout_disable_and_password_change_on_gateway_b_close_console_sockets_o
 
     sockets = [socket(h) for h in logins]
     try:
-        resp = b.post("/api/mediators/me/password", json={"current_password": "correct horse battery",
-                                                           "new_password": "another-password"}, headers=logins[0])
+        resp = b.post(
+            "/api/mediators/me/password",
+            json={"current_password": "correct horse battery", "new_password": "another-password"},
+            headers=logins[0],
+        )
         assert resp.status_code == 200
         assert resp.json() == {"changed": True, "sessions_ended": 2}
         assert [closed(ws) for ws in sockets[1:]] == [(4401, "password")] * 2

@@ -31,10 +31,25 @@ def test_conversation_stories(tmp_path):
     model = ensure_model(settings)
     out = tmp_path / "results"
     proc = subprocess.run(
-        [str(rasa_executable(settings)), "test", "core", "--model", str(model), "--stories", str(STORIES),
-         "--out", str(out), "--e2e", "--no-plot"],
-        cwd=settings.bot_dir, env=rasa_env(settings) | {"OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
-        timeout=900)
+        [
+            str(rasa_executable(settings)),
+            "test",
+            "core",
+            "--model",
+            str(model),
+            "--stories",
+            str(STORIES),
+            "--out",
+            str(out),
+            "--e2e",
+            "--no-plot",
+        ],
+        cwd=settings.bot_dir,
+        env=rasa_env(settings) | {"OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     failed = (out / "failed_test_stories.yml").read_text(encoding="utf-8")
     assert "None of the test stories failed" in failed, failed
@@ -48,14 +63,21 @@ def test_conversation_stories(tmp_path):
 
 @pytest.fixture(scope="module")
 def rasa(tmp_path_factory, tiny_kb):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bot-stack"), kb_dir=tiny_kb,
-                        models_dir=get_settings().resolved_models_dir, gateway_port=free_port(),
-                        rasa_port=free_port(), action_port=free_port(), rasa_timeout_s=30)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("bot-stack"),
+        kb_dir=tiny_kb,
+        models_dir=get_settings().resolved_models_dir,
+        gateway_port=free_port(),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        rasa_timeout_s=30,
+    )
     stack = Stack(settings, echo=False, progress=lambda m: None)
     stack.start()
     try:
-        with httpx.Client(base_url=settings.rasa_url, timeout=60,
-                          params={"token": stack.settings.internal_token}) as client:
+        with httpx.Client(
+            base_url=settings.rasa_url, timeout=60, params={"token": stack.settings.internal_token}
+        ) as client:
             yield client
     finally:
         stack.stop()
@@ -133,8 +155,10 @@ def test_mediation_intake_with_an_interruption_then_handoff_with_the_summary(ras
     done = c.say("13812345678")
     handoff = customs(done)[-1]["handoff"]
     assert handoff["reason"] == "mediation_request"
-    assert handoff["summary"] == ("调解申请。事情经过：楼上漏水把我家天花板泡坏了，他不肯赔；对方：邻居；"
-                                  "涉及金额：3000元（原话：大概三千块）；联系方式：13812345678。未问到：希望的结果。")
+    assert handoff["summary"] == (
+        "调解申请。事情经过：楼上漏水把我家天花板泡坏了，他不肯赔；对方：邻居；"
+        "涉及金额：3000元（原话：大概三千块）；联系方式：13812345678。未问到：希望的结果。"
+    )
     assert handoff["dispute_type"] == "邻里纠纷"
 
 
@@ -149,8 +173,10 @@ def test_a_request_with_facts_hands_off_and_a_mediation_request_takes_a_correcti
     assert texts(c.say("说错了，是一千块"))[0] == "好的，已改为“涉及金额：1000元”。"
     assert "怎么联系您" in texts(c.say("跳过"))[-1]
     handoff = customs(c.say("不留"))[-1]["handoff"]
-    assert handoff["summary"].startswith("调解申请。事情经过：对门把垃圾堆在楼道里，清理花了八百块；对方：邻居；"
-                                         "涉及金额：1000元；希望的结果：未说明；")
+    assert handoff["summary"].startswith(
+        "调解申请。事情经过：对门把垃圾堆在楼道里，清理花了八百块；对方：邻居；"
+        "涉及金额：1000元；希望的结果：未说明；"
+    )
 
 
 @pytestmark_live

@@ -22,35 +22,50 @@ def past(text: str) -> str | None:
     return lexicon.past_event_question(lexicon.normalize(text))
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("去年我爸在医院自杀了 医院有没有责任", "去年"),
-    ("上个月被人打了能要赔偿吗", "上个月"),
-    ("前年被人砍伤了 现在还能起诉吗", "前年"),
-    ("三年前被人捅了一刀 现在还能追究吗", "三年前"),
-    ("我妈去年喝农药走了 能告卖农药的吗", "去年"),
-    ("上周被邻居家的狗咬了 主人要赔吗", "上周"),
-    ("2023年孩子在学校溺水了，学校要承担什么责任", "2023年"),
-    ("去年被家暴，离婚时能多要财产吗", "去年"),
-    ("前几天被车撞了，司机逃逸了，保险能赔吗", "前几天"),
-    ("我哥以前被人打成重伤，过了这么久还能告他吗", "以前"),
-    ("年轻时候被人打过，现在起诉还来得及吗", "年轻时候"),
-    ("小时候被亲戚打过 现在起诉他还来得及吗", "小时候"),
-    ("抢劫罪一般判几年", "罪一般判"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("去年我爸在医院自杀了 医院有没有责任", "去年"),
+        ("上个月被人打了能要赔偿吗", "上个月"),
+        ("前年被人砍伤了 现在还能起诉吗", "前年"),
+        ("三年前被人捅了一刀 现在还能追究吗", "三年前"),
+        ("我妈去年喝农药走了 能告卖农药的吗", "去年"),
+        ("上周被邻居家的狗咬了 主人要赔吗", "上周"),
+        ("2023年孩子在学校溺水了，学校要承担什么责任", "2023年"),
+        ("去年被家暴，离婚时能多要财产吗", "去年"),
+        ("前几天被车撞了，司机逃逸了，保险能赔吗", "前几天"),
+        ("我哥以前被人打成重伤，过了这么久还能告他吗", "以前"),
+        ("年轻时候被人打过，现在起诉还来得及吗", "年轻时候"),
+        ("小时候被亲戚打过 现在起诉他还来得及吗", "小时候"),
+        ("抢劫罪一般判几年", "罪一般判"),
+    ],
+)
 def test_a_legal_question_about_a_past_event_is_not_an_emergency(text, words):
     assert past(text) == words
 
 
-@pytest.mark.parametrize("text", [
-    # danger now, again or still
-    "上个月他打了我，昨天又来了，怎么办", "以前他打过我 现在又来了", "前几天他说要杀我 怎么办",
-    "去年他砍伤过我，今晚他说要来找我算账", "去年开始老公经常打我，能离婚吗", "上次被打了，他还在门口堵着我，能告他吗",
-    "去年被打伤了，现在还在流血，能要赔偿吗",
-    # the writer wants to die, whenever it began
-    "去年离婚后我一直不想活", "上个月我女儿说不想活了 怎么办", "前年破产了，现在只想死，欠的钱还要还吗",
-    # no past event, or no legal question
-    "我想自杀", "我家着火了", "他拿刀要砍我，我能告他吗", "去年我爸自杀了",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # danger now, again or still
+        "上个月他打了我，昨天又来了，怎么办",
+        "以前他打过我 现在又来了",
+        "前几天他说要杀我 怎么办",
+        "去年他砍伤过我，今晚他说要来找我算账",
+        "去年开始老公经常打我，能离婚吗",
+        "上次被打了，他还在门口堵着我，能告他吗",
+        "去年被打伤了，现在还在流血，能要赔偿吗",
+        # the writer wants to die, whenever it began
+        "去年离婚后我一直不想活",
+        "上个月我女儿说不想活了 怎么办",
+        "前年破产了，现在只想死，欠的钱还要还吗",
+        # no past event, or no legal question
+        "我想自杀",
+        "我家着火了",
+        "他拿刀要砍我，我能告他吗",
+        "去年我爸自杀了",
+    ],
+)
 def test_danger_now_or_no_question_about_the_past_stays_an_emergency(text):
     assert past(text) is None
 
@@ -84,20 +99,30 @@ def test_the_rasa_component_applies_the_rule():
     if not python.exists():
         pytest.skip("no Rasa environment")
     cases = [
-        ("去年我爸在医院自杀了 医院有没有责任", "emergency"),   # classifier and net both said emergency: demoted
-        ("上个月被人打了能要赔偿吗", "emergency"),            # the classifier alone said emergency: demoted
+        (
+            "去年我爸在医院自杀了 医院有没有责任",
+            "emergency",
+        ),  # classifier and net both said emergency: demoted
+        ("上个月被人打了能要赔偿吗", "emergency"),  # the classifier alone said emergency: demoted
         ("去年我爸在医院自杀了 医院有没有责任", "ask_legal_question"),  # the net does not force it
-        ("我想自杀", "ask_legal_question"),                # a present emergency is still forced
-        ("上个月被人打了能要赔偿吗", "greet"),               # a past event does not pick a new intent otherwise
+        ("我想自杀", "ask_legal_question"),  # a present emergency is still forced
+        ("上个月被人打了能要赔偿吗", "greet"),  # a past event does not pick a new intent otherwise
     ]
-    proc = subprocess.run([str(python), "-c", _PARSE], cwd=BOT, capture_output=True, text=True, timeout=300,
-                          input="".join(json.dumps({"text": t, "intent": i}, ensure_ascii=False) + "\n"
-                                        for t, i in cases),
-                          env=rasa_env(settings) | {"PYTHONPATH": str(BOT), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    proc = subprocess.run(
+        [str(python), "-c", _PARSE],
+        cwd=BOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        input="".join(json.dumps({"text": t, "intent": i}, ensure_ascii=False) + "\n" for t, i in cases),
+        env=rasa_env(settings) | {"PYTHONPATH": str(BOT), "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert [(o["intent"]["name"], o["intent_before_safety_net"], o["emergency_kind"], o["emergency_past_event"])
-            for o in out] == [
+    assert [
+        (o["intent"]["name"], o["intent_before_safety_net"], o["emergency_kind"], o["emergency_past_event"])
+        for o in out
+    ] == [
         ("ask_legal_question", "emergency", None, "去年"),
         ("ask_legal_question", "emergency", None, "上个月"),
         ("ask_legal_question", None, None, "去年"),

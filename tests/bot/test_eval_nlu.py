@@ -9,7 +9,14 @@ from fengqiao.eval_nlu import LeakError, check_no_leak, read_examples, score, wi
 
 def test_score_accuracy_macro_f1_and_recalls():
     gold = ["emergency", "emergency", "ask_legal_question", "ask_legal_question", "request_human", "greet"]
-    pred = ["emergency", "ask_legal_question", "ask_legal_question", "request_human", "request_human", "nlu_fallback"]
+    pred = [
+        "emergency",
+        "ask_legal_question",
+        "ask_legal_question",
+        "request_human",
+        "request_human",
+        "nlu_fallback",
+    ]
     s = score(gold, pred)
     assert s.accuracy == pytest.approx(3 / 6)
     # emergency: p=1, r=.5 → f1 2/3; legal: p=.5, r=.5 → .5; request_human: p=.5, r=1 → 2/3; greet: 0
@@ -21,8 +28,10 @@ def test_score_accuracy_macro_f1_and_recalls():
 
 
 def test_handoff_path_recall_accepts_either_handoff_intent():
-    s = score(["request_human", "request_mediation", "request_mediation"],
-              ["request_mediation", "request_mediation", "ask_legal_question"])
+    s = score(
+        ["request_human", "request_mediation", "request_mediation"],
+        ["request_mediation", "request_mediation", "ask_legal_question"],
+    )
     assert s.handoff_path_recall == pytest.approx(2 / 3)
     assert s.recall == {"request_human": 0.0, "request_mediation": 0.5}
 
@@ -38,21 +47,46 @@ def test_score_rejects_mismatched_lists():
 
 
 def test_without_safety_net_uses_the_overridden_intent():
-    assert without_safety_net({"intent": "emergency", "safety_net_fired": True,
-                               "intent_before_safety_net": "ask_legal_question"}) == "ask_legal_question"
-    assert without_safety_net({"intent": "emergency", "safety_net_fired": False,
-                               "intent_before_safety_net": None}) == "emergency"
+    assert (
+        without_safety_net(
+            {
+                "intent": "emergency",
+                "safety_net_fired": True,
+                "intent_before_safety_net": "ask_legal_question",
+            }
+        )
+        == "ask_legal_question"
+    )
+    assert (
+        without_safety_net(
+            {"intent": "emergency", "safety_net_fired": False, "intent_before_safety_net": None}
+        )
+        == "emergency"
+    )
     assert without_safety_net({"intent": "greet"}) == "greet"
     # both nets fired: the handoff net ran first, its record is the classifier's own choice
-    assert without_safety_net({"intent": "emergency", "handoff_net_fired": True, "intent_before_handoff_net": "thank",
-                               "safety_net_fired": True, "intent_before_safety_net": "request_human"}) == "thank"
+    assert (
+        without_safety_net(
+            {
+                "intent": "emergency",
+                "handoff_net_fired": True,
+                "intent_before_handoff_net": "thank",
+                "safety_net_fired": True,
+                "intent_before_safety_net": "request_human",
+            }
+        )
+        == "thank"
+    )
 
 
 def test_read_examples_strips_entity_annotations(tmp_path):
     f = tmp_path / "nlu.yml"
-    f.write_text('version: "3.1"\nnlu:\n  - intent: ask_legal_question\n    examples: |\n'
-                 '      - [老板](relationship)欠我[三个月]{"entity": "duration"}工资\n'
-                 '  - regex: money\n    examples: |\n      - \\d+元\n', encoding="utf-8")
+    f.write_text(
+        'version: "3.1"\nnlu:\n  - intent: ask_legal_question\n    examples: |\n'
+        '      - [老板](relationship)欠我[三个月]{"entity": "duration"}工资\n'
+        "  - regex: money\n    examples: |\n      - \\d+元\n",
+        encoding="utf-8",
+    )
     assert read_examples(f) == [("老板欠我三个月工资", "ask_legal_question")]
 
 

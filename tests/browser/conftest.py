@@ -25,8 +25,16 @@ from fengqiao.settings import PROJECT_ROOT, Settings
 from tests.api.conftest import ScriptedRasa
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1440, "height": 900}
@@ -71,10 +79,13 @@ def gateway(tmp_path, tiny_kb) -> Iterator[Gateway]:
     rasa = ScriptedRasa()
     kb_dir = tmp_path / "kb"
     shutil.copytree(tiny_kb, kb_dir)  # closing a case adds a precedent: never to the session's shared corpus
-    settings = Settings(data_dir=tmp_path, kb_dir=kb_dir, gateway_port=free_port(), handoff_default_wait_s=120)
+    settings = Settings(
+        data_dir=tmp_path, kb_dir=kb_dir, gateway_port=free_port(), handoff_default_wait_s=120
+    )
     app = create_app(settings, rasa=rasa)
-    server = ThreadedServer(uvicorn.Config(app, host="127.0.0.1", port=settings.gateway_port, log_level="warning",
-                                           lifespan="on"))
+    server = ThreadedServer(
+        uvicorn.Config(app, host="127.0.0.1", port=settings.gateway_port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -99,8 +110,11 @@ def new_page(browser, viewport=PHONE, **kwargs):
 def transcript(url: str, page) -> dict:
     """The conversation the widget on `page` holds, read through the API with its own token."""
     conv = page.evaluate("JSON.parse(localStorage.getItem('fq-conversation'))")
-    resp = httpx.get(f"{url}/api/conversations/{conv['conversation_id']}",
-                     headers={"Authorization": f"Bearer {conv['token']}"}, timeout=10)
+    resp = httpx.get(
+        f"{url}/api/conversations/{conv['conversation_id']}",
+        headers={"Authorization": f"Bearer {conv['token']}"},
+        timeout=10,
+    )
     resp.raise_for_status()
     return resp.json()
 
@@ -110,4 +124,3 @@ def save_screenshot(page, artifacts: Path, name: str) -> Path:
     page.screenshot(path=str(path), full_page=False)
     assert path.stat().st_size > 5000
     return path
-

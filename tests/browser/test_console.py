@@ -22,10 +22,21 @@ def log_in(page, url, username, password=MEDIATOR_PASSWORD):
 def urgent_conversation(url: str, rasa) -> str:
     """Another resident, handed off by the bot as an emergency (through the API)."""
     conv = httpx.post(f"{url}/api/conversations", json={}).json()
-    answers, rasa.answers = rasa.answers, handoff_answer(priority="urgent", reason="emergency", dispute_type="家庭纠纷",
-                                                          summary="紧急情况（家庭暴力）：居民说“他要打我”。")
-    httpx.post(f"{url}/api/conversations/{conv['conversation_id']}/messages", json={"text": "他要打我"},
-               headers={"Authorization": f"Bearer {conv['token']}"}, timeout=10).raise_for_status()
+    answers, rasa.answers = (
+        rasa.answers,
+        handoff_answer(
+            priority="urgent",
+            reason="emergency",
+            dispute_type="家庭纠纷",
+            summary="紧急情况（家庭暴力）：居民说“他要打我”。",
+        ),
+    )
+    httpx.post(
+        f"{url}/api/conversations/{conv['conversation_id']}/messages",
+        json={"text": "他要打我"},
+        headers={"Authorization": f"Bearer {conv['token']}"},
+        timeout=10,
+    ).raise_for_status()
     rasa.answers = answers
     return conv["conversation_id"]
 
@@ -68,10 +79,14 @@ def test_queue_claim_live_chat_citation_and_hand_back(browser, gateway, artifact
 
     # Canned reply, live to the resident.
     console.select_option("#canned", index=1)
-    expect(console.locator("#reply-text")).to_have_value("您好，我是人民调解员，已经看过您和智能助手的对话，接下来由我为您服务。")
+    expect(console.locator("#reply-text")).to_have_value(
+        "您好，我是人民调解员，已经看过您和智能助手的对话，接下来由我为您服务。"
+    )
     console.press("#reply-text", "Enter")
     mediator_row = resident.locator(".row.mediator").last
-    expect(mediator_row.locator(".bubble")).to_have_text("您好，我是人民调解员，已经看过您和智能助手的对话，接下来由我为您服务。")
+    expect(mediator_row.locator(".bubble")).to_have_text(
+        "您好，我是人民调解员，已经看过您和智能助手的对话，接下来由我为您服务。"
+    )
     expect(mediator_row.locator(".who")).to_have_text("人民调解员 王调解员")
 
     # The resident answers; the console sees it at once (and the resident typing before).
@@ -87,10 +102,14 @@ def test_queue_claim_live_chat_citation_and_hand_back(browser, gateway, artifact
     expect(first_hit.locator(".cite-title")).to_have_text("《中华人民共和国劳动法》第五十条")
     first_hit.locator("button", has_text="插入").click()
     expect(console.locator("#attached .att")).to_have_count(1)
-    expect(console.locator("#reply-text")).to_have_value("《中华人民共和国劳动法》第五十条规定：工资应当以货币形式按月支付给劳动者本人。"
-                                                         "不得克扣或者无故拖欠劳动者的工资。")
+    expect(console.locator("#reply-text")).to_have_value(
+        "《中华人民共和国劳动法》第五十条规定：工资应当以货币形式按月支付给劳动者本人。"
+        "不得克扣或者无故拖欠劳动者的工资。"
+    )
     console.press("#reply-text", "Enter")
-    expect(resident.locator(".row.mediator .card .card-title").last).to_have_text("《中华人民共和国劳动法》第五十条")
+    expect(resident.locator(".row.mediator .card .card-title").last).to_have_text(
+        "《中华人民共和国劳动法》第五十条"
+    )
     save_screenshot(console, artifacts, "console-live-chat.png")
     save_screenshot(resident, artifacts, "widget-360-mediator.png")
 
@@ -104,8 +123,11 @@ def test_queue_claim_live_chat_citation_and_hand_back(browser, gateway, artifact
     resident.fill("#text", "加班费怎么算")
     resident.press("#text", "Enter")
     expect(resident.locator(".row.bot .bubble").last).to_have_text("加班费按照劳动法第四十四条计算。")
-    modes = [m["event"]["mode"]["to"] for m in transcript(gateway.url, resident)["messages"]
-             if m.get("event") and "mode" in m["event"]]
+    modes = [
+        m["event"]["mode"]["to"]
+        for m in transcript(gateway.url, resident)["messages"]
+        if m.get("event") and "mode" in m["event"]
+    ]
     assert modes == ["waiting", "mediator", "bot"]
     resident_ctx.close()
     console_ctx.close()
@@ -128,7 +150,9 @@ def test_close_with_the_outcome_form(browser, gateway):
     expect(console.locator("#chat-sub")).to_contain_text("已结束")
     # The anonymised preview for review: the phone number is gone; review can wait.
     expect(console.locator("#precedent-dialog")).to_be_visible()
-    expect(console.locator("#precedent-facts")).to_have_value("夫妻因家务琐事多次争吵，妻子申请调解。联系电话[电话]。")
+    expect(console.locator("#precedent-facts")).to_have_value(
+        "夫妻因家务琐事多次争吵，妻子申请调解。联系电话[电话]。"
+    )
     console.click("#precedent-later")
     expect(console.locator("#precedent-dialog")).to_be_hidden()
     expect(console.locator("#review-precedent")).to_be_visible()

@@ -27,15 +27,38 @@ def stack(tmp_path_factory, e2e_kb):
     root = tmp_path_factory.mktemp("browser-stack")
     kb_dir = root / "kb"
     shutil.copytree(e2e_kb, kb_dir)  # closed cases are added to this copy, not to the shared one
-    settings = Settings(data_dir=root / "data", kb_dir=kb_dir, models_dir=get_settings().resolved_models_dir,
-                        gateway_port=free_port(), rasa_port=free_port(), action_port=free_port(), rasa_timeout_s=30)
+    settings = Settings(
+        data_dir=root / "data",
+        kb_dir=kb_dir,
+        models_dir=get_settings().resolved_models_dir,
+        gateway_port=free_port(),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        rasa_timeout_s=30,
+    )
     s = Stack(settings, echo=False, progress=lambda m: None)
     s.start()
     try:
         created = subprocess.run(
-            [sys.executable, "-m", "fengqiao.cli", "mediators", "create", "--username", "wang", "--password",
-             MEDIATOR_PASSWORD, "--display-name", "王调解员"],
-            env=settings_env(settings), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+            [
+                sys.executable,
+                "-m",
+                "fengqiao.cli",
+                "mediators",
+                "create",
+                "--username",
+                "wang",
+                "--password",
+                MEDIATOR_PASSWORD,
+                "--display-name",
+                "王调解员",
+            ],
+            env=settings_env(settings),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert created.returncode == 0, created.stderr
         assert "created mediator wang" in created.stdout
         yield s
@@ -74,7 +97,11 @@ def test_legal_question_gets_real_citation_cards(browser, url, artifacts):
     save_screenshot(page, artifacts, "widget-360-real-answer.png")
     data = transcript(url, page)
     bot = [m for m in data["messages"] if m["sender"] == "bot"]
-    assert any(c["law"] == "中华人民共和国劳动法" and c["article_no"] == "第五十条" for m in bot for c in m["citations"])
+    assert any(
+        c["law"] == "中华人民共和国劳动法" and c["article_no"] == "第五十条"
+        for m in bot
+        for c in m["citations"]
+    )
     context.close()
 
 
@@ -98,7 +125,9 @@ def test_handoff_to_a_mediator_and_back_to_the_real_bot(browser, url, stack, art
 
     console.fill("#reply-text", "您好，我是王调解员，请说说您遇到的事情。")
     console.press("#reply-text", "Enter")
-    expect(resident.locator(".row.mediator .bubble").last).to_have_text("您好，我是王调解员，请说说您遇到的事情。")
+    expect(resident.locator(".row.mediator .bubble").last).to_have_text(
+        "您好，我是王调解员，请说说您遇到的事情。"
+    )
     ask(resident, "公司三个月没发工资了")
     expect(console.locator("#transcript .msg.resident").last).to_contain_text("公司三个月没发工资了")
     save_screenshot(console, artifacts, "console-real-stack.png")
@@ -107,8 +136,11 @@ def test_handoff_to_a_mediator_and_back_to_the_real_bot(browser, url, stack, art
     console.click("#release")
     expect(resident.locator("#banner")).to_contain_text("调解员已离开对话")
     # Rasa got the resume event: its tracker shows the pause and the resume.
-    tracker = httpx.get(f"{stack.settings.rasa_url}/conversations/{cid}/tracker", timeout=10,
-                        params={"token": stack.settings.internal_token}).json()
+    tracker = httpx.get(
+        f"{stack.settings.rasa_url}/conversations/{cid}/tracker",
+        timeout=10,
+        params={"token": stack.settings.internal_token},
+    ).json()
     kinds = [e["event"] for e in tracker["events"]]
     assert "pause" in kinds and kinds.index("resume") > kinds.index("pause"), kinds
 
@@ -136,7 +168,10 @@ def test_closed_case_appears_in_precedent_search(browser, url):
     expect(console.locator("#close-case")).to_be_visible()
     console.click("#close-case")
     console.select_option("#close-outcome", "调解成功")
-    console.fill("#close-summary", "楼上住户同意承担天花板修缮费用三千元，并在一周内更换漏水水管。联系人张伟，电话13800001111。")
+    console.fill(
+        "#close-summary",
+        "楼上住户同意承担天花板修缮费用三千元，并在一周内更换漏水水管。联系人张伟，电话13800001111。",
+    )
     console.fill("#close-facts", "楼上张伟家水管漏水，把楼下天花板泡坏了，双方对修缮费用有争议。")
     console.click("#close-submit")
     expect(console.locator("#chat-sub")).to_contain_text("已结束")

@@ -17,18 +17,52 @@ pytestmark = pytest.mark.browser
 
 ANSWER = [
     {"text": "根据《中华人民共和国劳动法》第五十条，工资应当按月支付给劳动者本人。"},
-    {"custom": {"citations": [
-        {"kind": "statute", "id": "a1-50", "law": "中华人民共和国劳动法", "article_no": "第五十条",
-         "text": "工资应当以货币形式按月支付给劳动者本人。不得克扣或者无故拖欠劳动者的工资。" * 2, "status": "现行有效",
-         "score": 9.1},
-        {"kind": "statute", "id": "x", "law": "某旧条例", "article_no": "第三条", "text": "旧的规定。", "status": "已废止",
-         "score": 3.0}]}},
+    {
+        "custom": {
+            "citations": [
+                {
+                    "kind": "statute",
+                    "id": "a1-50",
+                    "law": "中华人民共和国劳动法",
+                    "article_no": "第五十条",
+                    "text": "工资应当以货币形式按月支付给劳动者本人。不得克扣或者无故拖欠劳动者的工资。" * 2,
+                    "status": "现行有效",
+                    "score": 9.1,
+                },
+                {
+                    "kind": "statute",
+                    "id": "x",
+                    "law": "某旧条例",
+                    "article_no": "第三条",
+                    "text": "旧的规定。",
+                    "status": "已废止",
+                    "score": 3.0,
+                },
+            ]
+        }
+    },
     {"text": "类似的纠纷是这样处理的："},
-    {"custom": {"citations": [{"kind": "precedent", "id": "case-1", "title": "加班费的仲裁时效应当如何认定",
-                               "outcome": "支持张某的加班费请求。", "text": "张某在建筑公司工作期间存在加班情形。",
-                               "score": 2.0}]}},
-    {"text": "您还可以：", "buttons": [{"title": "申请调解", "payload": "/request_mediation"},
-                                   {"title": "怎么申请仲裁", "payload": "怎么申请劳动仲裁"}]},
+    {
+        "custom": {
+            "citations": [
+                {
+                    "kind": "precedent",
+                    "id": "case-1",
+                    "title": "加班费的仲裁时效应当如何认定",
+                    "outcome": "支持张某的加班费请求。",
+                    "text": "张某在建筑公司工作期间存在加班情形。",
+                    "score": 2.0,
+                }
+            ]
+        }
+    },
+    {
+        "text": "您还可以：",
+        "buttons": [
+            {"title": "申请调解", "payload": "/request_mediation"},
+            {"title": "怎么申请仲裁", "payload": "怎么申请劳动仲裁"},
+        ],
+    },
 ]
 
 
@@ -75,13 +109,15 @@ def test_question_gets_citation_and_precedent_cards_and_quick_replies(browser, g
 
 
 def test_everything_shown_is_escaped(browser, gateway):
-    gateway.rasa.answers = [{"text": "<b>粗体</b><img src=x onerror=\"window.pwned=1\">"}]
+    gateway.rasa.answers = [{"text": '<b>粗体</b><img src=x onerror="window.pwned=1">'}]
     context, page = new_page(browser, DESKTOP)
     page.goto(gateway.url + "/")
-    evil = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=1\">"
+    evil = '<script>window.pwned=1</script><img src=x onerror="window.pwned=1">'
     ask(page, evil)
     expect(page.locator(".row.resident .bubble").last).to_have_text(evil)
-    expect(page.locator(".row.bot .bubble").last).to_have_text("<b>粗体</b><img src=x onerror=\"window.pwned=1\">")
+    expect(page.locator(".row.bot .bubble").last).to_have_text(
+        '<b>粗体</b><img src=x onerror="window.pwned=1">'
+    )
     assert page.locator("#log img, #log script, #log b").count() == 0
     assert page.evaluate("window.pwned === undefined")
     context.close()
@@ -112,8 +148,10 @@ def test_message_typed_offline_is_sent_once_when_the_network_returns(browser, ga
     context.set_offline(True)
     ask(page, "网络断了的时候发的消息")
     expect(page.locator(".row.resident .meta.failed")).to_have_text("未发送，联网后自动重发")
-    pending = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('fq-outbox-'))"
-                            ".map(k => JSON.parse(localStorage.getItem(k))).flat().length")
+    pending = page.evaluate(
+        "Object.keys(localStorage).filter(k => k.startsWith('fq-outbox-'))"
+        ".map(k => JSON.parse(localStorage.getItem(k))).flat().length"
+    )
     assert pending == 1
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
@@ -177,8 +215,11 @@ def test_message_typed_before_the_conversation_exists_is_sent(browser, gateway):
 def _expire(gateway, conversation_id: str) -> None:
     """The conversation has been idle for longer than resident_token_idle_s."""
     with gateway.app.state.db.sessions() as s:
-        s.execute(update(Conversation).where(Conversation.id == conversation_id)
-                  .values(last_active_at=utcnow() - dt.timedelta(days=30)))
+        s.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(last_active_at=utcnow() - dt.timedelta(days=30))
+        )
         s.commit()
 
 
@@ -207,6 +248,7 @@ def test_an_expired_conversation_is_replaced_and_keeps_what_was_not_sent(browser
     _expire(gateway, new["conversation_id"])
     page.reload()
     expect(page.locator(".row.system .system-note")).to_have_text(re.compile("上次的咨询已经过期"))
-    page.wait_for_function(f"JSON.parse(localStorage.getItem('fq-conversation')).conversation_id !== "
-                           f"'{new['conversation_id']}'")
+    page.wait_for_function(
+        f"JSON.parse(localStorage.getItem('fq-conversation')).conversation_id !== '{new['conversation_id']}'"
+    )
     context.close()

@@ -28,9 +28,13 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, e2e_kb):
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("stack"), kb_dir=e2e_kb,
+        data_dir=tmp_path_factory.mktemp("stack"),
+        kb_dir=e2e_kb,
         models_dir=get_settings().resolved_models_dir,
-        gateway_port=free_port(), rasa_port=free_port(), action_port=free_port(), rasa_timeout_s=20,
+        gateway_port=free_port(),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        rasa_timeout_s=20,
     )
     s = Stack(settings, echo=False, progress=lambda m: None)
     s.start()
@@ -61,7 +65,11 @@ def test_health_reports_every_dependency(gateway):
     resp = gateway.get("/healthz")
     assert resp.status_code == 200
     assert {name: c["status"] for name, c in resp.json()["checks"].items()} == {
-        "rasa": "ok", "action_server": "ok", "knowledge_base": "ok", "database": "ok"}
+        "rasa": "ok",
+        "action_server": "ok",
+        "knowledge_base": "ok",
+        "database": "ok",
+    }
     assert resp.json()["checks"]["knowledge_base"]["dense"] is True
 
 
@@ -132,12 +140,24 @@ def test_rasa_down_then_back(gateway, stack):
 
 
 def test_serve_stops_cleanly_on_sigterm(tmp_path, e2e_kb):
-    env = dict(os.environ, FENGQIAO_DATA_DIR=str(tmp_path), FENGQIAO_KB_DIR=str(e2e_kb),
-               FENGQIAO_MODELS_DIR=str(get_settings().resolved_models_dir),
-               FENGQIAO_GATEWAY_PORT=str(free_port()), FENGQIAO_RASA_PORT=str(free_port()),
-               FENGQIAO_ACTION_PORT=str(free_port()), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "fengqiao.cli", "serve"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    env = dict(
+        os.environ,
+        FENGQIAO_DATA_DIR=str(tmp_path),
+        FENGQIAO_KB_DIR=str(e2e_kb),
+        FENGQIAO_MODELS_DIR=str(get_settings().resolved_models_dir),
+        FENGQIAO_GATEWAY_PORT=str(free_port()),
+        FENGQIAO_RASA_PORT=str(free_port()),
+        FENGQIAO_ACTION_PORT=str(free_port()),
+        PYTHONUNBUFFERED="1",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fengqiao.cli", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines, pids = [], []
     try:
         for line in proc.stdout:

@@ -25,8 +25,13 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "mediator-password-1"
 # The intake's questions (bot/domain.yml utter_ask_case_*), by what they ask.
-QUESTIONS = {"case_facts": "发生了什么事", "case_party": "对方是谁", "case_amount": "涉及多少钱",
-             "case_outcome": "希望怎么解决", "case_contact": "怎么联系您"}
+QUESTIONS = {
+    "case_facts": "发生了什么事",
+    "case_party": "对方是谁",
+    "case_amount": "涉及多少钱",
+    "case_outcome": "希望怎么解决",
+    "case_contact": "怎么联系您",
+}
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +39,38 @@ def stack(tmp_path_factory, tiny_kb):
     root = tmp_path_factory.mktemp("handoff-stack")
     kb_dir = root / "kb"
     shutil.copytree(tiny_kb, kb_dir)
-    settings = Settings(data_dir=root / "data", kb_dir=kb_dir, models_dir=get_settings().resolved_models_dir,
-                        gateway_port=free_port(), rasa_port=free_port(), action_port=free_port(), rasa_timeout_s=30,
-                        build_dense_on_start=False, client_handoffs_per_10_min=100)
+    settings = Settings(
+        data_dir=root / "data",
+        kb_dir=kb_dir,
+        models_dir=get_settings().resolved_models_dir,
+        gateway_port=free_port(),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        rasa_timeout_s=30,
+        build_dense_on_start=False,
+        client_handoffs_per_10_min=100,
+    )
     s = Stack(settings, echo=False, progress=lambda m: None)
     s.start()
     try:
         created = subprocess.run(
-            [sys.executable, "-m", "fengqiao.cli", "mediators", "create", "--username", "mediator-li", "--password", PASSWORD],
-            env=settings_env(settings), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+            [
+                sys.executable,
+                "-m",
+                "fengqiao.cli",
+                "mediators",
+                "create",
+                "--username",
+                "mediator-li",
+                "--password",
+                PASSWORD,
+            ],
+            env=settings_env(settings),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert created.returncode == 0, created.stderr
         yield s
     finally:
@@ -72,8 +100,9 @@ class Resident:
         self.transcript: list[str] = []
 
     def say(self, text: str) -> tuple[str, list[str]]:
-        resp = self.gateway.post(f"/api/conversations/{self.id}/messages", json={"text": text},
-                                 headers=self.headers)
+        resp = self.gateway.post(
+            f"/api/conversations/{self.id}/messages", json={"text": text}, headers=self.headers
+        )
         assert resp.status_code == 200, resp.text
         body = resp.json()
         replies = [r["text"] for r in body["replies"]]
@@ -87,15 +116,19 @@ def queued(gateway, mediator, conversation_id: str) -> dict | None:
     return next((h for h in resp.json() if h["conversation_id"] == conversation_id), None)
 
 
-@pytest.mark.parametrize(("text", "facts", "dispute_type"), [
-    ("我要找调解员，邻居家装修把我家墙弄裂了", "邻居家装修把我家墙弄裂了", "邻里纠纷"),
-    ("邻居家装修把我家墙弄裂了，我要找调解员", "邻居家装修把我家墙弄裂了", "邻里纠纷"),
-    ("老板欠我三个月工资不给，转人工", "老板欠我三个月工资不给", "劳动工资"),
-    ("有没有真人？楼上漏水把我家泡了", "楼上漏水把我家泡了", "邻里纠纷"),
-    ("叫你们工作人员来，物业乱收停车费", "物业乱收停车费", "物业"),
-])
-def test_a_request_for_a_person_with_facts_is_handed_off_with_the_facts(gateway, mediator, text, facts,
-                                                                         dispute_type):
+@pytest.mark.parametrize(
+    ("text", "facts", "dispute_type"),
+    [
+        ("我要找调解员，邻居家装修把我家墙弄裂了", "邻居家装修把我家墙弄裂了", "邻里纠纷"),
+        ("邻居家装修把我家墙弄裂了，我要找调解员", "邻居家装修把我家墙弄裂了", "邻里纠纷"),
+        ("老板欠我三个月工资不给，转人工", "老板欠我三个月工资不给", "劳动工资"),
+        ("有没有真人？楼上漏水把我家泡了", "楼上漏水把我家泡了", "邻里纠纷"),
+        ("叫你们工作人员来，物业乱收停车费", "物业乱收停车费", "物业"),
+    ],
+)
+def test_a_request_for_a_person_with_facts_is_handed_off_with_the_facts(
+    gateway, mediator, text, facts, dispute_type
+):
     resident = Resident(gateway)
     mode, replies = resident.say(text)
     assert mode == "waiting", replies
@@ -106,7 +139,9 @@ def test_a_request_for_a_person_with_facts_is_handed_off_with_the_facts(gateway,
     assert handoff["summary"] == f"居民要求转人工，并说明了情况：“{facts}”。"
 
 
-@pytest.mark.parametrize("text", ["调解要收费吗", "人民调解协议有法律效力吗", "不用转人工", "调解员说的话算数吗"])
+@pytest.mark.parametrize(
+    "text", ["调解要收费吗", "人民调解协议有法律效力吗", "不用转人工", "调解员说的话算数吗"]
+)
 def test_questions_about_mediation_and_refusals_stay_with_the_bot(gateway, mediator, text):
     resident = Resident(gateway)
     mode, replies = resident.say(text)
@@ -129,14 +164,21 @@ def test_a_mediation_request_reaches_the_queue_after_at_most_three_questions(gat
     mode, replies = resident.say("13812345678")
     assert mode == "waiting", replies
     assert replies[-1].startswith("已记下您的调解申请：") and replies[-1].endswith(INTAKE_CAVEAT)
-    asked = {slot for line in resident.transcript if line.startswith("助手：")
-             for slot, words in QUESTIONS.items() if words in line}
+    asked = {
+        slot
+        for line in resident.transcript
+        if line.startswith("助手：")
+        for slot, words in QUESTIONS.items()
+        if words in line
+    }
     assert len(asked) <= MAX_QUESTIONS
     handoff = queued(gateway, mediator, resident.id)
     assert handoff is not None
     assert (handoff["reason"], handoff["dispute_type"]) == ("mediation_request", "邻里纠纷")
-    assert handoff["summary"] == ("调解申请。事情经过：邻居家装修把我家墙弄裂了，修要两万块；对方：邻居；涉及金额：30000元；"
-                                  "希望的结果：未说明；联系方式：13812345678。")
+    assert handoff["summary"] == (
+        "调解申请。事情经过：邻居家装修把我家墙弄裂了，修要两万块；对方：邻居；涉及金额：30000元；"
+        "希望的结果：未说明；联系方式：13812345678。"
+    )
     print("\n".join(resident.transcript))
 
 
@@ -153,5 +195,7 @@ def test_a_bare_mediation_request_asks_what_the_answers_leave_missing(gateway, m
     assert mode == "waiting"
     handoff = queued(gateway, mediator, resident.id)
     assert (handoff["reason"], handoff["dispute_type"]) == ("mediation_request", "借贷")
-    assert handoff["summary"] == ("调解申请。事情经过：对方借了我五千块钱一直不还；对方：未说明；涉及金额：5000元；"
-                                  "联系方式：0575-88123456。未问到：希望的结果。")
+    assert handoff["summary"] == (
+        "调解申请。事情经过：对方借了我五千块钱一直不还；对方：未说明；涉及金额：5000元；"
+        "联系方式：0575-88123456。未问到：希望的结果。"
+    )

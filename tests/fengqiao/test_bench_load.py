@@ -37,8 +37,9 @@ def run_async(coro):
 class FakeGateway:
     """The three resident routes the benchmark uses, with knobs that misbehave on purpose."""
 
-    def __init__(self, *, busy_answers: int = 1, busy_status: int = 503, retry_after: str = "1",
-                 delay_s: float = 0.0):
+    def __init__(
+        self, *, busy_answers: int = 1, busy_status: int = 503, retry_after: str = "1", delay_s: float = 0.0
+    ):
         self.busy_answers, self.busy_status, self.delay_s = busy_answers, busy_status, delay_s
         self.retry_after = retry_after
         self.conversations: dict[str, dict] = {}
@@ -69,7 +70,9 @@ class FakeGateway:
             text, client_id = body["text"], body["client_id"]
             self.attempts[text].append(client_id)
             if text == BUSY and len(self.attempts[text]) <= self.busy_answers:
-                return JSONResponse({"detail": "busy"}, self.busy_status, headers={"Retry-After": self.retry_after})
+                return JSONResponse(
+                    {"detail": "busy"}, self.busy_status, headers={"Retry-After": self.retry_after}
+                )
             self.in_flight[cid] += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight[cid])
             try:
@@ -79,12 +82,24 @@ class FakeGateway:
             msgs = conv["messages"]
             if text != DROP:
                 for _ in range(2 if text == TWICE else 1):
-                    msgs.append({"id": len(msgs) + 1, "sender": "resident", "text": text, "client_id": client_id,
-                                 "reply_to": None})
+                    msgs.append(
+                        {
+                            "id": len(msgs) + 1,
+                            "sender": "resident",
+                            "text": text,
+                            "client_id": client_id,
+                            "reply_to": None,
+                        }
+                    )
             replies = []
             if text != NO_REPLY:
-                reply = {"id": len(msgs) + 1, "sender": "bot", "text": "答复", "client_id": None,
-                         "reply_to": len(msgs)}
+                reply = {
+                    "id": len(msgs) + 1,
+                    "sender": "bot",
+                    "text": "答复",
+                    "client_id": None,
+                    "reply_to": len(msgs),
+                }
                 msgs.append(reply)
                 replies.append({"id": reply["id"], "text": reply["text"]})
             return {"mode": "bot", "replies": replies, "message_id": len(msgs), "client_id": client_id}
@@ -150,7 +165,10 @@ def test_lost_check_flags_a_message_without_reply_and_a_200_not_stored():
     assert run.status == {"200": 4}
     assert (lost["lost"], lost["lost_unstored"], lost["lost_unanswered"]) == (2, 1, 1)
     assert lost["answered_twice"] == 1
-    assert {(e["why"], e["text"]) for e in lost["lost_examples"]} == {("unstored", DROP), ("unanswered", NO_REPLY)}
+    assert {(e["why"], e["text"]) for e in lost["lost_examples"]} == {
+        ("unstored", DROP),
+        ("unanswered", NO_REPLY),
+    }
 
 
 def test_connection_errors_and_timeouts_have_their_own_keys():
@@ -182,8 +200,9 @@ def served_gateway():
     """The fake gateway over real HTTP (uvicorn on a free port), slow enough to overlap messages."""
     gateway = FakeGateway(delay_s=0.02)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(gateway.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -200,14 +219,23 @@ def test_open_loop_over_http_never_overlaps_messages_of_one_conversation(served_
     assert result["loop"] == "open" and result["sent"] > 10
     assert result["status"] == {"200": result["sent"]} and result["lost"] == 0
     assert gateway.max_in_flight == 1
-    assert all(len([m for m in c["messages"] if m["sender"] == "resident"]) <= 3
-               for c in gateway.conversations.values())
+    assert all(
+        len([m for m in c["messages"] if m["sender"] == "resident"]) <= 3
+        for c in gateway.conversations.values()
+    )
     assert result["conversations"] >= result["sent"] / 3
 
 
 def _sleeper(tmp_path, name: str) -> ManagedProcess:
-    return ManagedProcess(name, [sys.executable, "-c", "import time; time.sleep(60)"], dict(os.environ), tmp_path,
-                          tmp_path, healthy=lambda: True, echo=False)
+    return ManagedProcess(
+        name,
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        dict(os.environ),
+        tmp_path,
+        tmp_path,
+        healthy=lambda: True,
+        echo=False,
+    )
 
 
 @pytest.fixture
@@ -225,12 +253,21 @@ def test_kill_is_restarted_by_the_supervisor_and_reported(fake_stack):
     killer = Killer(fake_stack, "gateway", 0.1)
     old_pid = fake_stack.processes[0].pid
     stop = threading.Event()
-    supervisor = threading.Thread(target=fake_stack.supervise, args=(stop,),
-                                  kwargs={"poll_s": 0.02, "on_event": killer.on_event})
+    supervisor = threading.Thread(
+        target=fake_stack.supervise, args=(stop,), kwargs={"poll_s": 0.02, "on_event": killer.on_event}
+    )
     supervisor.start()
     try:
-        result = run_async(run_load("http://fake", residents=2, messages=10, killers=[killer], recovery_timeout_s=5,
-                                      transport=gateway.transport()))
+        result = run_async(
+            run_load(
+                "http://fake",
+                residents=2,
+                messages=10,
+                killers=[killer],
+                recovery_timeout_s=5,
+                transport=gateway.transport(),
+            )
+        )
     finally:
         stop.set()
         supervisor.join(timeout=5)
@@ -243,8 +280,17 @@ def test_kill_is_restarted_by_the_supervisor_and_reported(fake_stack):
 
 def test_supervise_gives_up_on_a_process_that_keeps_dying(tmp_path):
     stack = Stack(Settings(data_dir=tmp_path), echo=False, progress=lambda m: None)
-    stack.processes = [ManagedProcess("actions", [sys.executable, "-c", "pass"], dict(os.environ), tmp_path,
-                                      tmp_path, healthy=lambda: True, echo=False)]
+    stack.processes = [
+        ManagedProcess(
+            "actions",
+            [sys.executable, "-c", "pass"],
+            dict(os.environ),
+            tmp_path,
+            tmp_path,
+            healthy=lambda: True,
+            echo=False,
+        )
+    ]
     stack.processes[0].start()
     events: list[str] = []
     stop = threading.Event()
@@ -258,4 +304,6 @@ def test_cli_refuses_mixed_loops_and_kill_with_url(capsys):
     assert cli.main(["bench", "load", "--url", "http://x", "--kill", "rasa"]) == 2
     assert "--kill" in capsys.readouterr().err
     assert cli.main(["bench", "load", "--kill", "nginx"]) == 2
-    assert cli.main(["bench", "load", "--cluster", "--kill", "rasa"]) == 2  # a cluster's are rasa-1, rasa-2, …
+    assert (
+        cli.main(["bench", "load", "--cluster", "--kill", "rasa"]) == 2
+    )  # a cluster's are rasa-1, rasa-2, …

@@ -24,8 +24,19 @@ def manifest(data_dir):
 
 
 def test_ingest_builds_bm25_and_the_dense_index_in_one_version(data_dir, tiny_files, base_encoder, capsys):
-    assert cli.main(["ingest", "--no-embedded", "--statutes", str(tiny_files["statutes"]),
-                     "--encoder", str(base_encoder)]) == 0
+    assert (
+        cli.main(
+            [
+                "ingest",
+                "--no-embedded",
+                "--statutes",
+                str(tiny_files["statutes"]),
+                "--encoder",
+                str(base_encoder),
+            ]
+        )
+        == 0
+    )
     m = manifest(data_dir)
     assert m["counts"]["statute"] > 0
     assert m["dense"]["encoder_dir"] == str(base_encoder.resolve())

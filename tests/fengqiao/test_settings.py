@@ -13,16 +13,26 @@ def test_the_readme_lists_every_setting_as_the_model_defines_it():
 
 
 def test_children_get_every_setting_from_the_model(tmp_path):
-    settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0", rasa_concurrency=7,
-                        enable_docs=True, internal_token="t" * 43)
+    settings = Settings(
+        data_dir=tmp_path,
+        redis_url="redis://127.0.0.1:1/0",
+        rasa_concurrency=7,
+        enable_docs=True,
+        internal_token="t" * 43,
+    )
     env = settings_env(settings)
     for name in Settings.model_fields:
         value = getattr(settings, name)
         if value is not None:
             assert f"FENGQIAO_{name.upper()}" in env, name
     # What a child reads back is what the parent had.
-    child = Settings(**{k.removeprefix("FENGQIAO_").lower(): v for k, v in env.items()
-                        if k.startswith("FENGQIAO_") and k.removeprefix("FENGQIAO_").lower() in Settings.model_fields})
+    child = Settings(
+        **{
+            k.removeprefix("FENGQIAO_").lower(): v
+            for k, v in env.items()
+            if k.startswith("FENGQIAO_") and k.removeprefix("FENGQIAO_").lower() in Settings.model_fields
+        }
+    )
     assert child.redis_url == settings.redis_url and child.rasa_concurrency == 7 and child.enable_docs is True
     assert child.resolved_database_url == settings.resolved_database_url
 

@@ -20,7 +20,12 @@ def test_statutes_jsonl_fields(tiny_files):
     assert len(records) == len(TINY_STATUTES)
     first = records[0]
     assert (first.kind, first.title, first.article_no, first.article_num, first.level) == (
-        "statute", "中华人民共和国劳动法", "第五十条", 50, "法律")
+        "statute",
+        "中华人民共和国劳动法",
+        "第五十条",
+        50,
+        "法律",
+    )
     assert records[-1].region == "浙江省"
 
 
@@ -47,8 +52,10 @@ def test_bad_jsonl_line_names_the_line(tmp_path):
 def test_same_law_in_two_sources_keeps_newest(tmp_path):
     old = [dict(TINY_STATUTES[0], id="old-50", version_date="2009-08-27", text="旧版本的条文。")]
     new = [dict(TINY_STATUTES[0], id="new-50", version_date="2018-12-29")]
-    sources = [Source("statutes_jsonl", write_jsonl(tmp_path / "old.jsonl", old)),
-               Source("statutes_jsonl", write_jsonl(tmp_path / "new.jsonl", new))]
+    sources = [
+        Source("statutes_jsonl", write_jsonl(tmp_path / "old.jsonl", old)),
+        Source("statutes_jsonl", write_jsonl(tmp_path / "new.jsonl", new)),
+    ]
     version_dir = build(tmp_path / "kb", sources, progress=lambda m: None)
     records = store.read_records(version_dir / "records.jsonl")
     assert [r.id for r in records] == ["st-new-50"]
@@ -74,11 +81,25 @@ def test_rebuild_switches_a_running_reader_atomically(tmp_path, tiny_files):
     assert reader.search("拖欠工资")[0].record.article_no == "第五十条"
 
     extra = tmp_path / "more.jsonl"
-    write_jsonl(extra, [{"id": "c-1", "law": "中华人民共和国消费者权益保护法", "level": "法律",
-                         "article_no": "第五十五条", "article_num": 55, "version_date": "2013-10-25",
-                         "text": "经营者提供商品或者服务有欺诈行为的，应当按照消费者的要求增加赔偿其受到的损失。"}])
-    second = build(kb_dir, [Source("statutes_jsonl", tiny_files["statutes"]), Source("statutes_jsonl", extra)],
-                   progress=lambda m: None)
+    write_jsonl(
+        extra,
+        [
+            {
+                "id": "c-1",
+                "law": "中华人民共和国消费者权益保护法",
+                "level": "法律",
+                "article_no": "第五十五条",
+                "article_num": 55,
+                "version_date": "2013-10-25",
+                "text": "经营者提供商品或者服务有欺诈行为的，应当按照消费者的要求增加赔偿其受到的损失。",
+            }
+        ],
+    )
+    second = build(
+        kb_dir,
+        [Source("statutes_jsonl", tiny_files["statutes"]), Source("statutes_jsonl", extra)],
+        progress=lambda m: None,
+    )
     assert (kb_dir / "CURRENT").read_text().strip() == second.name
     assert not list(store.versions_dir(kb_dir).glob(".building-*"))
     # The same reader follows CURRENT without a restart.
@@ -100,8 +121,17 @@ def test_a_failed_build_leaves_the_current_version_alone(tmp_path, tiny_files):
 def test_city_regulations_bind_their_city_only(tmp_path):
     from knowledge_base.search import KnowledgeBase
 
-    rows = [{"id": "hz-10", "law": "杭州市物业管理条例", "level": "地方性法规", "region": "浙江省",
-             "article_no": "第十条", "article_num": 10, "text": "业主应当按时交纳物业服务费用。"}]
+    rows = [
+        {
+            "id": "hz-10",
+            "law": "杭州市物业管理条例",
+            "level": "地方性法规",
+            "region": "浙江省",
+            "article_no": "第十条",
+            "article_num": 10,
+            "text": "业主应当按时交纳物业服务费用。",
+        }
+    ]
     (record,) = read_statutes_jsonl(write_jsonl(tmp_path / "hz.jsonl", rows))
     assert record.region == "浙江省杭州市"
     build(tmp_path / "kb", [Source("statutes_jsonl", tmp_path / "hz.jsonl")], progress=lambda m: None)

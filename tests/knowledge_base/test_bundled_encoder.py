@@ -86,12 +86,26 @@ def test_a_first_build_reuses_the_shipped_vectors_and_answers(tmp_path, shipped_
     """The real stack of a fresh install: shipped statutes, shipped encoder (ONNX, both towers), FAISS, BM25."""
     # The embedded NPC laws hold the 劳动合同法 version a build keeps (the statute file's copy is dropped).
     labour = [r for r in statute_sources()[0].read() if r.title == "中华人民共和国劳动合同法"]
-    rows = [{"id": r.id.removeprefix("st-"), "law": r.title, "level": r.level, "chapter": r.chapter,
-             "article_no": r.article_no, "article_num": r.article_num, "version_date": r.version_date,
-             "text": r.text} for r in labour]
+    rows = [
+        {
+            "id": r.id.removeprefix("st-"),
+            "law": r.title,
+            "level": r.level,
+            "chapter": r.chapter,
+            "article_no": r.article_no,
+            "article_num": r.article_num,
+            "version_date": r.version_date,
+            "text": r.text,
+        }
+        for r in labour
+    ]
     lines: list[str] = []
-    kb_dir = build(tmp_path / "kb", [Source("statutes_jsonl", write_jsonl(tmp_path / "s.jsonl", rows))],
-                   progress=lines.append, encoder_dir=BUNDLED)
+    kb_dir = build(
+        tmp_path / "kb",
+        [Source("statutes_jsonl", write_jsonl(tmp_path / "s.jsonl", rows))],
+        progress=lines.append,
+        encoder_dir=BUNDLED,
+    )
     dense = store.read_manifest(kb_dir)["dense"]
     assert dense["reused"] == len(labour) and dense["encoded"] == 0
     hits = KnowledgeBase(tmp_path / "kb").search("公司拖欠我三个月工资不发怎么办", k=5)

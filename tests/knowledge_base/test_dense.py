@@ -71,7 +71,10 @@ def test_the_law_prior_lifts_laws_residents_ask_about(tmp_path):
 def test_copy_of_a_version_keeps_working(tmp_path, tiny_dense_kb):
     copy = tmp_path / "kb"
     shutil.copytree(tiny_dense_kb, copy)
-    assert KnowledgeBase(copy).search("物业服务费用", k=1, region="浙江省")[0].record.title == "浙江省物业管理条例"
+    assert (
+        KnowledgeBase(copy).search("物业服务费用", k=1, region="浙江省")[0].record.title
+        == "浙江省物业管理条例"
+    )
 
 
 def test_rebuild_reuses_embeddings_of_unchanged_passages(tmp_path, tiny_files, base_encoder):
@@ -92,13 +95,17 @@ def test_rebuild_reuses_embeddings_of_unchanged_passages(tmp_path, tiny_files, b
     second = build(kb_dir, sources, progress=lambda m: None, encoder_dir=base_encoder)
     dense = store.read_manifest(second)["dense"]
     assert (dense["encoded"], dense["reused"]) == (0, n)
-    assert np.allclose(DenseIndex.load(first / "dense").vectors(), DenseIndex.load(second / "dense").vectors())
+    assert np.allclose(
+        DenseIndex.load(first / "dense").vectors(), DenseIndex.load(second / "dense").vectors()
+    )
 
     rows = [json.loads(line) for line in tiny_files["statutes"].read_text(encoding="utf-8").splitlines()]
     rows[0]["text"] += "（修正后新增的一句。）"
     changed = tmp_path / "changed.jsonl"
     changed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    third = build(kb_dir, [Source("statutes_jsonl", changed)], progress=lambda m: None, encoder_dir=base_encoder)
+    third = build(
+        kb_dir, [Source("statutes_jsonl", changed)], progress=lambda m: None, encoder_dir=base_encoder
+    )
     dense = store.read_manifest(third)["dense"]
     assert (dense["encoded"], dense["reused"]) == (1, n - 1)
     # Search still finds the changed article by its new words.

@@ -24,13 +24,18 @@ def test_kept_layers_are_evenly_spaced_with_the_first_and_the_last():
         kept_layers(12, 13)
 
 
-def test_student_learns_the_teachers_passage_vectors_and_keeps_its_question_side(own_encoder_kb, tiny_files, tmp_path):
+def test_student_learns_the_teachers_passage_vectors_and_keeps_its_question_side(
+    own_encoder_kb, tiny_files, tmp_path
+):
     kb_dir, teacher = own_encoder_kb
     student = tmp_path / "student"
     messages = []
-    out = distill_passage_encoder(KnowledgeBase(kb_dir), student,
-                                  config=DistillConfig(layers=4, batch_size=4, epochs=12, lr=2e-4, threads=1),
-                                  progress=messages.append)
+    out = distill_passage_encoder(
+        KnowledgeBase(kb_dir),
+        student,
+        config=DistillConfig(layers=4, batch_size=4, epochs=12, lr=2e-4, threads=1),
+        progress=messages.append,
+    )
     assert out == student and (student / "onnx").is_dir()
     assert json.loads((student / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"] == 4
     card = json.loads((student / CARD_FILE).read_text(encoding="utf-8"))
@@ -43,12 +48,17 @@ def test_student_learns_the_teachers_passage_vectors_and_keeps_its_question_side
 
     # Questions still go through the teacher (it has no tuned tower): exactly the teacher's vectors.
     assert (student / QUERY_DIR / "config.json").is_file()
-    assert np.allclose(Encoder(student).encode_queries([QUESTION]), Encoder(teacher).encode_queries([QUESTION]),
-                       atol=1e-6)
+    assert np.allclose(
+        Encoder(student).encode_queries([QUESTION]), Encoder(teacher).encode_queries([QUESTION]), atol=1e-6
+    )
     # An index built with the student finds the wages article for the wages question.
     student_kb = tmp_path / "student-kb"
-    build(student_kb, [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
-          progress=lambda m: None, encoder_dir=student)
+    build(
+        student_kb,
+        [Source("statutes_jsonl", tiny_files["statutes"]), Source("cases_jsonl", tiny_files["cases"])],
+        progress=lambda m: None,
+        encoder_dir=student,
+    )
     hits = KnowledgeBase(student_kb).search(QUESTION, k=3, mode="dense")
     assert hits[0].record.id == "st-a1-50"
 
@@ -59,7 +69,9 @@ def test_refuses_an_index_whose_encoder_changed_and_an_existing_output(own_encod
     taken.mkdir()
     with pytest.raises(FileExistsError):
         distill_passage_encoder(KnowledgeBase(kb_dir), taken, progress=lambda m: None)
-    (teacher / "special_tokens_map.json").write_text("{}", encoding="utf-8")  # the teacher is no longer the same
+    (teacher / "special_tokens_map.json").write_text(
+        "{}", encoding="utf-8"
+    )  # the teacher is no longer the same
     with pytest.raises(ValueError, match="changed since the index was built"):
         distill_passage_encoder(KnowledgeBase(kb_dir), tmp_path / "student", progress=lambda m: None)
     assert not (tmp_path / "student").exists()

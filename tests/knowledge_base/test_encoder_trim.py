@@ -9,7 +9,12 @@ from knowledge_base.encoder.model import INFERENCE_FILE, Encoder
 from knowledge_base.encoder.trim import TRIM_FILE, single_character_piece, trim_encoder, vocabulary_texts
 from knowledge_base.search import KnowledgeBase
 
-UNSEEN = ["老板三个月没发工资怎么办", "樓上漏水把我家泡壞了", "邻居家的狗咬了我儿子，打疫苗花了一千二", "Wi-Fi 密码 12348"]
+UNSEEN = [
+    "老板三个月没发工资怎么办",
+    "樓上漏水把我家泡壞了",
+    "邻居家的狗咬了我儿子，打疫苗花了一千二",
+    "Wi-Fi 密码 12348",
+]
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +85,9 @@ def test_the_copy_truncates_where_the_source_does(base_encoder, trimmed):
     """A trimmed copy once lost its max_seq_length and read passages to all 512 positions: a full build of the
     statute file ran several times slower, and long passages embedded differently from the source."""
     out, _, records = trimmed
-    long_text = "".join(r.text for r in records) * 12  # corpus text (same pieces in both), far beyond 256 tokens
+    long_text = (
+        "".join(r.text for r in records) * 12
+    )  # corpus text (same pieces in both), far beyond 256 tokens
     source, copy = Encoder(base_encoder), Encoder(out)
     assert json.loads((out / "sentence_bert_config.json").read_text())["max_seq_length"] == 256
     cos = float(np.sum(source.encode_passages([long_text]) * copy.encode_passages([long_text])))

@@ -14,14 +14,27 @@ from knowledge_base.stard import Gold, load_queries, parse_gold_name, split_of
 def test_gold_name_parsing():
     assert parse_gold_name("中华人民共和国民法典第五十四条") == ("中华人民共和国民法典", 54, "")
     assert parse_gold_name("最高人民法院关于适用《民法典》有关担保制度的解释第十条") == (
-        "最高人民法院关于适用《民法典》有关担保制度的解释", 10, "")
+        "最高人民法院关于适用《民法典》有关担保制度的解释",
+        10,
+        "",
+    )
     assert parse_gold_name("刑法第一百二十条之一") == ("刑法", 120, "之一")
     assert law_key("《中华人民共和国 劳动法》") == law_key("劳动法")
 
 
 def test_fixed_split_never_changes():
-    assert [split_of(i) for i in range(10)] == ["train", "train", "train", "tune", "val",
-                                                  "train", "train", "train", "train", "val"]
+    assert [split_of(i) for i in range(10)] == [
+        "train",
+        "train",
+        "train",
+        "tune",
+        "val",
+        "train",
+        "train",
+        "train",
+        "train",
+        "val",
+    ]
 
 
 def test_split_selection(questions_file):
@@ -36,8 +49,15 @@ def test_gold_mapping_by_number_and_by_text(tiny_kb):
     by_number = mapper.map(Gold("劳动法第五十条", "劳动法", 50, "", ""))
     assert snap.records[by_number].article_no == "第五十条"
     # Renumbered: the number points at another article, the text decides.
-    renumbered = mapper.map(Gold("x", "中华人民共和国劳动法", 44, "",
-                                 "工资应当以货币形式按月支付给劳动者本人。不得克扣或者无故拖欠劳动者的工资。"))
+    renumbered = mapper.map(
+        Gold(
+            "x",
+            "中华人民共和国劳动法",
+            44,
+            "",
+            "工资应当以货币形式按月支付给劳动者本人。不得克扣或者无故拖欠劳动者的工资。",
+        )
+    )
     assert snap.records[renumbered].article_no == "第五十条"
     assert mapper.map(Gold("y", "消费者权益保护法", 55, "", "")) is None
 
@@ -81,8 +101,14 @@ def test_tune_fusion_on_the_tune_split_only(tmp_path, tiny_dense_kb, questions_f
 def test_train_encoder_writes_model_and_card(tmp_path, tiny_kb, base_encoder, questions_file):
     from knowledge_base.encoder.train import TrainConfig, train_encoder
 
-    out = train_encoder(KnowledgeBase(tiny_kb), base_encoder, tmp_path / "finetuned", questions_file,
-                        config=TrainConfig(epochs=1, batch_size=4, threads=1), progress=lambda m: None)
+    out = train_encoder(
+        KnowledgeBase(tiny_kb),
+        base_encoder,
+        tmp_path / "finetuned",
+        questions_file,
+        config=TrainConfig(epochs=1, batch_size=4, threads=1),
+        progress=lambda m: None,
+    )
     card = json.loads((out / "card.json").read_text(encoding="utf-8"))
     assert card["data"]["training_questions"] == len(load_queries(questions_file, "train")) == 14
     # Every fifth question (the consumer-law one, whose article is not in the corpus) is validation only.

@@ -13,10 +13,17 @@ from knowledge_base.search import KnowledgeBase
 
 
 def closed_case(case_id: str = "mediation-1") -> Record:
-    return Record(id=case_id, kind="precedent", title="邻居空调外机噪音纠纷调解案",
-                  text="居民反映邻居空调外机夜间噪音大，经人民调解员调解，双方同意移机并互相谅解。",
-                  extra={"category": "相邻邻里", "outcome": "调解成功：邻居出资移机",
-                         "cited_articles": ["《中华人民共和国民法典》第二百八十八条"]})
+    return Record(
+        id=case_id,
+        kind="precedent",
+        title="邻居空调外机噪音纠纷调解案",
+        text="居民反映邻居空调外机夜间噪音大，经人民调解员调解，双方同意移机并互相谅解。",
+        extra={
+            "category": "相邻邻里",
+            "outcome": "调解成功：邻居出资移机",
+            "cited_articles": ["《中华人民共和国民法典》第二百八十八条"],
+        },
+    )
 
 
 @pytest.fixture(params=["tiny_kb", "tiny_dense_kb"])
@@ -40,7 +47,9 @@ def test_added_precedent_is_searchable(kb_copy):
         assert after.dense.size == len(after.records)
     manifest = store.read_manifest(after.version_dir)
     assert manifest["added"] == ["mediation-1"]
-    assert manifest["counts"]["precedent"] == store.read_manifest(before.version_dir)["counts"]["precedent"] + 1
+    assert (
+        manifest["counts"]["precedent"] == store.read_manifest(before.version_dir)["counts"]["precedent"] + 1
+    )
 
 
 def test_old_results_are_unchanged(kb_copy):

@@ -20,9 +20,12 @@ def test_query_tower_is_trained_on_the_train_split_and_used_for_questions(own_en
     before = Encoder(encoder).encode_queries(["老板拖欠工资不发怎么办"])
     passage_before = Encoder(encoder).encode_passages([WAGES])
     messages = []
-    out = tune_query_encoder(KnowledgeBase(kb_dir), questions_file,
-                             config=QueryTuningConfig(epochs=2, batch_size=8, lr=5e-5, threads=1),
-                             progress=messages.append)
+    out = tune_query_encoder(
+        KnowledgeBase(kb_dir),
+        questions_file,
+        config=QueryTuningConfig(epochs=2, batch_size=8, lr=5e-5, threads=1),
+        progress=messages.append,
+    )
     assert out == encoder / QUERY_DIR and (out / "onnx").is_dir()
     card = json.loads((out / CARD_FILE).read_text(encoding="utf-8"))
     assert card["data"]["training_questions"] == 14  # of 20: every fifth is validation, i % 10 == 3 tuning

@@ -24,14 +24,23 @@ from tests.conftest import TINY_CASES, TINY_STATUTES
 
 
 def case(n: int) -> Record:
-    return Record(id=f"fq-{n}", kind="precedent", title=f"相邻漏水纠纷人民调解案例{n}",
-                  text=f"纠纷类型：相邻邻里。基本情况：楼上漏水泡了楼下的地板第{n}次。调解结果：调解成功。",
-                  extra={"category": "相邻邻里", "outcome": "调解成功"})
+    return Record(
+        id=f"fq-{n}",
+        kind="precedent",
+        title=f"相邻漏水纠纷人民调解案例{n}",
+        text=f"纠纷类型：相邻邻里。基本情况：楼上漏水泡了楼下的地板第{n}次。调解结果：调解成功。",
+        extra={"category": "相邻邻里", "outcome": "调解成功"},
+    )
 
 
 def run_python(code: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def record_ids(kb_dir) -> set[str]:
@@ -59,13 +68,16 @@ def test_a_case_closed_during_the_dense_build_ends_in_a_complete_index(kb_copy, 
     def progress(message: str) -> None:
         seen.append(message)
         if message.startswith("encoding"):  # the build is under way, without the writer lock
-            done = run_python("""
+            done = run_python(
+                """
                 import sys
                 from pathlib import Path
                 from knowledge_base.precedents import add_precedent
                 from tests.knowledge_base.test_writer import case
                 add_precedent(Path(sys.argv[1]), case(1))
-                """, str(kb_copy))
+                """,
+                str(kb_copy),
+            )
             assert done.returncode == 0, done.stderr
             assert "fq-1" in record_ids(kb_copy)  # readers see the case at once, on BM25
 
@@ -100,10 +112,29 @@ def test_concurrent_writers_in_separate_processes_lose_nothing(kb_copy, tiny_fil
               progress=lambda m: None)
         """
     argv = [sys.executable, "-c"]
-    procs = [subprocess.Popen([*argv, textwrap.dedent(adder), str(kb_copy), str(2 * i), str(2 * i + 1)],
-                              cwd=PROJECT_ROOT, stderr=subprocess.PIPE, text=True) for i in range(4)]
-    procs.append(subprocess.Popen([*argv, textwrap.dedent(rebuild), str(kb_copy), str(tiny_files["statutes"]),
-                                   str(tiny_files["cases"])], cwd=PROJECT_ROOT, stderr=subprocess.PIPE, text=True))
+    procs = [
+        subprocess.Popen(
+            [*argv, textwrap.dedent(adder), str(kb_copy), str(2 * i), str(2 * i + 1)],
+            cwd=PROJECT_ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    procs.append(
+        subprocess.Popen(
+            [
+                *argv,
+                textwrap.dedent(rebuild),
+                str(kb_copy),
+                str(tiny_files["statutes"]),
+                str(tiny_files["cases"]),
+            ],
+            cwd=PROJECT_ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
@@ -152,12 +183,15 @@ KILLER = """
     """
 
 
-@pytest.mark.parametrize("stage", ["tokenising", "building the BM25 index", "list-files", "switch", "prune",
-                                   "precedent"])
+@pytest.mark.parametrize(
+    "stage", ["tokenising", "building the BM25 index", "list-files", "switch", "prune", "precedent"]
+)
 def test_a_kill_at_any_stage_of_a_build_leaves_a_serving_knowledge_base(kb_copy, tmp_path, stage):
     before = store.current_version_dir(kb_copy)
     extra = tmp_path / "statutes.jsonl"
-    extra.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in TINY_STATUTES[:3]), encoding="utf-8")
+    extra.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in TINY_STATUTES[:3]), encoding="utf-8"
+    )
     done = run_python(KILLER, str(kb_copy), str(extra), stage)
     assert done.returncode == -9, done.stderr
 
@@ -213,7 +247,8 @@ def test_the_writer_lock_excludes_other_processes(kb_copy):
     thread = threading.Thread(target=hold)
     thread.start()
     holding.wait(10)
-    probe = run_python("""
+    probe = run_python(
+        """
         import fcntl, sys
         from pathlib import Path
         with (Path(sys.argv[1]) / ".write.lock").open("a") as fh:
@@ -221,7 +256,9 @@ def test_the_writer_lock_excludes_other_processes(kb_copy):
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 sys.exit(3)
-        """, str(kb_copy))
+        """,
+        str(kb_copy),
+    )
     release.set()
     thread.join()
     assert probe.returncode == 3
