@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 
-from fengqiao.settings import get_settings
+from core.settings import get_settings
 from knowledge_base.search import KnowledgeBase
 
 _lock = threading.Lock()

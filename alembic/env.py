@@ -23,7 +23,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from fengqiao.settings import get_settings
+    from core.settings import get_settings
 
     engine = make_engine(get_settings().resolved_database_url)
     with engine.connect() as conn:
@@ -33,7 +33,7 @@ def run_migrations_online() -> None:
 
 def run_migrations_offline() -> None:
     from api.db import normalise_url
-    from fengqiao.settings import get_settings
+    from core.settings import get_settings
 
     context.configure(
         url=normalise_url(get_settings().resolved_database_url),

@@ -17,7 +17,7 @@ from api.models import ROLE_ADMIN, Conversation, Mediator, MediatorSession, as_u
 from api.precedents import PrecedentPublisher
 from api.rasa_client import RasaClient
 from api.security import hash_token, token_matches
-from fengqiao.settings import Settings
+from core.settings import Settings
 from knowledge_base.search import KnowledgeBase
 
 

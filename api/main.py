@@ -26,7 +26,7 @@ from api.rasa_client import RasaClient
 from api.routes import conversations, handoffs, health, live, mediators, pages, precedents, search
 from api.routes.pages import STATIC_DIR
 from api.url_guard import NulFreeUrls
-from fengqiao.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from knowledge_base.search import KnowledgeBase
 
 log = logging.getLogger(__name__)

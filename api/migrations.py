@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from alembic import command
-from fengqiao.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from core.settings import Settings, get_settings
 from fengqiao.ports import free_port
-from fengqiao.settings import Settings, get_settings
 from fengqiao.supervisor import Stack
 
 BENCH_QUESTIONS = [

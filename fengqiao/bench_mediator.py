@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
+from core.settings import PROJECT_ROOT, get_settings
 from fengqiao.ports import free_port
-from fengqiao.settings import PROJECT_ROOT, get_settings
 from fengqiao.supervisor import ManagedProcess, _http_ok, settings_env
 
 BENCH_USER = "bench-mediator"

@@ -142,7 +142,7 @@ def bench_profile(
                     k: round(1000 * v / RATE_HZ / max(answered, 1), 1) for k, v in stages.most_common()
                 },
             }
-        from fengqiao.settings import get_settings
+        from core.settings import get_settings
 
         saved = get_settings().data_dir / "profile"  # the private stack's own data dir goes with it
         shutil.copytree(out_dir, saved, dirs_exist_ok=True)

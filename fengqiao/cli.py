@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from fengqiao.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT, get_settings
 
 STARD_TRAIN = PROJECT_ROOT / "data" / "corpus" / "stard_train.jsonl.xz"  # vendored: see data/corpus/README.md
 

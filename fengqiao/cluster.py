@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from core.settings import Settings
 from fengqiao.ports import free_port
 from fengqiao.postgres_server import PostgresServer
 from fengqiao.redis_server import RedisServer, redis_binary
-from fengqiao.settings import Settings
 from fengqiao.supervisor import (
     ManagedProcess,
     Stack,

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from fengqiao.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 
 DEFAULT_TEST_FILE = PROJECT_ROOT / "data" / "nlu_test.yml"
 EMERGENCY = "emergency"
@@ -317,7 +317,7 @@ def add_arguments(p) -> None:
 
 
 def command(args) -> int:
-    from fengqiao.settings import get_settings
+    from core.settings import get_settings
 
     return main(get_settings(), args.test, args.model, args.json, not args.no_errors)
 

@@ -9,7 +9,7 @@ import sys
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from fengqiao.settings import get_settings
+from core.settings import get_settings
 
 
 def _database():

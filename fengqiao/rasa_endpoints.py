@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from fengqiao.settings import Settings
+from core.settings import Settings
 
 
 def tracker_store(settings: Settings) -> dict:

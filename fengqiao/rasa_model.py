@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from fengqiao.settings import Settings
+from core.settings import Settings
 
 BOT_INPUTS = ("config.yml", "domain.yml", "data", "components")  # custom NLU components run in training too
 

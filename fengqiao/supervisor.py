@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from core.settings import PROJECT_ROOT, Settings
 from fengqiao import rasa_model
 from fengqiao.rasa_endpoints import write_endpoints
-from fengqiao.settings import PROJECT_ROOT, Settings
 from knowledge_base import store
 
 WARMUP_QUESTION = "老板拖欠我三个月工资怎么办"

@@ -24,7 +24,7 @@ from actions.conversation import (
 from actions.flows.common import region, send
 from actions.knowledge import get_knowledge_base
 from actions.retrieval import find_precedents, find_statutes, infer_dispute_type
-from fengqiao.settings import get_settings
+from core.settings import get_settings
 from knowledge_base.search import KnowledgeBaseNotBuilt
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from actions.answer import Message
 from actions.conversation import earlier_citations, is_payload, latest_entity, latest_text
 from actions.knowledge import get_knowledge_base
 from actions.retrieval import is_verified
-from fengqiao.settings import get_settings
+from core.settings import get_settings
 from knowledge_base.search import KnowledgeBaseNotBuilt
 
 PRIORITY_URGENT = "urgent"

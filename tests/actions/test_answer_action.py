@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import disputes, knowledge, retrieval
 from actions.actions import KB_UNAVAILABLE, ActionAnswerLegalQuestion
 from actions.answer import ACTION_BUTTONS, DISCLAIMER, NO_RESULT
-from fengqiao.settings import Settings
+from core.settings import Settings
 from knowledge_base.build import Source, build
 from knowledge_base.search import Hit, KnowledgeBase
 from tests.actions.trackers import action, make_tracker, turn

@@ -25,7 +25,7 @@ from actions.actions import (
     ActionTopicPrompt,
     ValidateClarifyForm,
 )
-from fengqiao.settings import Settings
+from core.settings import Settings
 from knowledge_base.search import KnowledgeBase
 from tests.actions.trackers import action, bot, make_tracker, slot, turn
 

@@ -6,7 +6,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, retrieval
 from actions.flows.answer import ActionAnswerLegalQuestion
-from fengqiao.settings import Settings
+from core.settings import Settings
 from knowledge_base.search import KnowledgeBase
 from tests.actions.trackers import action, bot, make_tracker, slot, turn
 

@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import guide_checks, guides, knowledge
 from actions.actions import ActionAnswerLegalQuestion
 from actions.answer import ACTION_BUTTONS, DISCLAIMER, INVALID_STATUSES, compose_answer, guide_lines
-from fengqiao.settings import Settings
+from core.settings import Settings
 from knowledge_base.articles import shipped_articles
 from knowledge_base.search import KnowledgeBase
 from tests.actions.trackers import make_tracker

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
 from actions.flows.handoff import HANDOFF_TEXT, HANDOFF_WITH_FACTS_TEXT, ActionHandoff
-from fengqiao.settings import Settings
+from core.settings import Settings
 from knowledge_base.search import KnowledgeBase
 from tests.actions.trackers import action, make_tracker, normalize, turn
 

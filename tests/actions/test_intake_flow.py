@@ -39,7 +39,7 @@ from actions.flows.intake import (
     is_skip,
     phone_of,
 )
-from fengqiao.settings import Settings
+from core.settings import Settings
 from knowledge_base.search import KnowledgeBase
 from tests.actions.trackers import action, bot, make_tracker, normalize, slot, turn, user
 

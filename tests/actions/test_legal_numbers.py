@@ -15,7 +15,7 @@ import yaml
 
 from actions import disputes, emergency
 from actions.legal_numbers import find_numbers, numbers_in, value_of
-from fengqiao.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 TABLE = PROJECT_ROOT / "data" / "legal_numbers.yml"
 IN_FORCE = "现行有效"

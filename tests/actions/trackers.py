@@ -7,7 +7,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from fengqiao.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "bot"))
 from components.lexicon import extract_entities, normalize  # noqa: E402  (bot/ is not a package)

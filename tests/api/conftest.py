@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.rasa_client import RasaUnavailable, merge_rasa_messages
+from core.settings import Settings
 from fengqiao.postgres_server import PostgresServer
-from fengqiao.settings import Settings
 
 CITED_ANSWER = [
     {"text": "根据检索到的法律规定……"},

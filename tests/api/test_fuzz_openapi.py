@@ -26,7 +26,7 @@ from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.main import create_app
-from fengqiao.settings import Settings
+from core.settings import Settings
 from tests.api.conftest import PASSWORD, PrecedentSink, ScriptedRasa, handoff_answer, make_mediator
 
 SEED = 20260101

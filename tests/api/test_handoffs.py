@@ -394,7 +394,7 @@ def test_closed_case_becomes_searchable_in_the_knowledge_base(tmp_path, tiny_kb,
     from fastapi.testclient import TestClient
 
     from api.main import create_app
-    from fengqiao.settings import Settings
+    from core.settings import Settings
     from tests.api.conftest import login, make_mediator
 
     kb_dir = tmp_path / "kb"

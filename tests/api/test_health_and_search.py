@@ -37,7 +37,7 @@ def test_healthz_503_when_knowledge_base_missing(tmp_path, rasa):
     from fastapi.testclient import TestClient
 
     from api.main import create_app
-    from fengqiao.settings import Settings
+    from core.settings import Settings
 
     with TestClient(create_app(Settings(data_dir=tmp_path), rasa=rasa)) as c:
         resp = c.get("/healthz")

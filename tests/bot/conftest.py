@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from fengqiao.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 BOT_DIR = PROJECT_ROOT / "bot"
 if str(BOT_DIR) not in sys.path:

@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from actions.flows.intake import INTAKE_INTRO
+from core.settings import PROJECT_ROOT, Settings, get_settings
 from fengqiao.ports import free_port
 from fengqiao.rasa_model import ensure_model, rasa_env, rasa_executable
-from fengqiao.settings import PROJECT_ROOT, Settings, get_settings
 from fengqiao.supervisor import Stack
 
 STORIES = PROJECT_ROOT / "tests" / "bot" / "stories"

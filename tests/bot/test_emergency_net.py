@@ -9,9 +9,9 @@ import subprocess
 import pytest
 from components import lexicon  # bot/components, put on sys.path by tests/bot/conftest.py
 
+from core.settings import PROJECT_ROOT, get_settings
 from fengqiao.eval_nlu import read_examples, training_examples
 from fengqiao.rasa_model import rasa_env
-from fengqiao.settings import PROJECT_ROOT, get_settings
 
 BOT = PROJECT_ROOT / "bot"
 # The evaluation files that may be read (the held-out ones under data/eval stay unseen).

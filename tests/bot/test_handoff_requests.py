@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from components import handoff, lexicon
 
+from core.settings import PROJECT_ROOT
 from fengqiao.eval_nlu import read_examples
-from fengqiao.settings import PROJECT_ROOT
 
 P, M = handoff.PERSON, handoff.MEDIATION
 

@@ -8,8 +8,8 @@ import yaml
 from components import lexicon
 
 from actions import disputes
+from core.settings import PROJECT_ROOT
 from fengqiao.eval_nlu import DEFAULT_TEST_FILE, _key, check_no_leak, read_examples, training_examples
-from fengqiao.settings import PROJECT_ROOT
 
 BOT = PROJECT_ROOT / "bot"
 BUTTON_ONLY_INTENTS: set[str] = set()

@@ -19,9 +19,9 @@ import pytest
 import uvicorn
 
 from api.main import create_app
+from core.settings import PROJECT_ROOT, Settings
 from fengqiao.mediators import create_mediator
 from fengqiao.ports import free_port
-from fengqiao.settings import PROJECT_ROOT, Settings
 from tests.api.conftest import ScriptedRasa
 
 CHROMIUM = "/usr/bin/chromium"

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from core.settings import PROJECT_ROOT, Settings, get_settings
 from fengqiao.ports import free_port
-from fengqiao.settings import PROJECT_ROOT, Settings, get_settings
 from fengqiao.supervisor import Stack, settings_env
 from tests.browser.conftest import DESKTOP, MEDIATOR_PASSWORD, PHONE, new_page, save_screenshot, transcript
 

@@ -17,9 +17,9 @@ import sys
 import httpx
 import pytest
 
+from core.settings import PROJECT_ROOT, Settings, get_settings
 from fengqiao.cluster import ClusterStack
 from fengqiao.ports import free_port
-from fengqiao.settings import PROJECT_ROOT, Settings, get_settings
 from fengqiao.supervisor import settings_env
 
 pytestmark = pytest.mark.e2e

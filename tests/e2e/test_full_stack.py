@@ -17,8 +17,8 @@ import time
 import httpx
 import pytest
 
+from core.settings import Settings, get_settings
 from fengqiao.ports import free_port
-from fengqiao.settings import Settings, get_settings
 from fengqiao.supervisor import Stack
 from knowledge_base.search import KnowledgeBase
 

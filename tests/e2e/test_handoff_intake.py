@@ -17,8 +17,8 @@ import pytest
 
 from actions.flows.handoff import HANDOFF_WITH_FACTS_TEXT
 from actions.flows.intake import INTAKE_CAVEAT, INTAKE_FACTS_NOTED, INTAKE_INTRO, MAX_QUESTIONS
+from core.settings import PROJECT_ROOT, Settings, get_settings
 from fengqiao.ports import free_port
-from fengqiao.settings import PROJECT_ROOT, Settings, get_settings
 from fengqiao.supervisor import Stack, settings_env
 
 pytestmark = pytest.mark.e2e

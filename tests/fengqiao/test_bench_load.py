@@ -16,10 +16,10 @@ import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from core.settings import Settings
 from fengqiao import cli
 from fengqiao.bench_load import LOAD_QUESTIONS, Killer, LoadRun, format_table, make_client, run_load
 from fengqiao.ports import free_port
-from fengqiao.settings import Settings
 from fengqiao.supervisor import ManagedProcess, Stack
 
 BUSY, DROP, NO_REPLY, TWICE = "busy-503", "answered-not-stored", "stored-no-reply", "stored-twice"

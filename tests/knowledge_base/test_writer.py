@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from fengqiao.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from knowledge_base import store
 from knowledge_base.build import Source, add_dense, build
 from knowledge_base.precedents import add_precedent

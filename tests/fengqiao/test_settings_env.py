@@ -1,15 +1,9 @@
-"""The README's settings table is the Settings model's, and every child process sees every setting."""
+"""Every child process the supervisor starts sees every setting of core.settings, and Rasa takes any token."""
 
 from __future__ import annotations
 
-from fengqiao.settings import PROJECT_ROOT, Settings, settings_table
+from core.settings import Settings
 from fengqiao.supervisor import settings_env
-
-
-def test_the_readme_lists_every_setting_as_the_model_defines_it():
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    start, end = readme.index("<!-- settings-table -->"), readme.index("<!-- /settings-table -->")
-    assert readme[start:end].removeprefix("<!-- settings-table -->").strip() == settings_table()
 
 
 def test_children_get_every_setting_from_the_model(tmp_path):
@@ -35,14 +29,6 @@ def test_children_get_every_setting_from_the_model(tmp_path):
     )
     assert child.redis_url == settings.redis_url and child.rasa_concurrency == 7 and child.enable_docs is True
     assert child.resolved_database_url == settings.resolved_database_url
-
-
-def test_the_internal_token_is_made_once_and_kept_private(tmp_path):
-    first = Settings(data_dir=tmp_path).with_internal_token()
-    assert len(first.internal_token) >= 40
-    assert (tmp_path / "internal-token").stat().st_mode & 0o077 == 0
-    assert Settings(data_dir=tmp_path).with_internal_token().internal_token == first.internal_token
-    assert Settings(data_dir=tmp_path, internal_token="given").with_internal_token().internal_token == "given"
 
 
 def test_rasa_gets_a_token_that_starts_with_a_dash(monkeypatch):

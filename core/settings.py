@@ -236,7 +236,7 @@ def _shown_default(value) -> str:
 
 
 def settings_table() -> str:
-    """The README's settings table, from the model itself (tests/fengqiao/test_settings.py keeps them equal)."""
+    """The README's settings table, from the model itself (tests/core/test_settings.py keeps them equal)."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         rows.append(f"| `FENGQIAO_{name.upper()}` | {_shown_default(field.default)} | {field.description} |")
