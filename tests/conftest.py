@@ -84,6 +84,19 @@ TINY_CASES = [
 ]
 
 
+# Fixtures too heavy for `make check` (the converted e5-small encoder, about 470 MB, and what is built with it; the
+# build of the 80k shipped articles): every test that uses one, directly or through another fixture, is marked
+# `slow`, whoever writes it.
+SLOW_FIXTURES = frozenset({"base_encoder", "tiny_dense_kb", "e2e_kb", "embedded_kb", "own_encoder_kb"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path

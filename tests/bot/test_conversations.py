@@ -26,6 +26,7 @@ from fengqiao.supervisor import Stack
 STORIES = PROJECT_ROOT / "tests" / "bot" / "stories"
 
 
+@pytest.mark.slow  # runs `rasa test core` in the Rasa environment
 def test_conversation_stories(tmp_path):
     settings = get_settings()
     model = ensure_model(settings)

@@ -93,6 +93,7 @@ for line in sys.stdin:
 """
 
 
+@pytest.mark.slow  # runs the component in the Rasa environment
 def test_the_rasa_component_applies_the_rule():
     settings = get_settings()
     python = settings.rasa_venv / "bin" / "python"
