@@ -7,6 +7,9 @@ leads with a guide when one fits the message, and falls back to the statute answ
 Selection is a small rule system, tuned for precision (a wrong guide is worse than none):
 - each guide's `triggers` have `core` patterns (regexes of what residents write about that situation), `boost`
   patterns (words that make it likelier) and `exclude` patterns (words that mean another situation);
+- a guide whose core words residents also use in other situations (被骗, 撞伤) has `require` patterns naming
+  its defining element (a remote contact for 电信诈骗, a vehicle for 交通事故): it is a candidate only when one
+  of them matches too;
 - a guide is a candidate only when a core pattern matches and no exclude pattern does; its score is
   CORE_WEIGHT per core pattern matched, plus one per boost matched, plus TYPE_BONUS when the conversation's
   dispute type is the guide's;
@@ -88,6 +91,7 @@ class Triggers:
     core: tuple[re.Pattern, ...]
     boost: tuple[re.Pattern, ...]
     exclude: tuple[re.Pattern, ...]
+    require: tuple[re.Pattern, ...] = ()  # when given, one must match: the situation's defining element
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ def parse_guide(data: dict[str, Any]) -> Guide:
         _patterns(trig, "core", gid, required=True),
         _patterns(trig, "boost", gid, required=False),
         _patterns(trig, "exclude", gid, required=False),
+        _patterns(trig, "require", gid, required=False),
     )
     limits = []
     for t in data["time_limits"] or []:
@@ -274,6 +279,8 @@ def score(guide: Guide, text: str, dispute_type: str | None = None) -> Scored | 
     t = guide.triggers
     core = sum(1 for p in t.core if p.search(text))
     if not core or any(p.search(text) for p in t.exclude):
+        return None
+    if t.require and not any(p.search(text) for p in t.require):
         return None
     boosts = min(sum(1 for p in t.boost if p.search(text)), MAX_BOOSTS)
     value = guide.core_weight * core + BOOST_WEIGHT * boosts
