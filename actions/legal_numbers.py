@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from knowledge_base.numerals import DIGIT_VALUES as _CN_VALUES
+
 _CN_DIGITS = "零〇一二两三四五六七八九"
 _CN = f"[{_CN_DIGITS}十百千万]+"
 _AR = r"\d+(?:\.\d+)?万?"
@@ -107,20 +109,6 @@ def numbers_in(text: str) -> list[str]:
     return [n.text for n in find_numbers(text)]
 
 
-_CN_VALUES = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 _CN_SCALES = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _SAME_UNIT = {"天": "日", "个月": "月", "个小时": "小时", "个工作日": "工作日", "％": "%", "周": "星期"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_DIGITS = {
+DIGIT_VALUES = {
     "零": 0,
     "〇": 0,
     "一": 1,
@@ -33,8 +33,8 @@ def cn_to_int(text: str) -> int:
         return int(text)
     total, section, digit = 0, 0, None
     for ch in text:
-        if ch in _DIGITS:
-            digit = _DIGITS[ch]
+        if ch in DIGIT_VALUES:
+            digit = DIGIT_VALUES[ch]
         elif ch in _UNITS:
             section += (1 if digit is None else digit) * _UNITS[ch]
             digit = None
