@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     run_migrations_on_start: bool = Field(
         default=True, description="the gateway upgrades its database at start"
     )
+
+    @field_validator("data_dir", "tracker_db", "kb_dir", "models_dir", "rasa_venv", "bot_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        """A relative path is taken from the directory the command runs in, once: the children (Rasa trains and
+        runs in bot/) get the same absolute path, not one they would read from their own directory."""
+        return None if value is None else value.expanduser().absolute()
 
     @property
     def resolved_kb_dir(self) -> Path:
