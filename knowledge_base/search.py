@@ -8,7 +8,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from knowledge_base.fusion import FusionWeights, fuse
 from knowledge_base.records import Record
 from knowledge_base.repeals import REPEALED_FILE
 from knowledge_base.text import Tokenizer, normalize
+
+if TYPE_CHECKING:
+    from knowledge_base.encoder.model import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class Snapshot:
             json.loads(repealed.read_text(encoding="utf-8")) if repealed.is_file() else {}
         )
         self.dense: DenseIndex | None = None
-        self.encoder = None
+        self.encoder: Encoder | None = None
         self.fusion = FusionWeights()
         dense = self.manifest.get("dense")
         if dense and (version_dir / "dense").is_dir():
@@ -115,6 +118,7 @@ class Snapshot:
             ids, scores = self.bm25.search(self.tokenizer.tokens(text), depth)
             sparse = list(zip(ids.tolist(), scores.tolist(), strict=True))
         if mode in {"dense", "hybrid"}:
+            assert self.dense is not None  # without one, mode became "bm25" or raised above
             vector = self.query_vector(text)
             ids, scores = self.dense.search(vector, depth)
             dense = list(zip(ids.tolist(), scores.tolist(), strict=True))
@@ -133,6 +137,8 @@ class Snapshot:
         with self._vector_lock:
             vector = self._vectors.get(text)
         if vector is None:
+            if self.encoder is None:
+                raise KnowledgeBaseNotBuilt("this knowledge-base version has no dense index")
             vector = self.encoder.encode_queries([text])[0]
             with self._vector_lock:
                 self._vectors[text] = vector

@@ -155,11 +155,15 @@ def verify(bundle_dir: Path = BUNDLED_DIR) -> list[str]:
     listed_file = bundle_dir / CHECKSUMS_FILE
     if not listed_file.is_file():
         return [f"{CHECKSUMS_FILE} missing"]
-    listed = dict(
-        reversed(line.split("  ", 1))
-        for line in listed_file.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    )
+    # Lines are "<digest>  <name>" (sha256sum's format).
+    listed = {
+        name: digest
+        for digest, name in (
+            line.split("  ", 1)
+            for line in listed_file.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        )
+    }
     actual = checksums(bundle_dir)
     problems = [
         f"{name}: checksum differs" for name in listed if name in actual and actual[name] != listed[name]
@@ -240,7 +244,7 @@ def bundle(kb_dir: Path, out_dir: Path = BUNDLED_DIR, *, progress: Callable[[str
 
     version = store.current_version_dir(kb_dir)
     dense = store.read_manifest(version).get("dense") if version else None
-    if not dense:
+    if version is None or not dense:
         raise ValueError("the current knowledge base has no dense index to bundle")
     src = Path(dense["encoder_dir"])
     if not (src / "onnx" / "model-int8.onnx").is_file():

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from knowledge_base.build import dense_text
 from knowledge_base.encoder.model import (
@@ -70,7 +71,7 @@ def distill_passage_encoder(
 
     config = config or DistillConfig()
     snap = kb.snapshot()
-    if not snap.has_dense:
+    if snap.dense is None:
         raise ValueError("the current knowledge base has no dense index; build one first")
     teacher_dir = Path(snap.manifest["dense"]["encoder_dir"])
     if model_fingerprint(teacher_dir) != snap.manifest["dense"]["encoder_hash"]:
@@ -89,7 +90,8 @@ def distill_passage_encoder(
     train = order[len(held_out) : len(held_out) + config.passages]
 
     model = SentenceTransformer(str(teacher_dir), device="cpu")
-    bert = model[0].auto_model
+    # A Hugging Face model: its submodules and config are attributes that torch's stubs cannot describe.
+    bert: Any = model[0].auto_model
     teacher_layers = len(bert.encoder.layer)
     keep = kept_layers(teacher_layers, config.layers)
     bert.encoder.layer = torch.nn.ModuleList([bert.encoder.layer[i] for i in keep])
@@ -160,6 +162,12 @@ def distill_passage_encoder(
     export_onnx(staging, int8=int8)
     student = Encoder(staging).encode_passages([dense_text(snap.records[i]) for i in held_out])
     agreement = np.sum(student * np.asarray(targets[held_out], dtype=np.float32), axis=1)
+    cosine = {
+        "passages": len(held_out),
+        "mean": round(float(agreement.mean()), 4),
+        "min": round(float(agreement.min()), 4),
+        "p05": round(float(np.percentile(agreement, 5)), 4),
+    }
     card = {
         "base": f"distilled from {teacher_dir.name}",
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -173,17 +181,12 @@ def distill_passage_encoder(
         },
         "config": asdict(config),
         "epoch_losses": epoch_losses,
-        "held_out_cosine": {
-            "passages": len(held_out),
-            "mean": round(float(agreement.mean()), 4),
-            "min": round(float(agreement.min()), 4),
-            "p05": round(float(np.percentile(agreement, 5)), 4),
-        },
+        "held_out_cosine": cosine,
     }
     (staging / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
     progress(
         f"agreement with the teacher on {len(held_out)} held-out passages: mean cosine "
-        f"{card['held_out_cosine']['mean']}, 5th percentile {card['held_out_cosine']['p05']}"
+        f"{cosine['mean']}, 5th percentile {cosine['p05']}"
     )
     staging.rename(out_dir)
     return out_dir

@@ -63,7 +63,7 @@ def tune_query_encoder(
 
     config = config or QueryTuningConfig()
     snap = kb.snapshot()
-    if not snap.has_dense:
+    if snap.dense is None:
         raise ValueError("the current knowledge base has no dense index; build one first")
     encoder_dir = Path(snap.manifest["dense"]["encoder_dir"])
     rng = seeded(config.seed, config.threads)
