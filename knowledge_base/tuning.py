@@ -23,7 +23,7 @@ def law_counts(mapper: GoldMapper, records: list, train: list[Query]) -> dict[st
     """How many question→article pairs of the training questions cite each law (as the corpus names it)."""
     counts: Counter[str] = Counter()
     for q in train:
-        for idx in {mapper.map(g) for g in q.gold} - {None}:
+        for idx in {i for i in (mapper.map(g) for g in q.gold) if i is not None}:
             counts[records[idx].title] += 1
     return dict(counts.most_common())
 

@@ -106,7 +106,8 @@ def assign_statuses(
         # Versions that take effect after today, by position (a list test on records compares every field).
         pending = {i for i, r in enumerate(rows) if (start := _day(r.effective_date)) and start > today}
         older = _superseded_versions(rows, pending)
-        coming = [rows[i].effective_date for i in pending]
+        # Every pending version has an effective date (that is how it is pending).
+        coming = [d for i in pending if (d := rows[i].effective_date) is not None]
         label_repealed = any(r.status == REPEALED for r in rows)
         status, evidence = IN_FORCE, "no repealing article, override or newer version in the corpus"
         override = overrides.get(title)

@@ -10,8 +10,12 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
@@ -65,8 +69,8 @@ class Encoder:
         self.model_dir = model_dir
         self.threads = threads
         self.int8 = wants_int8(model_dir) if int8 is None else int8
-        self._session = None
-        self._tokenizer = None
+        self._session: Any = None  # an onnxruntime.InferenceSession (onnxruntime has no type information)
+        self._tokenizer: Tokenizer | None = None
         self._lock = threading.Lock()
         query_dir = model_dir / QUERY_DIR
         self.query_encoder = (

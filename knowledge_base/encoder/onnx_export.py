@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import cast
 
 ONNX_DIR = "onnx"
 FP32_FILE = "model.onnx"
@@ -51,7 +52,8 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # Eager attention exports as the plain MatMul/Softmax pattern that ONNX Runtime fuses into one Attention op.
     st = SentenceTransformer(str(model_dir), device="cpu", model_kwargs={"attn_implementation": "eager"})
-    bert = st[0].auto_model.eval()
+    # A Hugging Face model; torch's stubs type a submodule attribute as "Tensor | Module".
+    bert = cast(torch.nn.Module, st[0].auto_model).eval()
 
     class Pooled(torch.nn.Module):
         def __init__(self, encoder):

@@ -18,6 +18,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 WORD_START = "▁"
 TRIM_FILE = "vocabulary_trim.json"
@@ -101,7 +102,8 @@ def trim_encoder(src: Path, dst: Path, texts: Iterable[str], *, progress: Progre
         trimmed["padding"] = dict(spec["padding"], pad_id=new_id[spec["padding"]["pad_id"]])
 
     model = SentenceTransformer(str(src), device="cpu")
-    bert = model[0].auto_model
+    # A Hugging Face model: its submodules and config are attributes that torch's stubs cannot describe.
+    bert: Any = model[0].auto_model
     old = bert.embeddings.word_embeddings
     pad = bert.config.pad_token_id
     emb = torch.nn.Embedding(len(kept), old.embedding_dim, padding_idx=new_id.get(pad))
