@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -11,6 +12,17 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 class Base(DeclarativeBase):
     pass
+
+
+_Row = TypeVar("_Row")
+
+
+def get_existing(session: Session, model: type[_Row], key: Any, *, populate_existing: bool = False) -> _Row:
+    """`session.get` for a row that must exist: one just updated, or one a foreign key points at."""
+    row = session.get(model, key, populate_existing=populate_existing)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key!r} does not exist")
+    return row
 
 
 def normalise_url(url: str) -> str:

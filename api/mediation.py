@@ -17,11 +17,12 @@ import statistics
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
+from api.db import get_existing
 from api.events import MEDIATORS, EventBus, conversation_channel
 from api.models import (
     BOT,
@@ -159,6 +160,11 @@ def add_message(
     return msg
 
 
+def _updated(session: Session, statement: Update) -> CursorResult[Any]:
+    """Run an UPDATE; its result is a CursorResult, whose rowcount says how many rows matched."""
+    return cast(CursorResult[Any], session.execute(statement))
+
+
 def transition(
     session: Session,
     outbox: Outbox,
@@ -176,11 +182,12 @@ def transition(
     if (from_mode, to_mode) not in TRANSITIONS:
         raise Conflict(f"a conversation cannot go from {from_mode} to {to_mode}")
     now = utcnow()
-    result = session.execute(
+    result = _updated(
+        session,
         update(Conversation)
         .where(Conversation.id == conversation.id, Conversation.mode == from_mode)
         .values(mode=to_mode, updated_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     if result.rowcount != 1:
         session.rollback()
@@ -395,19 +402,20 @@ def claim(session: Session, outbox: Outbox, handoff_id: str, mediator: Mediator)
     """waiting → active for exactly one mediator: the UPDATE only matches while the handoff is still waiting."""
     now = utcnow()
     won = (
-        session.execute(
+        _updated(
+            session,
             update(Handoff)
             .where(Handoff.id == handoff_id, Handoff.status == H_WAITING)
             .values(status=H_ACTIVE, mediator_id=mediator.id, claimed_at=now)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         ).rowcount
         == 1
     )
     if not won:
         session.rollback()
         raise Conflict("this conversation has already been claimed or is no longer waiting")
-    handoff = session.get(Handoff, handoff_id, populate_existing=True)
-    conversation = session.get(Conversation, handoff.conversation_id, populate_existing=True)
+    handoff = get_existing(session, Handoff, handoff_id, populate_existing=True)
+    conversation = get_existing(session, Conversation, handoff.conversation_id, populate_existing=True)
     transition(
         session,
         outbox,
@@ -444,7 +452,7 @@ def claim(session: Session, outbox: Outbox, handoff_id: str, mediator: Mediator)
 def release(session: Session, outbox: Outbox, handoff: Handoff, mediator: Mediator) -> None:
     """active → released; the conversation goes back to the bot."""
     require_active(handoff)
-    conversation = session.get(Conversation, handoff.conversation_id, populate_existing=True)
+    conversation = get_existing(session, Conversation, handoff.conversation_id, populate_existing=True)
     transition(
         session,
         outbox,
@@ -483,7 +491,7 @@ def close(
 ) -> None:
     """active → closed with the outcome record."""
     require_active(handoff)
-    conversation = session.get(Conversation, handoff.conversation_id, populate_existing=True)
+    conversation = get_existing(session, Conversation, handoff.conversation_id, populate_existing=True)
     transition(
         session,
         outbox,
@@ -526,11 +534,12 @@ def require_active(handoff: Handoff) -> None:
 
 
 def _finish(session: Session, handoff: Handoff, status: str, **values: Any) -> None:
-    result = session.execute(
+    result = _updated(
+        session,
         update(Handoff)
         .where(Handoff.id == handoff.id, Handoff.status == H_ACTIVE)
         .values(status=status, **values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     if result.rowcount != 1:
         session.rollback()

@@ -57,8 +57,8 @@ def list_handoffs(
         "released": Handoff.released_at.desc(),
         "closed": Handoff.closed_at.desc(),
     }[status_]
-    rows = session.scalars(select(Handoff).where(Handoff.status == status_).order_by(order).limit(limit))
-    return [mediation.handoff_dict(h) for h in rows]
+    found = session.scalars(select(Handoff).where(Handoff.status == status_).order_by(order).limit(limit))
+    return [mediation.handoff_dict(h) for h in found]
 
 
 @router.get("/{handoff_id}")
@@ -100,9 +100,9 @@ def claim_handoff(
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     state = request.app.state
-    state.metrics.handoff_wait.observe(
-        (mediation.as_utc(handoff.claimed_at) - mediation.as_utc(handoff.created_at)).total_seconds()
-    )
+    claimed_at = mediation.as_utc(handoff.claimed_at)
+    assert claimed_at is not None  # claim() has just set it
+    state.metrics.handoff_wait.observe((claimed_at - mediation.as_utc(handoff.created_at)).total_seconds())
     mediation.publish(bus, session, outbox, state.settings.handoff_default_wait_s)
     return mediation.handoff_dict(handoff)
 

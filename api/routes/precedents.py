@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import precedents
+from api.db import get_existing
 from api.deps import MediatorDep, PrecedentPublisherDep, SessionDep
 from api.mediation import actor_of, audit
 from api.models import ROLE_ADMIN, Handoff, Mediator, Precedent
@@ -53,7 +54,7 @@ def _reviewable(session: Session, precedent_id: str, mediator: Mediator) -> tupl
     row = session.get(Precedent, precedent_id, populate_existing=True)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "precedent not found")
-    handoff = session.get(Handoff, row.handoff_id)
+    handoff = get_existing(session, Handoff, row.handoff_id)
     if handoff.mediator_id != mediator.id and mediator.role != ROLE_ADMIN:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "only the mediator of this case or an administrator reviews it"
