@@ -37,12 +37,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api import mediation
+from api.db import get_existing
 from api.events import conversation_channel
 from api.limits import too_many
 from api.mediation import Conflict, HandoffRequest, Outbox
 from api.models import BOT, CLOSED, WAITING, Conversation, Message, Transition, as_utc, utcnow
 from api.rasa_client import BotReply, RasaUnavailable
-from api.schemas import MessageIn, MessageReply, Reply
+from api.schemas import MessageIn, MessageReply, QueueInfo, Reply
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,14 @@ def reply_of(m: Message) -> Reply:
     )
 
 
-def queue_info(session: Session, conversation: Conversation, default_wait_s: int) -> dict[str, int] | None:
+def as_queue_info(info: dict[str, int] | None) -> QueueInfo | None:
+    return None if info is None else QueueInfo(**info)
+
+
+def queue_info(session: Session, conversation: Conversation, default_wait_s: int) -> QueueInfo | None:
     if conversation.mode != WAITING:
         return None
-    return mediation.queue_positions(session, default_wait_s).get(conversation.id)
+    return as_queue_info(mediation.queue_positions(session, default_wait_s).get(conversation.id))
 
 
 class MessageFlow:
@@ -200,7 +205,7 @@ class MessageFlow:
             .where(Message.conversation_id == resident.conversation_id, Message.reply_to == resident.id)
             .order_by(Message.id)
         )
-        conversation = session.get(Conversation, resident.conversation_id)
+        conversation = get_existing(session, Conversation, resident.conversation_id)
         return MessageReply(
             mode=conversation.mode,
             replies=[reply_of(m) for m in replies],
@@ -491,7 +496,7 @@ def open_handoff(
     *,
     source: str,
     actor: str,
-) -> dict[str, int] | None:
+) -> QueueInfo | None:
     """bot → waiting; if another request handed the conversation off in the meantime, that handoff stands."""
     outbox = Outbox()
     default_wait_s = state.settings.handoff_default_wait_s
@@ -513,7 +518,7 @@ def open_handoff(
         return queue_info(session, conversation, default_wait_s)
     state.metrics.handoffs.labels(source, handoff.priority).inc()
     mediation.publish(state.bus, session, outbox, default_wait_s)
-    return queue
+    return as_queue_info(queue)
 
 
 @contextlib.asynccontextmanager

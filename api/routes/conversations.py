@@ -32,6 +32,7 @@ from api.schemas import (
     HandoffRequestIn,
     MessageIn,
     MessageReply,
+    TranscriptMessage,
 )
 from api.security import hash_token, new_conversation_id, new_token
 
@@ -76,7 +77,7 @@ def read_conversation(
         mode=conversation.mode,
         region=conversation.region,
         created_at=as_utc(conversation.created_at),
-        messages=[mediation.message_dict(m) for m in conversation.messages],
+        messages=[TranscriptMessage.model_validate(mediation.message_dict(m)) for m in conversation.messages],
         queue=queue_info(session, conversation, settings.handoff_default_wait_s),
         mediator=handoff.mediator.display_name
         if handoff and handoff.mediator and conversation.mode == MEDIATOR
