@@ -32,8 +32,15 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
+def _known(revision: str | None) -> str:
+    """Alembic answers None where there are no revisions at all: a broken install, not a state to serve."""
+    if revision is None:
+        raise RuntimeError(f"no Alembic revision under {ALEMBIC_DIR}")
+    return revision
+
+
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _known(ScriptDirectory.from_config(alembic_config()).get_current_head())
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -57,7 +64,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
                 conn.commit()
             command.upgrade(cfg, revision)
             conn.commit()
-            return MigrationContext.configure(conn).get_current_revision()
+            return _known(MigrationContext.configure(conn).get_current_revision())
         finally:
             if postgres:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})

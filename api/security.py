@@ -21,7 +21,9 @@ def hash_token(token: str) -> str:
 
 
 def token_matches(token: str | None, token_hash: str) -> bool:
-    return bool(token) and hmac.compare_digest(hash_token(token), token_hash)
+    if not token:
+        return False
+    return hmac.compare_digest(hash_token(token), token_hash)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -325,6 +325,7 @@ def _mediator_of(app, token: str | None):
         mediator = mediator_for_token(session, token)
         if mediator is None:
             return None
+        assert token  # mediator_for_token finds no mediator without a token
         row = session.get(MediatorSession, hash_token(token))
         return {
             "id": mediator.id,
@@ -372,6 +373,8 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
     # And the login is checked again every so often, so that a change no gateway announced (an account disabled
     # or a password set with `fengqiao mediators …` on the command line) also ends the socket.
     recheck_s = app.state.settings.mediator_socket_recheck_s
+
+    rechecking: asyncio.TimerHandle  # bound below, once recheck exists
 
     def recheck() -> None:
         nonlocal rechecking
