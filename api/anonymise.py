@@ -521,7 +521,7 @@ def _classify_number(m: re.Match[str]) -> str:
     return "[号码]"
 
 
-PATTERNS: list[tuple[re.Pattern[str], str]] = [
+PATTERNS: list[tuple[re.Pattern[str], str | None]] = [
     # Case and agreement numbers: （2023）浙0681民初1234号, 2023浙0683民初2891, 诸枫调〔2024〕第012号.
     (
         re.compile(
@@ -821,11 +821,11 @@ _SPOKEN_TAIL = re.compile(
 def spoken_digits_to_ascii(text: str) -> str:
     """一三八五七五六一二三四 → 13857561234, so the number patterns see a number written in characters."""
 
-    def convert(m: re.Match[str]) -> str:
-        return "".join(_SPOKEN_DIGITS.get(c, "X" if c == "叉" else c) for c in m.group(0))
+    def convert(spoken: str) -> str:
+        return "".join(_SPOKEN_DIGITS.get(c, "X" if c == "叉" else c) for c in spoken)
 
-    text = _SPOKEN_TAIL.sub(lambda m: m.group(1) + convert(re.match(".*", m.group(2))), text)
-    return _SPOKEN_NUMBER.sub(convert, text)
+    text = _SPOKEN_TAIL.sub(lambda m: m.group(1) + convert(m.group(2)), text)
+    return _SPOKEN_NUMBER.sub(lambda m: convert(m.group(0)), text)
 
 
 def to_halfwidth(text: str) -> str:
@@ -1162,15 +1162,23 @@ class Anonymiser:
             if replacement is None:
                 text = pattern.sub(lambda m: park(_classify_number(m)), text)
             else:
-                text = pattern.sub(lambda m, r=replacement: park(m.expand(r)), text)
+
+                def expand(m: re.Match[str], r: str = replacement) -> str:
+                    return park(m.expand(r))
+
+                text = pattern.sub(expand, text)
         names = find_names(text) | {n for n in self.extra_names | set(self.labels) if n in text}
         # Longest first, so 王建国 is replaced before a stray 王建.
         for name in sorted(names, key=len, reverse=True):
             if name in text:
+
+                def label(_m: re.Match[str], n: str = name) -> str:
+                    return park(self._label(n))
+
                 # Not 8万全亏了 (an amount), not 柯桥区 (a district).
                 text = re.sub(
                     r"(?<![0-9一二三四五六七八九十两几百千])" + re.escape(name) + r"(?![省市区县])",
-                    lambda _m, n=name: park(self._label(n)),
+                    label,
                     text,
                 )
         for place in sorted(find_named_places(text) | find_places(text), key=len, reverse=True):

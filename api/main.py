@@ -7,6 +7,7 @@ import contextlib
 import logging
 import threading
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -84,7 +85,7 @@ def create_app(
             return RedisBackOff(settings.redis_url, name, ladders, forget_s)
         return BackOff(ladders, forget_s)
 
-    docs = {} if settings.enable_docs else {"docs_url": None, "redoc_url": None}
+    docs: dict[str, Any] = {} if settings.enable_docs else {"docs_url": None, "redoc_url": None}
     app = FastAPI(title="Fengqiao legal assistant", version="0.2.0", lifespan=lifespan, **docs)
     app.state.settings = settings
     app.state.db = db
@@ -135,7 +136,8 @@ def create_app(
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_exception_handler(RequestValidationError, validation_error)
+    # Starlette types a handler's exception as plain Exception, whatever class it is registered for.
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulFreeUrls)  # before any route reads an id: PostgreSQL cannot take a NUL
     app.add_middleware(SecurityHeaders)

@@ -84,7 +84,7 @@ def cited_labels(handoff: Handoff, messages: list[Message]) -> list[str]:
 
 def draft_fields(handoff: Handoff, messages: list[Message], facts: str) -> dict[str, Any]:
     """The anonymised parts of the precedent, from the mediator's closing record (not the resident's messages)."""
-    names = [m.payload.get("mediator") for m in messages if m.payload and m.payload.get("mediator")]
+    names = [n for m in messages if m.payload and (n := m.payload.get("mediator"))]
     anon = Anonymiser(extra_names=names)
     anon.learn([facts or "", handoff.outcome_summary or ""])
     return {
