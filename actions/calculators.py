@@ -161,7 +161,8 @@ def _service_words(months: float) -> str:
 def describe_severance(s: Severance) -> str:
     """The sum for this resident (the rules themselves are in the guide's text)."""
     n = _num(s.months)
-    if s.amount is None:
+    # The three are None together (the amounts come from the base); each is checked for the type checker.
+    if s.base is None or s.amount is None or s.unlawful_dismissal is None:
         return (
             f"按您说的（工作{_service_words(s.service_months)}）：经济补偿是{n}个月的工资；"
             f"如果是违法辞退，赔偿金是{_num(2 * s.months)}个月的工资。"
@@ -208,8 +209,9 @@ def describe_double_wages(d: DoubleWages) -> str:
         f"按您说的（工作{_service_words(d.months_worked)}没签合同）：从第二个月起算，单位要再多付{n}个月的工资"
         "（二倍工资多出的那一倍）"
     )
+    wage, amount = d.monthly_wage, d.amount  # None together: the amount comes from the wage
     text = head + (
-        f"，约 {n} × {_yuan(d.monthly_wage)} = {_yuan(d.amount)}元。" if d.amount is not None else "。"
+        f"，约 {n} × {_yuan(wage)} = {_yuan(amount)}元。" if wage is not None and amount is not None else "。"
     )
     if d.one_year_passed:
         text += "满一年还没签的，最多算11个月，并且视为已经订了无固定期限劳动合同。"
@@ -256,7 +258,7 @@ def describe_loan_interest(li: LoanInterest) -> str:
     parts = []
     if li.agreed_annual_rate is not None:
         parts.append(f"按您说的，约定利率折合年利率约{_num(round(li.agreed_annual_rate, 2))}%。")
-    if li.cap_rate is None:
+    if li.lpr is None or li.cap_rate is None:  # None together: the cap comes from the LPR
         parts.append(
             "要和合同成立时一年期贷款市场报价利率（LPR）的四倍比较（LPR每月公布，可以查借款那个月的数），"
             "超过的部分法院不支持。"
@@ -273,7 +275,7 @@ def describe_loan_interest(li: LoanInterest) -> str:
         parts.append("，约定的利率没有超过上限。")
     else:
         parts.append("。")
-    if li.yearly_cap_amount is not None:
+    if li.principal is not None and li.yearly_cap_amount is not None:  # the amount needs the principal
         parts.append(f"本金{_yuan(li.principal)}元一年最多支持利息约{_yuan(li.yearly_cap_amount)}元。")
     return "".join(parts)
 
