@@ -115,7 +115,7 @@ def key_sentence(question: str, text: str) -> str | None:
 
 def plain_explanation(question: str, statutes: list[Hit]) -> str:
     """One or two sentences quoted from the cited articles, each with its source."""
-    parts = []
+    parts: list[str] = []
     for hit in statutes[:2]:
         sentence = key_sentence(question, hit.record.text)
         if sentence and all(sentence not in p for p in parts):

@@ -18,7 +18,9 @@ def latest_text(tracker: Tracker) -> str:
 
 
 def is_payload(text: str | None) -> bool:
-    return bool(text) and text.startswith(PAYLOAD_PREFIX)
+    if not text:
+        return False
+    return text.startswith(PAYLOAD_PREFIX)
 
 
 def latest_entity(tracker: Tracker, name: str) -> Any | None:
@@ -89,7 +91,7 @@ def recent_user_texts(tracker: Tracker, n: int = 3, *, include_latest: bool = Fa
 
 def earlier_citations(tracker: Tracker, kind: str = "statute", limit: int = 3) -> list[dict]:
     """Citations the bot already sent in this session, most recent first, without duplicates."""
-    seen: set[str] = set()
+    seen: set[str | None] = set()
     out: list[dict] = []
     for event in reversed(_since_session_start(tracker)):
         if event.get("event") != "bot":

@@ -9,16 +9,17 @@ import weakref
 from actions import disputes
 from actions.answer import INVALID_STATUSES
 from knowledge_base.citations import find_citations
+from knowledge_base.records import Record
 from knowledge_base.search import Hit, KnowledgeBase, Snapshot
 
 RRF_K = 60
 POOL_FACTOR = 3
 
 _ids_lock = threading.Lock()
-_ids_by_snapshot: weakref.WeakKeyDictionary[Snapshot, dict[str, object]] = weakref.WeakKeyDictionary()
+_ids_by_snapshot: weakref.WeakKeyDictionary[Snapshot, dict[str, Record]] = weakref.WeakKeyDictionary()
 
 
-def _records_by_id(snap: Snapshot) -> dict[str, object]:
+def _records_by_id(snap: Snapshot) -> dict[str, Record]:
     with _ids_lock:
         ids = _ids_by_snapshot.get(snap)
         if ids is None:

@@ -459,7 +459,9 @@ class ValidateIntakeForm(FormValidationAction):
             return {}
         if target == "case_facts":
             old = tracker.get_slot("case_facts")
-            value = f"{old}（更正：{quote(rest, 100)}）" if old and old != NOT_SAID else quote(rest, 300)
+            value: str | None = (
+                f"{old}（更正：{quote(rest, 100)}）" if old and old != NOT_SAID else quote(rest, 300)
+            )
         else:
             stripped = re.sub(r"^(?:对方|他|她|他们)(?:是|叫)", "", rest) if target == "case_party" else rest
             value, _problem = CLEAN[target](
