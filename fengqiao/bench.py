@@ -100,6 +100,7 @@ def _run(base_url: str, n: int) -> dict:
             if i % 10 == 0:
                 conv = client.post("/api/conversations", json={}).json()
             question = BENCH_QUESTIONS[i % len(BENCH_QUESTIONS)]
+            assert conv is not None  # made at i == 0
             started = time.perf_counter()
             resp = client.post(
                 f"/api/conversations/{conv['conversation_id']}/messages",

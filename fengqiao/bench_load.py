@@ -475,7 +475,7 @@ async def run_load(
             seed=seed,
             on_start=on_start if killers else None,
         )
-        if open_loop:
+        if rate is not None:  # open_loop
             await run.open_loop(rate, duration_s or 30.0, per_conversation)
         else:
             await run.closed_loop(residents or 10, messages or 5)

@@ -121,7 +121,9 @@ def score(gold: list[str], predicted: list[str | None]) -> Scores:
     if len(gold) != len(predicted) or not gold:
         raise ValueError("gold and predicted must be non-empty and of equal length")
     labels = sorted(set(gold))
-    tp, fp, fn = Counter(), Counter(), Counter()
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
     for g, p in zip(gold, predicted, strict=True):
         if g == p:
             tp[g] += 1
@@ -142,7 +144,7 @@ def score(gold: list[str], predicted: list[str | None]) -> Scores:
         }
     accuracy = sum(tp.values()) / len(gold)
     macro_f1 = sum(d["f1"] for d in per_intent.values()) / len(labels)
-    recall = {k: per_intent[k]["recall"] for k in (EMERGENCY, *HANDOFF_INTENTS) if k in per_intent}
+    key_recall = {k: per_intent[k]["recall"] for k in (EMERGENCY, *HANDOFF_INTENTS) if k in per_intent}
     path_gold = [(g, p) for g, p in zip(gold, predicted, strict=True) if g in HANDOFF_INTENTS]
     path_recall = (sum(p in HANDOFF_INTENTS for _, p in path_gold) / len(path_gold)) if path_gold else 0.0
     legal = [p for g, p in zip(gold, predicted, strict=True) if g == LEGAL_QUESTION]
@@ -153,7 +155,7 @@ def score(gold: list[str], predicted: list[str | None]) -> Scores:
         accuracy,
         macro_f1,
         per_intent,
-        recall,
+        key_recall,
         path_recall,
         false_handoffs / len(legal) if legal else 0.0,
         false_handoffs,
