@@ -73,13 +73,18 @@ def shipped_sample() -> list[Record]:
 
 
 def test_the_vectors_are_those_of_its_passage_tower(shipped_sample):
-    """Made by the int8 export of this passage tower; 4-bit storage and float16 weights move them by about 0.01."""
+    """Made by the int8 export of this passage tower; 4-bit storage and float16 weights move them by about 0.01, and
+    ONNX Runtime's int8 kernels differ between CPUs (AVX2 without VNNI, where they were made, and AVX-512 VNNI) by
+    about as much again: on a VNNI machine, 200 articles gave cosine min 0.971, mean 0.983. Another article's vector
+    scores 0.33 on average, 0.76 at most."""
     made_by, vectors = bundle.read_vectors(BUNDLED / bundle.VECTORS_FILE)
     assert made_by == model_fingerprint(BUNDLED)
     assert len(vectors) > 75_000  # one a distinct text of the 79,818 shipped statutes
     fresh = Encoder(BUNDLED, threads=1).encode_passages([f"{r.title} {r.text}" for r in shipped_sample])
     shipped = np.stack([vectors[text_hash(r)] for r in shipped_sample])
-    assert float((fresh * shipped).sum(axis=1).min()) > 0.97
+    cosines = (fresh * shipped).sum(axis=1)
+    assert float(cosines.min()) > 0.95
+    assert float(cosines.mean()) > 0.975
 
 
 def test_a_first_build_reuses_the_shipped_vectors_and_answers(tmp_path, shipped_sample):
