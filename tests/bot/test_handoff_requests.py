@@ -71,6 +71,14 @@ def find(text: str) -> str | None:
         ("能不能在线调解", M),
         ("想走人民调解的路子解决", M),
         ("不用转人工，给我申请调解", M),
+        # someone to come, to call, to talk to; local bodies asked to mediate; a misspelt mediator
+        ("能不能派个人来我家看一下，墙被楼上泡了", P),
+        ("俺不识字 找个人打电话给俺 地被占了", P),
+        ("我是说真人 不是你这个", P),
+        ("找个调节员来 隔壁天天吵", P),
+        ("请社区的人上门来劝劝 两口子天天吵", M),
+        ("想请村委会出面调解 地界的事说不拢", M),
+        ("帮我预约一下现场调解", M),
         # a word about money or force in the same clause is not a question about mediation
         ("我要找调解员问问物业乱收费的事", P),
         ("转人工物业乱收费", P),
@@ -104,6 +112,12 @@ def test_requests_are_found_wherever_they_stand(text, kind):
         ("人工服务收费吗", handoff.QUESTION),
         ("调解是免费的吗", handoff.QUESTION),
         ("调解员上门要不要钱", handoff.QUESTION),
+        # another person's wish, told; what a mediator said; attending
+        ("我老公说要找调解员，调解我必须去吗", handoff.QUESTION),
+        ("我妈想找调解员，她自己去，我问问房子怎么分", handoff.QUESTION),
+        ("调解员说我要赔三千，合理吗", handoff.QUESTION),
+        ("调解时说的话能当证据吗", handoff.QUESTION),
+        ("调解可以不去吗", handoff.QUESTION),
     ],
 )
 def test_refusals_and_questions_about_mediation_are_not_requests(text, declined):
