@@ -118,6 +118,8 @@ def test_requests_are_found_wherever_they_stand(text, kind):
         ("调解员说我要赔三千，合理吗", handoff.QUESTION),
         ("调解时说的话能当证据吗", handoff.QUESTION),
         ("调解可以不去吗", handoff.QUESTION),
+        ("上回来的那个调解员偏心眼，我能换一个结果吗", handoff.QUESTION),
+        ("对方说要找人来跟我谈，我该去吗", handoff.QUESTION),
     ],
 )
 def test_refusals_and_questions_about_mediation_are_not_requests(text, declined):
