@@ -33,13 +33,15 @@ _KINDS: list[tuple[str, str]] = [
     # Harm already done (pills taken, wrists cut): an ambulance first.
     (
         "self_harm_acted",
-        r"(吃|喝|吞|服)了.{0,6}(安眠药|药|农药|老鼠药|敌敌畏)|割了(腕|手腕)|已经(割|跳|吃了|喝了)",
+        r"(吃|喝|吞|服)了.{0,6}(安眠药|药|农药|老鼠药|敌敌畏)|割了(腕|手腕)|割腕了|已经(割|跳|吃了|喝了)",
     ),
     (
         "self_harm",
         r"自杀|轻生|不想活|活不下去|活着没意思|活着太累|想死|跳楼|跳河|割腕|安眠药|农药|上吊|寻短见|一了百了"
         r"|了结|结束生命|想(怎么)?结束|一死了之|撑不下去|没人在乎我",
     ),
+    # A child or an elder who swallowed pills by mistake: an ambulance first, not the self-harm hotline.
+    ("medical", r"(误|当糖|当成糖|偷偷?)(吃|喝|服)|吃了.{0,8}药.{0,8}(吐|晕|不醒|抽)|中毒"),
     ("fire", _BURNING),
     ("fire_threat", _FIRE_THREAT),
     ("gas", r"煤气|燃气|天然气|液化气"),
@@ -52,7 +54,7 @@ _KINDS: list[tuple[str, str]] = [
     (
         "medical",
         r"昏|晕|不省人事|出血|流血|呼吸|喘不|不行了|摔下来|躺在地上|起不来|受伤|卡住|噎|羊水|要生了|胸口"
-        r"|心脏|中风|抽搐|(脸|嘴唇|嘴)(都|已经)?(发)?(紫|青|白)",
+        r"|心脏|中风|抽搐|(脸|嘴唇|嘴)(色)?(都|已经)?(发)?(紫|青|白)|止不住|扎穿|刺穿",
     ),
 ]
 _KIND_RES = [(kind, re.compile(p)) for kind, p in _KINDS]

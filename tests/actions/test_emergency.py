@@ -49,6 +49,10 @@ def first_number(text: str) -> str:
         ("爸爸说胸口疼 嘴唇发紫", "medical"),
         ("我已经吃了半瓶安眠药", "self_harm_acted"),
         ("活着太累了 没人在乎我", "self_harm"),
+        # pills swallowed by mistake, wrists already cut, bleeding that will not stop
+        ("孩子把奶奶的药当糖吃了 一直吐", "medical"),
+        ("我同屋割腕了 流了好多血", "self_harm_acted"),
+        ("他手被机器扎穿了 血止不住", "medical"),
     ],
 )
 def test_kind_of_emergency(text, kind):

@@ -38,6 +38,11 @@ def past(text: str) -> str | None:
         ("年轻时候被人打过，现在起诉还来得及吗", "年轻时候"),
         ("小时候被亲戚打过 现在起诉他还来得及吗", "小时候"),
         ("抢劫罪一般判几年", "罪一般判"),
+        # a threat made before, what it left behind, what the writer is asked now
+        ("前年被人威胁过要杀我全家，当时没报警，现在还能告吗", "前年"),
+        ("三月份我爸做手术大出血，抢救过来了，是不是医院的责任", "三月份"),
+        ("去年他威胁过要烧我家 现在他又在网上骂我 能告他吗", "去年"),
+        ("十年前被人砍伤过 现在落下残疾 还能追究吗", "十年前"),
     ],
 )
 def test_a_legal_question_about_a_past_event_is_not_an_emergency(text, words):
@@ -55,6 +60,7 @@ def test_a_legal_question_about_a_past_event_is_not_an_emergency(text, words):
         "去年开始老公经常打我，能离婚吗",
         "上次被打了，他还在门口堵着我，能告他吗",
         "去年被打伤了，现在还在流血，能要赔偿吗",
+        "他去年威胁过我，现在又在门口说要杀我，能告他吗",
         # the writer wants to die, whenever it began
         "去年离婚后我一直不想活",
         "上个月我女儿说不想活了 怎么办",
@@ -130,3 +136,19 @@ def test_the_rasa_component_applies_the_rule():
         ("emergency", "ask_legal_question", "self_harm", None),
         ("greet", None, None, "上个月"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("有人一直在踹我家门 说我欠他钱", "violence"),
+        ("几个讨债的把我关在宿舍里不让走", "violence"),
+        ("对方说敢报警就撕票", "violence"),
+        ("屋里一股很浓的煤气味", "fire"),
+        ("他腿被钢筋扎穿了 血止不住", "medical"),
+        ("孩子误吃了奶奶的降压药", "medical"),
+    ],
+)
+def test_held_kidnapped_kicked_doors_gas_smell_and_bleeding_are_emergencies(text, kind):
+    found = lexicon.emergency_match(lexicon.normalize(text))
+    assert found is not None and found[0] == kind
