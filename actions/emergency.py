@@ -16,7 +16,7 @@ import re
 # A fire that is burning now.
 _BURNING = (
     r"着火|著火|起火|失火|火灾|烧起来|烧过来|烧着|冒火|火(灭|扑)不(掉|灭|了)|浓烟|全是烟|冒烟|冒黑烟"
-    r"|火(很|好|越来越|太)?大|火苗|(油锅|锅里|窗帘|沙发|电线|插线板|插座|电动车|电瓶车|房子|屋里).{0,3}着了"
+    r"|火(很|好|越来越|越烧越|太)?大|火(都|已经)?(窜|烧|蔓延)(到|上)|点着了|(车|灶房|厨房|柴火垛?|草垛|仓库|店)(里)?着了|火苗|(油锅|锅里|窗帘|沙发|电线|插线板|插座|电动车|电瓶车|房子|屋里).{0,3}着了"
 )
 # Fire, petrol or explosives as a threat by a person. 放火 / 纵火 / 点火 with no word of a threat is a fire.
 _ARSON = r"放火|纵火|点火|点了|烧了|烧死|烧掉|火烧|一把火"
@@ -40,8 +40,14 @@ _KINDS: list[tuple[str, str]] = [
         r"自杀|轻生|不想活|活不下去|活着没意思|活着太累|想死|跳楼|跳河|割腕|安眠药|农药|上吊|寻短见|一了百了"
         r"|了结|结束生命|想(怎么)?结束|一死了之|撑不下去|没人在乎我",
     ),
-    # A child or an elder who swallowed pills by mistake: an ambulance first, not the self-harm hotline.
-    ("medical", r"(误|当糖|当成糖|偷偷?)(吃|喝|服)|吃了.{0,8}药.{0,8}(吐|晕|不醒|抽)|中毒"),
+    # Pills swallowed by mistake, poisoning, drowning, or someone hurt and the attacker gone: an ambulance first,
+    # not the self-harm hotline nor 110 (the medical text adds 110 when someone was hurt by a person).
+    (
+        "medical",
+        r"(误|当糖|当成糖|偷偷?)(吃|喝|服)|吃了.{0,8}药.{0,8}(吐|晕|不醒|抽)|中毒|蘑菇|都在吐|站不起来|没气了|不喘气"
+        r"|掉.{0,3}(水塘|池塘|河|井)|(跑了|走了|已经跑|已经走|不见了).{0,14}(流血|出血|昏|不醒|没气)"
+        r"|(流血|出血|昏|不醒|没气).{0,14}(跑了|走了)",
+    ),
     ("fire", _BURNING),
     ("fire_threat", _FIRE_THREAT),
     ("gas", r"煤气|燃气|天然气|液化气"),
