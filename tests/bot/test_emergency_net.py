@@ -43,6 +43,10 @@ def past(text: str) -> str | None:
         ("三月份我爸做手术大出血，抢救过来了，是不是医院的责任", "三月份"),
         ("去年他威胁过要烧我家 现在他又在网上骂我 能告他吗", "去年"),
         ("十年前被人砍伤过 现在落下残疾 还能追究吗", "十年前"),
+        ("前年吵架时他说要砍我 后来也没再来往 这算不算威胁", "前年"),
+        ("放火罪和失火罪怎么区别", "罪和失火罪怎么区别"),
+        ("家暴过我的前夫现在要争抚养权 法院会判给他吗", "家暴过"),
+        ("上个月被人拿刀吓唬过 对方答应赔钱到现在没给 怎么办", "上个月"),
     ],
 )
 def test_a_legal_question_about_a_past_event_is_not_an_emergency(text, words):
@@ -61,6 +65,7 @@ def test_a_legal_question_about_a_past_event_is_not_an_emergency(text, words):
         "上次被打了，他还在门口堵着我，能告他吗",
         "去年被打伤了，现在还在流血，能要赔偿吗",
         "他去年威胁过我，现在又在门口说要杀我，能告他吗",
+        "去年他说要砍我 昨天他又说要来 能告他吗",
         # the writer wants to die, whenever it began
         "去年离婚后我一直不想活",
         "上个月我女儿说不想活了 怎么办",
@@ -147,6 +152,11 @@ def test_the_rasa_component_applies_the_rule():
         ("屋里一股很浓的煤气味", "fire"),
         ("他腿被钢筋扎穿了 血止不住", "medical"),
         ("孩子误吃了奶奶的降压药", "medical"),
+        ("孩子把硬币吞下去了", "medical"),
+        ("我爸突然倒了 嘴歪了", "medical"),
+        ("他们把我关在屋里不让我回家", "violence"),
+        ("一帮人正在踢我爸", "violence"),
+        ("柴火垛点着了 火越烧越大", "fire"),
     ],
 )
 def test_held_kidnapped_kicked_doors_gas_smell_and_bleeding_are_emergencies(text, kind):
