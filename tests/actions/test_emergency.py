@@ -53,6 +53,8 @@ def first_number(text: str) -> str:
         ("孩子把奶奶的药当糖吃了 一直吐", "medical"),
         ("我同屋割腕了 流了好多血", "self_harm_acted"),
         ("他手被机器扎穿了 血止不住", "medical"),
+        ("打人的跑了 我哥头上好大口子", "medical"),
+        ("工友触电了 倒地上一动不动", "medical"),
     ],
 )
 def test_kind_of_emergency(text, kind):

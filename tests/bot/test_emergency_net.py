@@ -44,6 +44,10 @@ def past(text: str) -> str | None:
         ("去年他威胁过要烧我家 现在他又在网上骂我 能告他吗", "去年"),
         ("十年前被人砍伤过 现在落下残疾 还能追究吗", "十年前"),
         ("前年吵架时他说要砍我 后来也没再来往 这算不算威胁", "前年"),
+        # hypotheticals, and 现在 that only tells the story
+        ("要是有人打电话说要砍我 但一直没动手 算犯法吗", "要是"),
+        ("如果家里着火烧到邻居家 谁担责任", "如果"),
+        ("我舅前年喝农药没死成 现在他老婆要离婚 财产咋分", "前年"),
         ("放火罪和失火罪怎么区别", "罪和失火罪怎么区别"),
         ("家暴过我的前夫现在要争抚养权 法院会判给他吗", "家暴过"),
         ("上个月被人拿刀吓唬过 对方答应赔钱到现在没给 怎么办", "上个月"),
@@ -157,6 +161,10 @@ def test_the_rasa_component_applies_the_rule():
         ("他们把我关在屋里不让我回家", "violence"),
         ("一帮人正在踢我爸", "violence"),
         ("柴火垛点着了 火越烧越大", "fire"),
+        ("被骗进传销了 有人看着我", "violence"),
+        ("燃气管子被挖断了 呲呲往外冒气", "fire"),
+        ("我爸说话不利索 脸歪了", "medical"),
+        ("娃被开水烫了 起泡了", "medical"),
     ],
 )
 def test_held_kidnapped_kicked_doors_gas_smell_and_bleeding_are_emergencies(text, kind):

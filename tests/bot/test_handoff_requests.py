@@ -79,6 +79,10 @@ def find(text: str) -> str | None:
         ("请社区的人上门来劝劝 两口子天天吵", M),
         ("想请村委会出面调解 地界的事说不拢", M),
         ("帮我预约一下现场调解", M),
+        ("麻烦让村委会来人看看 我家的树被砍了", M),
+        ("帮我叫一下村干部 地被人占了", P),
+        ("能不能让司法所的同志给我回个电话", P),
+        ("网格员能过来一趟吗 楼道被堵了", P),
         # a word about money or force in the same clause is not a question about mediation
         ("我要找调解员问问物业乱收费的事", P),
         ("转人工物业乱收费", P),
@@ -120,6 +124,8 @@ def test_requests_are_found_wherever_they_stand(text, kind):
         ("调解可以不去吗", handoff.QUESTION),
         ("上回来的那个调解员偏心眼，我能换一个结果吗", handoff.QUESTION),
         ("对方说要找人来跟我谈，我该去吗", handoff.QUESTION),
+        ("物业说要请居委会来调解，结果我必须接受吗", handoff.QUESTION),
+        ("调解员会不会把我的事说出去", handoff.QUESTION),
     ],
 )
 def test_refusals_and_questions_about_mediation_are_not_requests(text, declined):
