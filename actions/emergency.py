@@ -37,7 +37,7 @@ _KINDS: list[tuple[str, str]] = [
     ),
     (
         "self_harm",
-        r"自杀|轻生|不想活|活不下去|活着没意思|活着太累|想死|跳楼|跳河|割腕|安眠药|农药|上吊|寻短见|一了百了"
+        r"自杀|轻生|不想再?活|活不下去|活着没意思|活着太累|想死|跳楼|跳河|割腕|安眠药|农药|上吊|寻短见|一了百了"
         r"|了结|结束生命|想(怎么)?结束|一死了之|撑不下去|没人在乎我",
     ),
     # Pills swallowed by mistake, poisoning, drowning, or someone hurt and the attacker gone: an ambulance first,
@@ -57,7 +57,10 @@ _KINDS: list[tuple[str, str]] = [
         "domestic_violence",
         r"家暴|家庭暴力|(老公|丈夫|老婆|妻子|男朋友|女朋友|前夫|前妻|对象|男人|爸|妈|父亲|母亲|儿子|女儿|公公|婆婆).{0,6}(打|揍|掐|踢|砸)",
     ),
-    ("violence", r"刀|斧|枪|棍|砍|捅|杀|打|揍|掐|绑|抢|闯进|撬|跟踪|威胁|收拾|炸|救命|危险|报警"),
+    (
+        "violence",
+        r"刀|斧|枪|棍|砍|捅|杀|打|揍|掐|绑|抢|闯进|撬|跟踪|威胁|收拾|炸|救命|危险|报警|(跟|盯)(着|了)(我|俺)|抱走|拦住|敲(我)?门",
+    ),
     (
         "medical",
         r"昏|晕|不省人事|出血|流血|呼吸|喘不|不行了|摔下来|躺在地上|起不来|受伤|卡住|噎|羊水|要生了|胸口"
@@ -127,6 +130,21 @@ HANDOFF_TEXT = (
     "我已经把您的情况作为紧急情况转给人民调解员，他们会尽快在这里联系您。调解员不能代替 110、120 出警或急救："
     "有危险请先拨打 110，需要急救请拨打 120。"
 )
+
+
+# The classifier alone sometimes takes a short follow-up for an emergency ("复核要几天之内提", "要是我替他还了 能找他
+# 要回来吗"): no word of danger, and a question. Such a message is answered as the legal question it is, after one
+# line that names the emergency numbers; the conversation is not paused. A message with any word of danger (the
+# kinds above, or the NLU safety net's hint) and an exclamation without a question ("快来人啊") stay emergencies.
+QUESTION_RE = re.compile(
+    r"吗|呢|么|能不能|可不可以|可以|怎么|咋|要不要|该不该|多少|几|哪|谁|是不是|算不算|[?？]"
+)
+SAFETY_NOTE = "如果您现在有人身危险，请立即拨打 110；需要急救请拨打 120；发生火灾请拨打 119。"
+
+
+def is_question_without_danger(text: str, hint: str | None = None) -> bool:
+    """The message asks something and names no danger: the classifier's emergency is not taken for one."""
+    return hint is None and classify(text) == "general" and bool(QUESTION_RE.search(text or ""))
 
 
 def classify(text: str, hint: str | None = None) -> str:

@@ -18,6 +18,7 @@ from actions.conversation import (
     previous_action,
     recent_user_texts,
 )
+from actions.flows.answer import ActionAnswerLegalQuestion
 from actions.flows.common import (
     PRIORITY_NORMAL,
     PRIORITY_URGENT,
@@ -105,7 +106,11 @@ class ActionEmergency(Action):
     ) -> list[EventType]:
         text = latest_text(tracker)
         hint = (tracker.latest_message or {}).get("emergency_kind")
-        kind = emergency.classify((tracker.latest_message or {}).get("text") or text, hint)
+        message = (tracker.latest_message or {}).get("text") or text
+        if emergency.is_question_without_danger(message, hint):
+            dispatcher.utter_message(text=emergency.SAFETY_NOTE)
+            return ActionAnswerLegalQuestion().run(dispatcher, tracker, domain)
+        kind = emergency.classify(message, hint)
         dispatcher.utter_message(text=emergency.guidance(kind))
         summary = f"紧急情况（{emergency.LABELS[kind]}）：居民说“{quote(text)}”。已提示拨打紧急电话。"
         earlier = recent_user_texts(tracker, 2)

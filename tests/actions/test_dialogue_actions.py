@@ -158,6 +158,25 @@ def test_emergency_guidance_then_urgent_handoff(text, kind, numbers):
     assert handoff["summary"].startswith(f"紧急情况（{emergency.LABELS[kind]}）：居民说“{text}”。")
 
 
+@pytest.mark.parametrize("text", ["复核要几天之内提", "要是我先替他垫上了 能找他要回来吗"])
+def test_a_question_the_classifier_alone_took_for_an_emergency_is_answered_not_paused(text):
+    """No word of danger and no safety-net hint: one line of emergency numbers, then the legal answer."""
+    events, messages = run(ActionEmergency, make_tracker(text, "emergency"))
+    assert messages[0]["text"] == emergency.SAFETY_NOTE
+    assert not any(e.get("event") == "pause" for e in events)
+    assert not any((m.get("custom") or {}).get("handoff") for m in messages)
+    assert len(messages) > 1  # the answer itself
+
+
+def test_an_exclamation_or_a_word_of_danger_stays_an_emergency():
+    for text, hint in [
+        ("快来人啊", None),
+        ("有个男的一直跟着我 现在在门口 怎么办", None),
+        ("能不能快点", "violence"),
+    ]:
+        assert not emergency.is_question_without_danger(text, hint)
+
+
 def test_emergency_inside_a_form_stops_it():
     tracker = make_tracker(
         "他拿刀来了", "emergency", active_loop="intake_form", slots={"requested_slot": "case_amount"}
