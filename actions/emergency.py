@@ -37,7 +37,7 @@ _KINDS: list[tuple[str, str]] = [
     ),
     (
         "self_harm",
-        r"自杀|轻生|不想再?活|活不下去|活着没意思|活着太累|想死|跳楼|跳河|割腕|安眠药|农药|上吊|寻短见|一了百了"
+        r"自杀|轻生|不想再?活|活不下去|活着没意思|活着太累|想死|跳楼|跳河|跳下去|割腕|安眠药|农药|上吊|寻短见|一了百了"
         r"|了结|结束生命|想(怎么)?结束|一死了之|撑不下去|没人在乎我",
     ),
     # Pills swallowed by mistake, poisoning, drowning, or someone hurt and the attacker gone: an ambulance first,

@@ -132,6 +132,14 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE_RE.split(text or "") if c.strip()]
 
 
+# A message with no word for a person or for mediation that asks something ("物业有没有义务帮忙查", "先投诉还是先起诉")
+# is a legal question, whatever the classifier guessed.
+_PEOPLE_RE = re.compile(rf"{_HUMAN}|{_STAFF}|{_MEDIATOR}|调解|调委会|人|律师|你们|机器|电脑|AI|ai")
+_ASKS_RE = re.compile(
+    r"吗|呢|么|有没有|能否|是否|能不能|可不可以|可以|怎么|咋|要不要|该不该|多少|几|哪|谁|是不是|算不算|还是|[?？]"
+)
+
+
 def declines(text: str) -> str | None:
     """What a message that must not be taken for a request is instead: QUESTION for a question about mediation
     ('调解要收费吗') or a refusal that goes on to ask something ('不用转人工，你直接告诉我噪音怎么办'), REFUSAL for a
@@ -143,6 +151,8 @@ def declines(text: str) -> str | None:
     refused = [c for c in parts if REFUSAL_PATTERN.search(c)]
     rest = [c for c in parts if c not in refused]
     if any(QUESTION_PATTERN.search(c) or _reported_request(c) for c in rest):
+        return QUESTION
+    if not refused and _ASKS_RE.search(text) and not _PEOPLE_RE.search(text):
         return QUESTION
     if not refused:
         return None

@@ -40,6 +40,7 @@ def first_number(text: str) -> str:
         ("我老公又喝醉了在打我", "domestic_violence"),
         ("我不想活了", "self_harm"),
         ("我不想再活下去了", "self_harm"),
+        ("我想从楼上跳下去", "self_harm"),
         ("我爸突然昏过去了", "medical"),
         ("快来人啊", "general"),
         # what residents write without the textbook words

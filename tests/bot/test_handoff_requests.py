@@ -126,6 +126,9 @@ def test_requests_are_found_wherever_they_stand(text, kind):
         ("对方说要找人来跟我谈，我该去吗", handoff.QUESTION),
         ("物业说要请居委会来调解，结果我必须接受吗", handoff.QUESTION),
         ("调解员会不会把我的事说出去", handoff.QUESTION),
+        # no word of a person or of mediation, and a question
+        ("物业有没有义务帮我查监控", handoff.QUESTION),
+        ("先投诉还是先起诉", handoff.QUESTION),
     ],
 )
 def test_refusals_and_questions_about_mediation_are_not_requests(text, declined):
