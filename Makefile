@@ -81,6 +81,7 @@ test: install system bot lint
 # pyproject.toml; tests/conftest.py marks the tests of the heavy fixtures `slow`). pytest's exit 5 (no test
 # selected) fails the target like any other.
 FAST_TESTS := not e2e and not browser and not postgres and not slow
+CHECK_PYTEST_FLAGS ?= -n auto
 check: $(STAMPS)/app
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

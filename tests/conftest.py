@@ -87,13 +87,18 @@ TINY_CASES = [
 # Fixtures too heavy for `make check` (the converted e5-small encoder, about 470 MB, and what is built with it; the
 # build of the 80k shipped articles): every test that uses one, directly or through another fixture, is marked
 # `slow`, whoever writes it.
-SLOW_FIXTURES = frozenset({"base_encoder", "tiny_dense_kb", "e2e_kb", "embedded_kb", "own_encoder_kb"})
+SLOW_FIXTURES = frozenset(
+    {"base_encoder", "tiny_dense_kb", "e2e_kb", "embedded_kb", "own_encoder_kb", "whole_corpus"}
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        # A fixture named as a parameter (`params=["tiny_kb", "tiny_dense_kb"]`, then getfixturevalue) counts too.
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        named = set(getattr(item, "fixturenames", ())) | {v for v in params.values() if isinstance(v, str)}
+        if SLOW_FIXTURES & named:
             item.add_marker(pytest.mark.slow)
 
 

@@ -61,6 +61,7 @@ def test_trim_encoder_activates_a_trimmed_copy(data_dir, tiny_files, base_encode
     assert json.loads((active / "inference.json").read_text()) == {"int8": True}
 
 
+@pytest.mark.slow  # several processes (seconds each): make test, not make check
 def test_encoder_commands_without_a_dense_index_say_so(data_dir, tiny_files, capsys):
     """distill-encoder and tune-query-encoder on a BM25-only knowledge base: exit 2 and one clear line."""
     assert cli.main(["ingest", "--no-embedded", "--no-dense", "--statutes", str(tiny_files["statutes"])]) == 0

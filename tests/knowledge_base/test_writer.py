@@ -94,6 +94,7 @@ def test_a_case_closed_during_the_dense_build_ends_in_a_complete_index(kb_copy, 
     assert not list(store.versions_dir(kb_copy).glob(".building-*"))
 
 
+@pytest.mark.slow  # several processes (seconds each): make test, not make check
 def test_concurrent_writers_in_separate_processes_lose_nothing(kb_copy, tiny_files):
     """Four processes add precedents while a fifth rebuilds the whole corpus: every case ends up published."""
     adder = """
@@ -183,6 +184,7 @@ KILLER = """
     """
 
 
+@pytest.mark.slow  # a killed process per stage (2 s each): make test, not make check
 @pytest.mark.parametrize(
     "stage", ["tokenising", "building the BM25 index", "list-files", "switch", "prune", "precedent"]
 )
