@@ -194,6 +194,23 @@ def looks_like_follow_up(text: str) -> bool:
     )
 
 
+def answered_before(tracker: Tracker) -> bool:
+    """An earlier turn of this session was answered with statutes: the conversation has a topic to follow."""
+    return bool(earlier_citations(tracker, limit=1))
+
+
+def is_follow_up_question(tracker: Tracker) -> bool:
+    """A typed message after an answer, in a conversation whose dispute type is known, that reads as a follow-up
+    ('那我能去哪告', '没有监控 警察会帮忙查吗'): it is answered on the topic, not met with a prompt to start over."""
+    text = latest_text(tracker)
+    return (
+        bool(tracker.get_slot("dispute_type"))
+        and not is_payload(text)
+        and looks_like_follow_up(text)
+        and answered_before(tracker)
+    )
+
+
 def topic_texts(tracker: Tracker, slot: str = "dispute_type", limit: int = 3) -> list[str]:
     """The resident's typed messages since the conversation's current topic began (the message after which the
     `slot` last changed), the latest one left out, oldest first: what a follow-up refers to."""

@@ -10,12 +10,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import disputes
 from actions.conversation import (
+    is_follow_up_question,
     is_payload,
     latest_entity,
     latest_text,
     previous_action,
     requested_slots_since,
 )
+from actions.flows.answer import ActionAnswerLegalQuestion
 from actions.flows.common import quote
 
 CLARIFY_SLOTS = ("dispute_type", "other_party")
@@ -23,7 +25,8 @@ CLARIFY_DETAIL = "clarify_detail"
 
 
 class ActionTopicPrompt(Action):
-    """A topic button outside the clarifying questions: ask for the details of that kind of dispute."""
+    """A topic button outside the clarifying questions: ask for the details of that kind of dispute. A typed
+    follow-up after an answer that the classifier took for a bare topic is answered on the topic instead."""
 
     def name(self) -> str:
         return "action_topic_prompt"
@@ -31,6 +34,8 @@ class ActionTopicPrompt(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if is_follow_up_question(tracker):
+            return ActionAnswerLegalQuestion().run(dispatcher, tracker, domain)
         dispute_type = latest_entity(tracker, "dispute_type")
         party = latest_entity(tracker, "relationship")
         t = disputes.get(dispute_type)

@@ -10,7 +10,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import disputes
-from actions.conversation import consecutive_failures
+from actions.conversation import consecutive_failures, is_follow_up_question
+from actions.flows.answer import ActionAnswerLegalQuestion
 
 FALLBACK_FIRST = "抱歉，我没太明白您的意思。能不能换个说法，用一两句话说说发生了什么事？也可以点下面的类别。"
 FALLBACK_TOO_LONG = (
@@ -40,6 +41,9 @@ class ActionFallback(Action):
     ) -> list[EventType]:
         failures = consecutive_failures(tracker, self.name())
         problem = (tracker.latest_message or {}).get("input_problem")
+        if failures < 2 and not problem and is_follow_up_question(tracker):
+            # A short follow-up the classifier could not place ('那我大概能分到多少'): the topic answers it.
+            return ActionAnswerLegalQuestion().run(dispatcher, tracker, domain)
         if failures >= 2:
             dispatcher.utter_message(text=FALLBACK_OFFER_MEDIATOR, buttons=FALLBACK_MEDIATOR_BUTTONS)
         elif problem == "too_long":

@@ -48,3 +48,43 @@ def test_a_follow_up_searches_with_the_laws_its_topic_cited(tiny_kb, monkeypatch
     )
     ActionAnswerLegalQuestion().run(CollectingDispatcher(), tracker, {})
     assert searched[-1] == frozenset()
+
+
+def _after_an_answer() -> list[dict]:
+    cited = {
+        "citations": [
+            {"kind": "statute", "id": "a1-50", "law": "中华人民共和国劳动法", "article_no": "第五十条"}
+        ]
+    }
+    return turn(
+        "老板拖欠我两个月工资不给",
+        "ask_legal_question",
+        action("action_answer_legal_question"),
+        bot("……", cited),
+        slot("dispute_type", "劳动工资"),
+    )
+
+
+def test_a_follow_up_the_classifier_could_not_place_is_answered_on_its_topic(tiny_kb, monkeypatch):
+    """nlu_fallback or a bare topic after an answer: the answer, with citations, not 'please rephrase'."""
+    from actions.flows.clarify import ActionTopicPrompt
+    from actions.flows.fallback import FALLBACK_FIRST, ActionFallback
+
+    monkeypatch.setattr(knowledge, "_kb", KnowledgeBase(tiny_kb))
+    for action_cls, intent in [(ActionFallback, "nlu_fallback"), (ActionTopicPrompt, "inform")]:
+        tracker = make_tracker(
+            "那我去哪告他",
+            intent,
+            history=_after_an_answer(),
+            slots={"dispute_type": "劳动工资"},
+            entities=[],
+        )
+        dispatcher = CollectingDispatcher()
+        action_cls().run(dispatcher, tracker, {})
+        assert any((m.get("custom") or {}).get("citations") for m in dispatcher.messages), action_cls
+        assert all(m.get("text") != FALLBACK_FIRST for m in dispatcher.messages)
+    # With no answer before, the fallback still asks to rephrase.
+    tracker = make_tracker("那我去哪告他", "nlu_fallback", slots={"dispute_type": "劳动工资"}, entities=[])
+    dispatcher = CollectingDispatcher()
+    ActionFallback().run(dispatcher, tracker, {})
+    assert [m["text"] for m in dispatcher.messages] == [FALLBACK_FIRST]
