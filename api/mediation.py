@@ -43,12 +43,11 @@ from api.models import (
     as_utc,
     utcnow,
 )
+from core.contracts import MAX_SUGGESTED, PRIORITY_RANK, HandoffPayload
 
 log = logging.getLogger(__name__)
 
-PRIORITIES = {"urgent": 0, "normal": 1}
-SUMMARY_CHARS = 2000
-MAX_SUGGESTED = 10
+PRIORITIES = PRIORITY_RANK
 WAIT_HISTORY = 20
 WAIT_PER_PLACE_BOUNDS = (30, 3600)
 HANDOFF_PAYLOAD = "/request_human"
@@ -305,17 +304,14 @@ class HandoffRequest:
 
     @classmethod
     def from_bot(cls, raw: Any) -> HandoffRequest:
-        """The bot's custom payload `{"handoff": {...}}`, cleaned: unknown priority means normal."""
-        raw = raw if isinstance(raw, dict) else {}
-        priority = raw.get("priority") if raw.get("priority") in PRIORITIES else "normal"
-        citations = [c for c in raw.get("suggested_citations") or [] if isinstance(c, dict)][:MAX_SUGGESTED]
-        dispute_type = raw.get("dispute_type")
+        """The bot's custom payload `{"handoff": {...}}` (core.contracts.HandoffPayload), cleaned."""
+        payload = HandoffPayload.from_custom(raw)
         return cls(
-            reason=str(raw.get("reason") or "bot")[:64],
-            priority=priority,
-            dispute_type=str(dispute_type)[:64] if dispute_type else None,
-            summary=str(raw.get("summary") or "")[:SUMMARY_CHARS],
-            suggested_citations=citations,
+            reason=payload.reason,
+            priority=str(payload.priority),
+            dispute_type=payload.dispute_type,
+            summary=payload.summary,
+            suggested_citations=payload.suggested_citations,
         )
 
 

@@ -44,6 +44,7 @@ from api.mediation import Conflict, HandoffRequest, Outbox
 from api.models import BOT, CLOSED, WAITING, Conversation, Message, Transition, as_utc, utcnow
 from api.rasa_client import BotReply, RasaUnavailable
 from api.schemas import MessageIn, MessageReply, QueueInfo, Reply
+from core.contracts import HandoffReason
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +341,7 @@ class MessageFlow:
             self.state,
             session,
             conversation,
-            mediation.resident_request(session, conversation, "resident_request_bot_down"),
+            mediation.resident_request(session, conversation, HandoffReason.RESIDENT_REQUEST_BOT_DOWN),
             source="gateway",
             actor="resident",
         )

@@ -14,11 +14,12 @@ from actions.answer import Message
 from actions.conversation import earlier_citations, is_payload, latest_entity, latest_text
 from actions.knowledge import get_knowledge_base
 from actions.retrieval import is_verified
+from core.contracts import HandoffPayload, HandoffReason, Priority
 from core.settings import get_settings
 from knowledge_base.search import KnowledgeBaseNotBuilt
 
-PRIORITY_URGENT = "urgent"
-PRIORITY_NORMAL = "normal"
+PRIORITY_URGENT = Priority.URGENT
+PRIORITY_NORMAL = Priority.NORMAL
 SUMMARY_CHARS = 500
 QUOTE_CHARS = 120
 # The least a clause must say, besides the request words, to count as facts of the dispute.
@@ -52,18 +53,21 @@ def cjk_len(text: str) -> int:
 
 
 def handoff_payload(
-    *, reason: str, priority: str, dispute_type: str | None, summary: str, suggested_citations: list[dict]
+    *,
+    reason: HandoffReason,
+    priority: Priority,
+    dispute_type: str | None,
+    summary: str,
+    suggested_citations: list[dict],
 ) -> dict:
-    """The custom payload the gateway turns into a handoff record."""
-    return {
-        "handoff": {
-            "reason": reason,
-            "priority": priority,
-            "dispute_type": dispute_type,
-            "summary": summary[:SUMMARY_CHARS],
-            "suggested_citations": suggested_citations,
-        }
-    }
+    """The custom payload the gateway turns into a handoff record (core.contracts.HandoffPayload)."""
+    return HandoffPayload(
+        reason=reason,
+        priority=priority,
+        dispute_type=dispute_type,
+        summary=summary[:SUMMARY_CHARS],
+        suggested_citations=suggested_citations,
+    ).custom()
 
 
 def suggested_citations(tracker: Tracker, query: str | None, region: str | None) -> list[dict]:

@@ -33,6 +33,7 @@ from actions.flows.common import (
     suggested_citations,
 )
 from actions.flows.intake import intake_lines
+from core.contracts import HandoffReason
 
 HANDOFF_TEXT = "好的，正在为您转接人民调解员，请稍等。调解员接入后会在这里直接和您对话。"
 HANDOFF_WITH_FACTS_TEXT = (
@@ -62,7 +63,11 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = latest_text(tracker)
-        reason = "repeated_fallback" if previous_action(tracker) == "action_fallback" else "resident_request"
+        reason = (
+            HandoffReason.REPEATED_FALLBACK
+            if previous_action(tracker) == "action_fallback"
+            else HandoffReason.RESIDENT_REQUEST
+        )
         facts = request_facts(tracker)
         parts = []
         if facts:
@@ -72,7 +77,7 @@ class ActionHandoff(Action):
         else:
             parts.append(
                 "居民点击了“转人工”。"
-                if reason == "resident_request"
+                if reason == HandoffReason.RESIDENT_REQUEST
                 else "机器人连续没能理解居民的意思，居民选择转人工。"
             )
         earlier = recent_user_texts(tracker, 3)
@@ -117,7 +122,7 @@ class ActionEmergency(Action):
         if earlier:
             summary += "此前说过：" + "；".join(f"“{quote(t, 80)}”" for t in earlier) + "。"
         payload = handoff_payload(
-            reason="emergency",
+            reason=HandoffReason.EMERGENCY,
             priority=PRIORITY_URGENT,
             dispute_type=dispute_type(tracker),
             summary=summary,

@@ -45,6 +45,7 @@ from actions.flows.common import (
     suggested_citations,
 )
 from bot.components import lexicon
+from core.contracts import HandoffReason
 
 INTAKE_SLOTS = (
     "case_facts",
@@ -521,7 +522,7 @@ class ActionSubmitIntake(Action):
         facts = tracker.get_slot("case_facts") or ""
         kind = dispute_type(tracker)
         payload = handoff_payload(
-            reason="mediation_request",
+            reason=HandoffReason.MEDIATION_REQUEST,
             priority=PRIORITY_NORMAL,
             dispute_type=kind,
             summary=summary,

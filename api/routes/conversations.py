@@ -35,6 +35,7 @@ from api.schemas import (
     TranscriptMessage,
 )
 from api.security import hash_token, new_conversation_id, new_token
+from core.contracts import HandoffReason
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -129,7 +130,7 @@ def request_mediator(
         wait = request.app.state.client_limits["handoffs"].hit(client_address(request))
         if wait:
             raise too_many(wait, HANDOFF_LIMIT_ZH, handoff_limit_en(request.app.state.settings))
-        reason = "resident_request"
+        reason = HandoffReason.RESIDENT_REQUEST
         handoff_request = mediation.resident_request(session, conversation, reason)
         if body and body.reason:
             handoff_request.summary = f"居民说明：“{body.reason.strip()}”。" + handoff_request.summary
