@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions import disputes, guides, knowledge
+from core.contracts import REQUEST_HUMAN_PAYLOAD
 from knowledge_base.numerals import parse_article_no
 from knowledge_base.repeals import repealed_in
 from knowledge_base.search import Hit, KnowledgeBaseNotBuilt, Snapshot
@@ -56,7 +57,7 @@ GUIDE_EXTRA_ARTICLES = 1
 
 ACTION_BUTTONS = [
     {"title": "申请调解", "payload": "/request_mediation"},
-    {"title": "转人工调解员", "payload": "/request_human"},
+    {"title": "转人工调解员", "payload": REQUEST_HUMAN_PAYLOAD},
 ]
 
 _SENTENCE_RE = re.compile(r"[^。；！？\n]+[。；！？]?")

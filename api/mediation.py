@@ -43,14 +43,14 @@ from api.models import (
     as_utc,
     utcnow,
 )
-from core.contracts import MAX_SUGGESTED, PRIORITY_RANK, HandoffPayload
+from core.contracts import MAX_SUGGESTED, PRIORITY_RANK, REQUEST_HUMAN_PAYLOAD, HandoffPayload
 
 log = logging.getLogger(__name__)
 
 PRIORITIES = PRIORITY_RANK
 WAIT_HISTORY = 20
 WAIT_PER_PLACE_BOUNDS = (30, 3600)
-HANDOFF_PAYLOAD = "/request_human"
+HANDOFF_PAYLOAD = REQUEST_HUMAN_PAYLOAD
 
 
 class Conflict(Exception):

@@ -13,6 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+# Payloads the widget's and the bot's buttons send (a "/" and an intent of bot/domain.yml); widget.js keeps its own
+# copy of the first, checked by tests/core/test_contracts.py.
+REQUEST_HUMAN_PAYLOAD = "/request_human"
+ASK_CAPABILITIES_PAYLOAD = "/ask_capabilities"
+
 HANDOFF_KEY = "handoff"
 SUMMARY_CHARS = 2000
 MAX_SUGGESTED = 10

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import disputes
 from actions.conversation import consecutive_failures, is_follow_up_question
 from actions.flows.answer import ActionAnswerLegalQuestion
+from core.contracts import ASK_CAPABILITIES_PAYLOAD, REQUEST_HUMAN_PAYLOAD
 
 FALLBACK_FIRST = "抱歉，我没太明白您的意思。能不能换个说法，用一两句话说说发生了什么事？也可以点下面的类别。"
 FALLBACK_TOO_LONG = (
@@ -22,8 +23,8 @@ FALLBACK_OFFER_MEDIATOR = (
     "不好意思，我还是没能理解您的意思。您可以换个说法再试一次，也可以让人民调解员来帮您。"
 )
 FALLBACK_MEDIATOR_BUTTONS = [
-    {"title": "转人工调解员", "payload": "/request_human"},
-    {"title": "看看我能做什么", "payload": "/ask_capabilities"},
+    {"title": "转人工调解员", "payload": REQUEST_HUMAN_PAYLOAD},
+    {"title": "看看我能做什么", "payload": ASK_CAPABILITIES_PAYLOAD},
 ]
 TOPIC_BUTTONS = [
     {"title": name, "payload": f'/inform{{"dispute_type":"{name}"}}'} for name in disputes.NAMES[:8]

@@ -49,3 +49,15 @@ def test_the_console_labels_every_reason_and_no_other():
     assert block is not None, "console.js no longer defines REASONS"
     labelled = set(re.findall(r"(\w+)\s*:", block.group(1)))
     assert labelled == {r.value for r in HandoffReason}
+
+
+def test_the_payloads_buttons_send_are_intents_of_the_bot_and_the_widget_sends_the_same():
+    import yaml
+
+    from core.contracts import ASK_CAPABILITIES_PAYLOAD, REQUEST_HUMAN_PAYLOAD
+
+    domain = yaml.safe_load((PROJECT_ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
+    intents = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
+    assert {REQUEST_HUMAN_PAYLOAD[1:], ASK_CAPABILITIES_PAYLOAD[1:]} <= intents
+    widget = (PROJECT_ROOT / "api" / "static" / "widget.js").read_text(encoding="utf-8")
+    assert f'var HANDOFF_PAYLOAD = "{REQUEST_HUMAN_PAYLOAD}";' in widget
