@@ -38,7 +38,9 @@ def cited_laws(reply: dict[str, Any]) -> set[str]:
 
 
 def run(base_url: str, conversations: list[dict[str, Any]], timeout_s: float = 60.0) -> dict[str, Any]:
+    """The shares of right turns by kind, and `turns`: what each turn cited (for --turns)."""
     kinds = {"first": [0, 0], "follow_up": [0, 0], "new_topic": [0, 0]}
+    turns: list[dict[str, Any]] = []
     every_turn = 0
     with httpx.Client(base_url=base_url, timeout=timeout_s) as client:
         for conv in conversations:
@@ -49,7 +51,7 @@ def run(base_url: str, conversations: list[dict[str, Any]], timeout_s: float = 6
             all_right, mode = True, "bot"
             for i, turn in enumerate(conv["turns"]):
                 kind = "first" if i == 0 else "new_topic" if turn.get("new_topic") else "follow_up"
-                right = False
+                right, cited, said = False, set(), ""
                 if mode == "bot":
                     resp = client.post(
                         f"/api/conversations/{cid}/messages",
@@ -59,7 +61,21 @@ def run(base_url: str, conversations: list[dict[str, Any]], timeout_s: float = 6
                     resp.raise_for_status()
                     body = resp.json()
                     mode = body.get("mode", "bot")
-                    right = bool(cited_laws(body) & {_law(t) for t in turn["laws"]})
+                    cited = cited_laws(body)
+                    said = " / ".join((r.get("text") or "")[:60] for r in body.get("replies") or [])
+                    right = bool(cited & {_law(t) for t in turn["laws"]})
+                turns.append(
+                    {
+                        "conversation": conv.get("id"),
+                        "kind": kind,
+                        "text": turn["text"],
+                        "right": right,
+                        "mode": mode,
+                        "cited": sorted(cited),
+                        "said": said,
+                        "wanted": sorted(_law(t) for t in turn["laws"]),
+                    }
+                )
                 kinds[kind][0] += right
                 kinds[kind][1] += 1
                 all_right = all_right and right
@@ -71,6 +87,7 @@ def run(base_url: str, conversations: list[dict[str, Any]], timeout_s: float = 6
             k: {"right": r, "turns": n, "share": round(r / n, 3) if n else None}
             for k, (r, n) in kinds.items()
         },
+        "turns": turns,
     }
 
 
@@ -84,6 +101,9 @@ def add_arguments(p: Any) -> None:
     )
     p.add_argument("--url", help="a running gateway; default: start a private stack on free ports")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--turns", action="store_true", help="also print each turn: what it cited and what was wanted"
+    )
 
 
 def command(args: Any) -> int:
@@ -98,6 +118,12 @@ def command(args: Any) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
+    if args.turns:
+        for t in result["turns"]:
+            mark = "ok " if t["right"] else "-- "
+            cited = "、".join(t["cited"]) or f"(nothing cited; mode {t['mode']}: {t['said'][:80]})"
+            print(f"{mark}{t['conversation']} {t['kind']:9s} {t['text'][:40]}")
+            print(f"      cited {cited} | wanted {'、'.join(t['wanted'])}")
     print(
         f"conversations: {result['conversations']} ({result['every_turn_right']} with a right law on every turn)"
     )
