@@ -54,6 +54,8 @@ MEDIATION_OFFER = "需要的话，我可以帮您登记人民调解申请，或�
 # With a guide: at most this many of its own articles, and this many articles in all beyond the retrieved k.
 GUIDE_ARTICLES = 3
 GUIDE_EXTRA_ARTICLES = 1
+# The match label of a companion law's article (actions/retrieval.py, which imports this module).
+COMPANION = "companion"
 
 ACTION_BUTTONS = [
     {"title": "申请调解", "payload": "/request_mediation"},
@@ -218,7 +220,10 @@ def guide_articles(guide: guides.Guide, statutes: list[Hit], snapshot: Snapshot 
             own.append(hit)
     ids = {h.record.id for h in own}
     rest = [h for h in statutes if h.record.id not in ids]
-    return (own + rest)[: max(k, len(own)) + GUIDE_EXTRA_ARTICLES]
+    # The special or procedural law's article (actions/retrieval.py COMPANION) stays, whatever the room.
+    companions = [h for h in rest if h.match == COMPANION]
+    ranked = [h for h in rest if h.match != COMPANION]
+    return (own + ranked)[: max(k, len(own)) + GUIDE_EXTRA_ARTICLES - len(companions)] + companions
 
 
 def guide_message(guide: guides.Guide, question: str, cited: list[Hit]) -> Message:

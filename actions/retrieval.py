@@ -5,18 +5,32 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 
 from actions import disputes
-from actions.answer import INVALID_STATUSES
+from actions.answer import COMPANION, INVALID_STATUSES
+from actions.companion_laws import LawQuery
 from knowledge_base.citations import find_citations
 from knowledge_base.records import Record
 from knowledge_base.search import Hit, KnowledgeBase, Snapshot
 
 RRF_K = 60
 POOL_FACTOR = 3
+# Of the k articles an answer cites, at most this many from one law while the candidates hold another law's: a
+# question about overtime pay gets the 劳动合同法 and the 劳动法, a dog bite the 民法典 and the 动物防疫法.
+MAX_PER_LAW = 2
+# A law this long spans many topics (the 民法典 has 1,260 articles in seven books): having cited it says nothing
+# of a follow-up's topic, so a follow-up keeps only the narrower laws of the earlier answers in view.
+BROAD_LAW_ARTICLES = 500
+# How deep the search for a companion law's best article goes (actions/companion_laws.py), and the match label
+# its article carries (a guide's answer keeps it among its own articles).
+COMPANION_DEPTH = 50
 
 _ids_lock = threading.Lock()
 _ids_by_snapshot: weakref.WeakKeyDictionary[Snapshot, dict[str, Record]] = weakref.WeakKeyDictionary()
+_sizes_by_snapshot: weakref.WeakKeyDictionary[Snapshot, Counter[str]] = weakref.WeakKeyDictionary()
 
 
 def _records_by_id(snap: Snapshot) -> dict[str, Record]:
@@ -68,6 +82,7 @@ def find_statutes(
     region: str | None,
     k: int,
     topic_laws: frozenset[str] = frozenset(),
+    companions: Sequence[LawQuery] = (),
 ) -> list[Hit]:
     """Up to k verified articles for the resident's question.
 
@@ -78,7 +93,12 @@ def find_statutes(
 
     `topic_laws`: for a follow-up, the laws the conversation's earlier answers cited. Up to k - 1 articles of
     those laws found among the candidates come first (a follow-up stays on its topic's law); one place at least
-    is left to the ranking, for what the follow-up adds (去哪里告: the procedure law)."""
+    is left to the ranking, for what the follow-up adds.
+
+    `companions`: the special and procedural laws the question points to (actions/companion_laws.py). The best
+    current article of each that the answer does not cite yet comes after the ranked ones, which make room: at most
+    k + 1 articles in all, the ranking's first two always kept, and a k-th that repeats a law given up first.
+    """
     pool = max(k * POOL_FACTOR, k)
     plain = kb.search(question, k=pool, kind="statute", region=region)
     snap = kb.snapshot()
@@ -101,14 +121,70 @@ def find_statutes(
     rest = [h for h in candidates if h.record.id not in ids and is_verified(snap, h)]
     rest.sort(key=lambda h: _preference(h, dispute_type))  # stable: rank order within each group
     unique = list({h.record.id: h for h in chosen}.values())
-    if topic_laws and len(unique) < k:
+    narrow = frozenset(law for law in topic_laws if _law_size(snap, law) <= BROAD_LAW_ARTICLES)
+    if narrow and len(unique) < k:
         on_topic = [
-            h for h in rest[:pool] if h.record.title in topic_laws and h.record.status not in INVALID_STATUSES
+            h for h in rest[:pool] if h.record.title in narrow and h.record.status not in INVALID_STATUSES
         ][: k - 1 - len(unique)]
         taken = {h.record.id for h in on_topic}
         unique += on_topic
         rest = [h for h in rest if h.record.id not in taken]
-    return (unique + rest)[:k]
+    chosen = unique + _diverse(rest[:pool], k - len(unique), Counter(h.record.title for h in unique))
+    extras: list[Hit] = []
+    for companion in companions:
+        if any(h.record.title == companion.law for h in chosen + extras):
+            continue
+        hit = _best_of_law(kb, snap, companion.query, companion.law, region)
+        if hit is not None:
+            extras.append(replace(hit, match=COMPANION))
+    return _with_room_for(chosen, extras, k)
+
+
+def _with_room_for(chosen: list[Hit], extras: list[Hit], k: int) -> list[Hit]:
+    """The ranked articles, shortened from the end so that the extras fit in k + 1 (two at least are kept), then
+    the extras. With one extra, a k-th article of a law already cited makes way too."""
+    kept = list(chosen)
+    while len(kept) > 2 and extras:
+        repeats = kept[-1].record.title in {h.record.title for h in kept[:-1]}
+        if len(kept) + len(extras) > k + 1 or (len(kept) >= k and repeats):
+            kept.pop()
+        else:
+            break
+    return kept + extras
+
+
+def _best_of_law(kb: KnowledgeBase, snap: Snapshot, query: str, law: str, region: str | None) -> Hit | None:
+    """The best current article of `law` for the query among the first PROCEDURE_DEPTH found, if any."""
+    for hit in kb.search(query, k=COMPANION_DEPTH, kind="statute", region=region):
+        if hit.record.title == law and hit.record.status not in INVALID_STATUSES and is_verified(snap, hit):
+            return hit
+    return None
+
+
+def _diverse(ranked: list[Hit], n: int, counts: Counter[str]) -> list[Hit]:
+    """The first n of `ranked`, passing over an article whose law already has MAX_PER_LAW places while an
+    article of another law is still further down; what was passed over fills the places left."""
+    chosen: list[Hit] = []
+    passed: list[Hit] = []
+    for hit in ranked:
+        if len(chosen) >= n:
+            break
+        if counts[hit.record.title] >= MAX_PER_LAW:
+            passed.append(hit)
+            continue
+        chosen.append(hit)
+        counts[hit.record.title] += 1
+    return chosen + passed[: n - len(chosen)]
+
+
+def _law_size(snap: Snapshot, title: str) -> int:
+    """How many articles of the law `title` the snapshot holds (counted once per snapshot)."""
+    with _ids_lock:
+        sizes = _sizes_by_snapshot.get(snap)
+        if sizes is None:
+            sizes = Counter(r.title for r in snap.records if r.kind == "statute")
+            _sizes_by_snapshot[snap] = sizes
+        return sizes[title]
 
 
 def _preference(hit: Hit, dispute_type: str | None) -> tuple[int, int]:

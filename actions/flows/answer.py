@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import disputes
 from actions.answer import compose_answer
+from actions.companion_laws import companion_laws
 from actions.conversation import (
     earlier_citations,
     guides_shown,
@@ -59,12 +60,14 @@ class ActionAnswerLegalQuestion(Action):
                 # search with it. A message that names its own type, or says enough alone, starts fresh.
                 established = tracker.get_slot("dispute_type")
                 earlier = topic_texts(tracker)
-                if established and earlier:
+                if earlier and (established or earlier_citations(tracker, limit=1)):
                     dispute_type = established
                     question = " ".join(earlier + [question])
                     # ... and the laws its last answer cited stay in view (see find_statutes).
                     topic_laws = frozenset(c["law"] for c in earlier_citations(tracker) if c.get("law"))
         dispute_type = dispute_type if disputes.get(dispute_type) else None
+        # What the resident asks now decides the procedural law (the earlier turns only the dispute's type).
+        asked = pending or latest_text(tracker)
         where = region(tracker)
         reset = [
             SlotSet("pending_question", None),
@@ -75,7 +78,13 @@ class ActionAnswerLegalQuestion(Action):
             kb = get_knowledge_base()
             k = get_settings().answer_top_k
             statutes = find_statutes(
-                kb, question, dispute_type=dispute_type, region=where, k=k, topic_laws=topic_laws
+                kb,
+                question,
+                dispute_type=dispute_type,
+                region=where,
+                k=k,
+                topic_laws=topic_laws,
+                companions=companion_laws(question, asked, dispute_type or tracker.get_slot("dispute_type")),
             )
             dispute_type = dispute_type or infer_dispute_type(statutes)
             precedents = (
