@@ -200,15 +200,10 @@ def answered_before(tracker: Tracker) -> bool:
 
 
 def is_follow_up_question(tracker: Tracker) -> bool:
-    """A typed message after an answer, in a conversation whose dispute type is known, that reads as a follow-up
-    ('那我能去哪告', '没有监控 警察会帮忙查吗'): it is answered on the topic, not met with a prompt to start over."""
+    """A typed message after an answer with statutes that reads as a follow-up ('那我能去哪告', '没有监控 警察会帮
+    忙查吗'): it is answered on the conversation's topic, not met with a prompt to start over."""
     text = latest_text(tracker)
-    return (
-        bool(tracker.get_slot("dispute_type"))
-        and not is_payload(text)
-        and looks_like_follow_up(text)
-        and answered_before(tracker)
-    )
+    return not is_payload(text) and looks_like_follow_up(text) and answered_before(tracker)
 
 
 def topic_texts(tracker: Tracker, slot: str = "dispute_type", limit: int = 3) -> list[str]:

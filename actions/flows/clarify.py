@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import disputes
@@ -53,12 +53,19 @@ class ActionTopicPrompt(Action):
 
 
 class ActionStartClarify(Action):
+    """The start of the clarifying questions. A short question after an answer that the classifier found vague
+    ('我该去找谁', '这种算不算犯罪') refers to what was said: it is answered on the conversation's topic, and the
+    form is not started (the rule's next step is overridden by listening)."""
+
     def name(self) -> str:
         return "action_start_clarify"
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if is_follow_up_question(tracker):
+            answered = ActionAnswerLegalQuestion().run(dispatcher, tracker, domain)
+            return list(answered) + [FollowupAction("action_listen")]
         dispute_type = latest_entity(tracker, "dispute_type")
         if not dispute_type and previous_action(tracker) == "action_topic_prompt":
             dispute_type = tracker.get_slot("dispute_type")

@@ -33,6 +33,7 @@ from actions.flows.common import (
     suggested_citations,
 )
 from actions.flows.intake import intake_lines
+from bot.components import lexicon
 from core.contracts import HandoffReason
 
 HANDOFF_TEXT = "好的，正在为您转接人民调解员，请稍等。调解员接入后会在这里直接和您对话。"
@@ -112,7 +113,12 @@ class ActionEmergency(Action):
         text = latest_text(tracker)
         hint = (tracker.latest_message or {}).get("emergency_kind")
         message = (tracker.latest_message or {}).get("text") or text
-        if emergency.is_question_without_danger(message, hint):
+        # The classifier alone, no word of danger: a question, or an account of what happened before with nothing
+        # of danger now ("送到县医院抢救了三天"), is answered as the legal matter it is.
+        told_before = hint is None and emergency.classify(message) == "general"
+        if emergency.is_question_without_danger(message, hint) or (
+            told_before and lexicon.past_event_without_danger(message)
+        ):
             dispatcher.utter_message(text=emergency.SAFETY_NOTE)
             return ActionAnswerLegalQuestion().run(dispatcher, tracker, domain)
         kind = emergency.classify(message, hint)

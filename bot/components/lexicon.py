@@ -655,6 +655,26 @@ def emergency_match(text: str) -> tuple[str, str] | None:
     return None
 
 
+# Small talk (再见, 谢谢, 你能做什么) never asks about a dispute. A message the classifier took for small talk that
+# names a legal matter or asks the way forward ("我姐嫁出去了也能分吗", "那我能去哪告", "村委会说不了 去哪里解决")
+# is a legal question.
+_LEGAL_MATTER = re.compile(
+    r"告(?!辞|诉|别|知|示)|起诉|法院|仲裁|打官司|赔|犯罪|违法|合法|犯法|算不算|解决|投诉|找谁|去哪|怎么(办|弄|处理|要|算)"
+    r"|能(分|要|退|拿|告)|要回|退钱|欠|病历|合同|工资|押金|物业|房租|彩礼|抚养|赡养|继承|遗产|离婚|宅基地|土地|责任"
+    r"|证据|鉴定|保险|罚|判"
+)
+
+
+# ... but "你能帮我打官司吗" asks what the bot can do.
+_ABOUT_THE_BOT = re.compile(r"你们?(这里)?(能|会|可以|是|懂|都)|帮助|菜单|功能")
+
+
+def legal_matter_in(text: str) -> str | None:
+    """The words that make a message a legal matter, else None (also for a question about the bot itself)."""
+    m = _LEGAL_MATTER.search(text or "")
+    return m.group(0) if m and not _ABOUT_THE_BOT.search(text) else None
+
+
 # A question about something that happened in the past ("去年我爸在医院自杀了 医院有没有责任", "上个月被人打了能要
 # 赔偿吗") asks what the law says, not for help now: it is a legal question, not an emergency. All three must
 # hold: words that date the event in the past, words of a legal question, and no word that the danger is still
@@ -662,7 +682,7 @@ def emergency_match(text: str) -> tuple[str, str] | None:
 # message stays an emergency.
 
 _PAST_EVENT = re.compile(
-    r"去年|前年|大前年|上(个|一个)?(月|星期|礼拜|周)|上半年|上次|那(年|时|时候|次|天|会儿)|当时|当年|早年|以前|之前"
+    r"去年|前年|大前年|上(个|一个)?(月|星期|礼拜|周)|上半年|上次|上回|那(一)?回|那(年|时|时候|次|天|会儿)|当时|当年|早年|以前|之前"
     r"|曾经|小时候|昨天|昨晚|前天|前(几|两|些)(天|年|个月|日子)|前(一)?阵子|前段时间"
     r"|([一二两三四五六七八九十几半多\d]+)(多)?(个)?(年|月|星期|礼拜|周|天)(以|之)?前|\d{4}年"
     r"|年轻(的)?时(候)?|那会儿?|(打|骂|伤|砍|捅|威胁|烧|逼)过|被(抓|判|关)(了|进去)"
@@ -696,15 +716,21 @@ _THREAT_OVER = re.compile(
 )
 
 
-def past_event_question(text: str) -> str | None:
-    """The words that date the event in the past, when the text is a legal question about a past event and says
-    nothing of danger now; else None (then an emergency stays an emergency)."""
+def past_event_without_danger(text: str) -> str | None:
+    """The words that date the event in the past, when the text says nothing of danger now nor of a threat that
+    still stands; else None."""
     past = _PAST_EVENT.search(text)
-    if past is None or not _LEGAL_QUESTION.search(text) or _STILL_IN_DANGER.search(text):
+    if past is None or _STILL_IN_DANGER.search(text):
         return None
     if _THREAT_MADE.search(text) and not _THREAT_OVER.search(text):
         return None
     return past.group(0)
+
+
+def past_event_question(text: str) -> str | None:
+    """The words that date the event in the past, when the text is a legal question about a past event and says
+    nothing of danger now; else None (then an emergency stays an emergency)."""
+    return past_event_without_danger(text) if _LEGAL_QUESTION.search(text) else None
 
 
 # Explicit requests for a person ("转人工", "找调解员", "我要投诉"): the product hands off at once, so these

@@ -113,6 +113,24 @@ def _force_intent(message: Message, name: str, key: str, reason: str) -> None:
     message.set(f"{key}_reason", reason, add_to_output=True)
 
 
+SMALL_TALK_INTENTS = frozenset({"greet", "goodbye", "thank", "ask_capabilities"})
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SmallTalkGuard(_Stateless):
+    """Small talk that names a legal matter ("我姐嫁出去了也能分吗" taken for goodbye) is a legal question."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text.startswith("/") or (message.get(INTENT) or {}).get("name") not in SMALL_TALK_INTENTS:
+                continue
+            words = lexicon.legal_matter_in(text)
+            if words:
+                _force_intent(message, LEGAL_QUESTION_INTENT, "intent_before_small_talk_guard", words)
+        return messages
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class InputGuard(_Stateless):
     """Empty and overlong input go to the fallback, whatever the classifier guessed."""

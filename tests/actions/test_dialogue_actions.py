@@ -158,9 +158,17 @@ def test_emergency_guidance_then_urgent_handoff(text, kind, numbers):
     assert handoff["summary"].startswith(f"紧急情况（{emergency.LABELS[kind]}）：居民说“{text}”。")
 
 
-@pytest.mark.parametrize("text", ["复核要几天之内提", "要是我先替他垫上了 能找他要回来吗"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "复核要几天之内提",
+        "要是我先替他垫上了 能找他要回来吗",
+        "去年工地上砸伤了腿 住了两个月院",  # what happened before, nothing of danger now, no question
+    ],
+)
 def test_a_question_the_classifier_alone_took_for_an_emergency_is_answered_not_paused(text):
-    """No word of danger and no safety-net hint: one line of emergency numbers, then the legal answer."""
+    """No word of danger and no safety-net hint, and a question or an account of the past: one line of emergency
+    numbers, then the legal answer."""
     events, messages = run(ActionEmergency, make_tracker(text, "emergency"))
     assert messages[0]["text"] == emergency.SAFETY_NOTE
     assert not any(e.get("event") == "pause" for e in events)
@@ -175,6 +183,9 @@ def test_an_exclamation_or_a_word_of_danger_stays_an_emergency():
         ("能不能快点", "violence"),
     ]:
         assert not emergency.is_question_without_danger(text, hint)
+    # An account of the past with danger now still pauses.
+    events, _ = run(ActionEmergency, make_tracker("去年就被他砍伤过 现在他又拿着刀在门口", "emergency"))
+    assert events == PAUSE
 
 
 def test_emergency_inside_a_form_stops_it():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, retrieval
@@ -88,3 +89,32 @@ def test_a_follow_up_the_classifier_could_not_place_is_answered_on_its_topic(tin
     dispatcher = CollectingDispatcher()
     ActionFallback().run(dispatcher, tracker, {})
     assert [m["text"] for m in dispatcher.messages] == [FALLBACK_FIRST]
+
+
+def test_a_follow_up_the_classifier_found_vague_is_answered_and_starts_no_form(tiny_kb, monkeypatch):
+    """'我该去找谁' after an answer: the answer on the topic, then listening (the rule's clarify_form is skipped)."""
+    from rasa_sdk.events import FollowupAction
+
+    from actions.flows.clarify import ActionStartClarify
+
+    monkeypatch.setattr(knowledge, "_kb", KnowledgeBase(tiny_kb))
+    tracker = make_tracker(
+        "我该去找谁",
+        "vague_question",
+        history=_after_an_answer(),
+        slots={"dispute_type": "劳动工资"},
+        entities=[],
+    )
+    dispatcher = CollectingDispatcher()
+    events = ActionStartClarify().run(dispatcher, tracker, {})
+    assert events[-1] == FollowupAction("action_listen")
+    assert any((m.get("custom") or {}).get("citations") for m in dispatcher.messages)
+    # An earlier answer is topic enough, also when no dispute type was recognised.
+    tracker = make_tracker("我该去找谁", "vague_question", history=_after_an_answer(), entities=[])
+    dispatcher = CollectingDispatcher()
+    assert ActionStartClarify().run(dispatcher, tracker, {})[-1] == FollowupAction("action_listen")
+    # The same words as the conversation's first message start the clarifying questions.
+    tracker = make_tracker("我该去找谁", "vague_question", entities=[])
+    events = ActionStartClarify().run(CollectingDispatcher(), tracker, {})
+    assert events[0] == SlotSet("pending_question", "我该去找谁")
+    assert not any(e.get("event") == "followup" for e in events)
