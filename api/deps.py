@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Query, status
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from starlette.requests import HTTPConnection
 
+from api.db import Database
 from api.events import EventBus
+from api.limits import BackOff, RateLimiter, RedisBackOff, RedisRateLimiter
+from api.mediation import Publisher
 from api.messaging import ConversationRef, MessageFlow
+from api.metrics import Metrics
 from api.models import ROLE_ADMIN, Conversation, Mediator, MediatorSession, as_utc, utcnow
 from api.precedents import PrecedentPublisher
 from api.rasa_client import RasaClient
@@ -20,32 +26,78 @@ from api.security import hash_token, token_matches
 from core.settings import Settings
 from knowledge_base.search import KnowledgeBase
 
-
-def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    yield from request.app.state.db.session()
+# The getters take an HTTPConnection, so the same dependencies serve HTTP routes and WebSockets. Each reads
+# app.state when the request comes (tests replace some of its parts on a running app).
+ClientLimits = dict[str, RateLimiter | RedisRateLimiter]  # per client address, by what is counted
 
 
-def get_rasa(request: Request) -> RasaClient:
-    return request.app.state.rasa
+def get_settings_dep(conn: HTTPConnection) -> Settings:
+    return conn.app.state.settings
 
 
-def get_kb(request: Request) -> KnowledgeBase:
-    return request.app.state.kb
+def get_db(conn: HTTPConnection) -> Database:
+    return conn.app.state.db
 
 
-def get_bus(request: Request) -> EventBus:
-    return request.app.state.bus
+def get_rasa(conn: HTTPConnection) -> RasaClient:
+    return conn.app.state.rasa
+
+
+def get_kb(conn: HTTPConnection) -> KnowledgeBase:
+    return conn.app.state.kb
+
+
+def get_bus(conn: HTTPConnection) -> EventBus:
+    return conn.app.state.bus
+
+
+def get_metrics(conn: HTTPConnection) -> Metrics:
+    return conn.app.state.metrics
+
+
+def get_client_limits(conn: HTTPConnection) -> ClientLimits:
+    return conn.app.state.client_limits
+
+
+def get_login_backoff(conn: HTTPConnection) -> BackOff | RedisBackOff:
+    return conn.app.state.login_backoff
+
+
+def get_password_checks(conn: HTTPConnection) -> threading.BoundedSemaphore:
+    return conn.app.state.password_checks
+
+
+def get_message_flow(conn: HTTPConnection) -> MessageFlow:
+    return conn.app.state.messages
+
+
+def get_precedent_publisher(conn: HTTPConnection) -> PrecedentPublisher:
+    return conn.app.state.precedents
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
+BusDep = Annotated[EventBus, Depends(get_bus)]
+RasaDep = Annotated[RasaClient, Depends(get_rasa)]
+KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_kb)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ClientLimitsDep = Annotated[ClientLimits, Depends(get_client_limits)]
+LoginBackoffDep = Annotated[BackOff | RedisBackOff, Depends(get_login_backoff)]
+PasswordChecksDep = Annotated[threading.BoundedSemaphore, Depends(get_password_checks)]
+MessageFlowDep = Annotated[MessageFlow, Depends(get_message_flow)]
+PrecedentPublisherDep = Annotated[PrecedentPublisher, Depends(get_precedent_publisher)]
+
+
+def get_session(db: DatabaseDep) -> Iterator[Session]:
+    yield from db.session()
+
+
+def get_publisher(bus: BusDep, settings: SettingsDep) -> Publisher:
+    return Publisher(bus, settings.handoff_default_wait_s)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-BusDep = Annotated[EventBus, Depends(get_bus)]
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-RasaDep = Annotated[RasaClient, Depends(get_rasa)]
-KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_kb)]
+PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 
 
 def _bearer(authorization: str | None) -> str | None:
@@ -125,32 +177,23 @@ ConversationTokenDep = Annotated[str | None, Depends(conversation_token)]
 
 
 def get_conversation(
-    conversation_id: str, request: Request, session: SessionDep, supplied: ConversationTokenDep
+    conversation_id: str, session: SessionDep, settings: SettingsDep, supplied: ConversationTokenDep
 ) -> Conversation:
-    return _authenticated(
-        session, conversation_id, supplied, request.app.state.settings.resident_token_idle_s
-    )
+    return _authenticated(session, conversation_id, supplied, settings.resident_token_idle_s)
 
 
 def get_conversation_ref(
-    conversation_id: str, request: Request, supplied: ConversationTokenDep
+    conversation_id: str, db: DatabaseDep, settings: SettingsDep, supplied: ConversationTokenDep
 ) -> ConversationRef:
     """The authenticated conversation, checked in a transaction of its own that is over before the route runs
     (the message route must hold no connection while the bot thinks)."""
-    with request.app.state.db.sessions() as session:
-        conversation = _authenticated(
-            session, conversation_id, supplied, request.app.state.settings.resident_token_idle_s
-        )
+    with db.sessions() as session:
+        conversation = _authenticated(session, conversation_id, supplied, settings.resident_token_idle_s)
         return ConversationRef(id=conversation.id, region=conversation.region)
-
-
-def get_message_flow(request: Request) -> MessageFlow:
-    return request.app.state.messages
 
 
 ConversationDep = Annotated[Conversation, Depends(get_conversation)]
 ConversationRefDep = Annotated[ConversationRef, Depends(get_conversation_ref)]
-MessageFlowDep = Annotated[MessageFlow, Depends(get_message_flow)]
 
 
 def mediator_for_token(session: Session, token: str | None) -> Mediator | None:
@@ -190,10 +233,3 @@ def get_admin(mediator: MediatorDep) -> Mediator:
 
 
 AdminDep = Annotated[Mediator, Depends(get_admin)]
-
-
-def get_precedent_publisher(request: Request) -> PrecedentPublisher:
-    return request.app.state.precedents
-
-
-PrecedentPublisherDep = Annotated[PrecedentPublisher, Depends(get_precedent_publisher)]

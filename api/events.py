@@ -40,6 +40,9 @@ class Subscription(Protocol):
 
     def add(self, channel: str) -> None: ...
 
+    def deliver_threadsafe(self, event: dict[str, Any]) -> None:
+        """Queue an event for this subscriber alone, from any thread."""
+
     def end(self) -> None:
         """Make `get()` return None after what is queued (thread-safe)."""
 

@@ -290,6 +290,17 @@ def publish(bus: EventBus, session: Session, outbox: Outbox, default_wait_s: int
     outbox.queue_changed = False
 
 
+@dataclass(frozen=True)
+class Publisher:
+    """`publish` with this gateway's bus and default wait per place in the queue."""
+
+    bus: EventBus
+    default_wait_s: int
+
+    def __call__(self, session: Session, outbox: Outbox) -> None:
+        publish(self.bus, session, outbox, self.default_wait_s)
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Handoffs
 
