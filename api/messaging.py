@@ -40,7 +40,8 @@ from api import mediation
 from api.db import get_existing
 from api.events import conversation_channel
 from api.limits import too_many
-from api.mediation import Conflict, HandoffRequest, Outbox
+from api.mediation import Conflict, HandoffRequest, Outbox, Publisher
+from api.metrics import Metrics
 from api.models import BOT, CLOSED, WAITING, Conversation, Message, Transition, as_utc, utcnow
 from api.rasa_client import BotReply, RasaUnavailable
 from api.schemas import MessageIn, MessageReply, QueueInfo, Reply
@@ -115,6 +116,10 @@ class MessageFlow:
         self._slots_loop: asyncio.AbstractEventLoop | None = None
         # Completion times of the latest answers, for Retry-After (bounded: a busy gateway answers for weeks).
         self._answered: deque[float] = deque(maxlen=ANSWERED_KEPT)
+
+    @property
+    def publisher(self) -> Publisher:
+        return Publisher(self.state.bus, self.settings.handoff_default_wait_s)
 
     # -- the request -------------------------------------------------------------------------------------------
 
@@ -262,7 +267,7 @@ class MessageFlow:
                     raise
                 return self._duplicate(session, existing)
             self.state.metrics.messages.labels("resident").inc()
-            mediation.publish(self.state.bus, session, outbox, settings.handoff_default_wait_s)
+            self.publisher(session, outbox)
             session.refresh(conversation)
             if conversation.mode != BOT:
                 # A mediator owns the conversation (or the resident is waiting for one): Rasa never sees it.
@@ -309,10 +314,18 @@ class MessageFlow:
                 replies.append(reply_of(msg))
             session.commit()
             state.metrics.messages.labels("bot").inc(len(replies))
-            mediation.publish(state.bus, session, outbox, self.settings.handoff_default_wait_s)
+            self.publisher(session, outbox)
             queue = None
             if handoff_request is not None:
-                queue = open_handoff(state, session, conversation, handoff_request, source="bot", actor="bot")
+                queue = open_handoff(
+                    self.publisher,
+                    state.metrics,
+                    session,
+                    conversation,
+                    handoff_request,
+                    source="bot",
+                    actor="bot",
+                )
             session.refresh(conversation)
             return MessageReply(
                 mode=conversation.mode,
@@ -336,9 +349,10 @@ class MessageFlow:
             reply_to=resident_id,
         )
         session.commit()
-        mediation.publish(self.state.bus, session, outbox, self.settings.handoff_default_wait_s)
+        self.publisher(session, outbox)
         queue = open_handoff(
-            self.state,
+            self.publisher,
+            self.state.metrics,
             session,
             conversation,
             mediation.resident_request(session, conversation, HandoffReason.RESIDENT_REQUEST_BOT_DOWN),
@@ -490,7 +504,8 @@ def _since_last_transition(session: Session, resident: Message) -> bool:
 
 
 def open_handoff(
-    state: Any,
+    publish: Publisher,
+    metrics: Metrics,
     session: Session,
     conversation: Conversation,
     handoff_request: HandoffRequest,
@@ -500,7 +515,7 @@ def open_handoff(
 ) -> QueueInfo | None:
     """bot → waiting; if another request handed the conversation off in the meantime, that handoff stands."""
     outbox = Outbox()
-    default_wait_s = state.settings.handoff_default_wait_s
+    default_wait_s = publish.default_wait_s
     try:
         handoff, queue = mediation.open_handoff(
             session,
@@ -517,8 +532,8 @@ def open_handoff(
         log.info("conversation %s: no second handoff (%s)", conversation.id, exc)
         session.refresh(conversation)
         return queue_info(session, conversation, default_wait_s)
-    state.metrics.handoffs.labels(source, handoff.priority).inc()
-    mediation.publish(state.bus, session, outbox, default_wait_s)
+    metrics.handoffs.labels(source, handoff.priority).inc()
+    publish(session, outbox)
     return as_queue_info(queue)
 
 

@@ -19,7 +19,17 @@ from fastapi import APIRouter, Body, HTTPException, Request, Response, status
 from sqlalchemy import select
 
 from api import mediation
-from api.deps import ConversationDep, ConversationRefDep, MessageFlowDep, RasaDep, SessionDep, SettingsDep
+from api.deps import (
+    ClientLimitsDep,
+    ConversationDep,
+    ConversationRefDep,
+    MessageFlowDep,
+    MetricsDep,
+    PublisherDep,
+    RasaDep,
+    SessionDep,
+    SettingsDep,
+)
 from api.limits import client_address, too_many
 from api.messaging import CLOSED_DETAIL, HANDOFF_LIMIT_ZH, handoff_limit_en, open_handoff, queue_info
 from api.models import BOT, CLOSED, MEDIATOR, WAITING, Conversation, Handoff, as_utc
@@ -48,15 +58,19 @@ router = APIRouter(prefix="/api/conversations", tags=["conversations"])
     responses={429: {"description": "too many new conversations from this address"}},
 )
 def create_conversation(
-    request: Request, session: SessionDep, body: Annotated[ConversationCreate | None, Body()] = None
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limits: ClientLimitsDep,
+    body: Annotated[ConversationCreate | None, Body()] = None,
 ) -> ConversationCreated:
-    wait = request.app.state.client_limits["conversations"].hit(client_address(request))
+    wait = limits["conversations"].hit(client_address(request))
     if wait:
         raise too_many(
             wait,
             "新开咨询太频繁，",
             "Too many new conversations from this address (at most "
-            f"{request.app.state.settings.client_conversations_per_10_min} in 10 minutes)",
+            f"{settings.client_conversations_per_10_min} in 10 minutes)",
         )
     token = new_token()
     conversation = Conversation(
@@ -120,6 +134,10 @@ def request_mediator(
     conversation: ConversationDep,
     session: SessionDep,
     rasa: RasaDep,
+    settings: SettingsDep,
+    limits: ClientLimitsDep,
+    metrics: MetricsDep,
+    publish: PublisherDep,
     body: Annotated[HandoffRequestIn | None, Body()] = None,
 ) -> HandoffRequested:
     """The resident asks for a person directly (the widget's 找调解员 button): no bot involved."""
@@ -127,15 +145,15 @@ def request_mediator(
     if conversation.mode == CLOSED:
         raise HTTPException(status.HTTP_409_CONFLICT, CLOSED_DETAIL)
     if conversation.mode == BOT:
-        wait = request.app.state.client_limits["handoffs"].hit(client_address(request))
+        wait = limits["handoffs"].hit(client_address(request))
         if wait:
-            raise too_many(wait, HANDOFF_LIMIT_ZH, handoff_limit_en(request.app.state.settings))
+            raise too_many(wait, HANDOFF_LIMIT_ZH, handoff_limit_en(settings))
         reason = HandoffReason.RESIDENT_REQUEST
         handoff_request = mediation.resident_request(session, conversation, reason)
         if body and body.reason:
             handoff_request.summary = f"居民说明：“{body.reason.strip()}”。" + handoff_request.summary
         open_handoff(
-            request.app.state, session, conversation, handoff_request, source="resident", actor="resident"
+            publish, metrics, session, conversation, handoff_request, source="resident", actor="resident"
         )
         session.refresh(conversation)
         created = conversation.mode == WAITING
@@ -159,5 +177,5 @@ def request_mediator(
         mode=conversation.mode,
         handoff_id=handoff.id,
         created=created,
-        queue=queue_info(session, conversation, request.app.state.settings.handoff_default_wait_s),
+        queue=queue_info(session, conversation, settings.handoff_default_wait_s),
     )

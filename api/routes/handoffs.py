@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import mediation
-from api.deps import BusDep, MediatorDep, RasaDep, SessionDep
+from api.deps import MediatorDep, MetricsDep, PublisherDep, RasaDep, SessionDep
 from api.mediation import Conflict, Outbox
 from api.models import H_ACTIVE, H_WAITING, ROLE_ADMIN, Handoff, Mediator, Message, Precedent, utcnow
 from api.precedents import store_precedent
@@ -42,7 +42,6 @@ def _owned(session: Session, handoff_id: str, mediator: Mediator) -> Handoff:
 
 @router.get("")
 def list_handoffs(
-    request: Request,
     mediator: MediatorDep,
     session: SessionDep,
     status_: Annotated[Literal["waiting", "active", "released", "closed"], Query(alias="status")] = "waiting",
@@ -90,7 +89,7 @@ def read_handoff(handoff_id: str, mediator: MediatorDep, session: SessionDep) ->
 
 @router.post("/{handoff_id}/claim")
 def claim_handoff(
-    request: Request, handoff_id: str, mediator: MediatorDep, session: SessionDep, bus: BusDep
+    handoff_id: str, mediator: MediatorDep, session: SessionDep, metrics: MetricsDep, publish: PublisherDep
 ) -> dict:
     _get(session, handoff_id)
     outbox = Outbox()
@@ -99,22 +98,21 @@ def claim_handoff(
         session.commit()
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    state = request.app.state
     claimed_at = mediation.as_utc(handoff.claimed_at)
     assert claimed_at is not None  # claim() has just set it
-    state.metrics.handoff_wait.observe((claimed_at - mediation.as_utc(handoff.created_at)).total_seconds())
-    mediation.publish(bus, session, outbox, state.settings.handoff_default_wait_s)
+    metrics.handoff_wait.observe((claimed_at - mediation.as_utc(handoff.created_at)).total_seconds())
+    publish(session, outbox)
     return mediation.handoff_dict(handoff)
 
 
 @router.post("/{handoff_id}/messages", status_code=status.HTTP_201_CREATED)
 def mediator_message(
-    request: Request,
     handoff_id: str,
     body: MediatorMessageIn,
     mediator: MediatorDep,
     session: SessionDep,
-    bus: BusDep,
+    metrics: MetricsDep,
+    publish: PublisherDep,
 ) -> dict:
     handoff = _owned(session, handoff_id, mediator)
     if body.client_id:
@@ -145,14 +143,14 @@ def mediator_message(
     except IntegrityError as exc:
         session.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, "a message with this client_id already exists") from exc
-    request.app.state.metrics.messages.labels("mediator").inc()
-    mediation.publish(bus, session, outbox, request.app.state.settings.handoff_default_wait_s)
+    metrics.messages.labels("mediator").inc()
+    publish(session, outbox)
     return mediation.message_dict(msg)
 
 
 @router.post("/{handoff_id}/release")
 def release_handoff(
-    request: Request, handoff_id: str, mediator: MediatorDep, session: SessionDep, bus: BusDep, rasa: RasaDep
+    handoff_id: str, mediator: MediatorDep, session: SessionDep, publish: PublisherDep, rasa: RasaDep
 ) -> dict:
     """Back to the bot: the conversation is bot-owned again and Rasa gets the `resume` event."""
     handoff = _owned(session, handoff_id, mediator)
@@ -162,7 +160,7 @@ def release_handoff(
         session.commit()
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    mediation.publish(bus, session, outbox, request.app.state.settings.handoff_default_wait_s)
+    publish(session, outbox)
     resumed = True
     try:
         rasa.resume(handoff.conversation_id)
@@ -184,13 +182,11 @@ def release_handoff(
 
 @router.post("/{handoff_id}/close")
 def close_handoff(
-    request: Request,
     handoff_id: str,
     body: HandoffCloseIn,
     mediator: MediatorDep,
     session: SessionDep,
-    bus: BusDep,
-    background: BackgroundTasks,
+    publish: PublisherDep,
 ) -> dict:
     """Closed with an outcome; the case, anonymised, becomes a precedent the knowledge base can search."""
     handoff = _owned(session, handoff_id, mediator)
@@ -210,6 +206,6 @@ def close_handoff(
         session.commit()
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    mediation.publish(bus, session, outbox, request.app.state.settings.handoff_default_wait_s)
+    publish(session, outbox)
     # Not public yet: the mediator reviews the anonymised preview first (POST /api/precedents/{id}/approve).
     return mediation.handoff_dict(handoff) | {"precedent": precedent_out(precedent).model_dump(mode="json")}

@@ -41,7 +41,17 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api import mediation
-from api.deps import EXPIRED_DETAIL, mediator_for_token, resident_token_expired, touch_resident
+from api.db import Database
+from api.deps import (
+    EXPIRED_DETAIL,
+    BusDep,
+    DatabaseDep,
+    MetricsDep,
+    SettingsDep,
+    mediator_for_token,
+    resident_token_expired,
+    touch_resident,
+)
 from api.events import MEDIATORS, conversation_channel, mediator_channel
 from api.models import (
     H_ACTIVE,
@@ -57,6 +67,7 @@ from api.models import (
 )
 from api.schemas import unstorable
 from api.security import hash_token, token_matches
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -157,8 +168,10 @@ async def _refuse(ws: WebSocket, code: int, detail: str) -> None:
     await ws.close(code=code)
 
 
-def _resident_state(app, conversation_id: str, token: str | None, after: int | None) -> tuple[int, str, dict]:
-    with app.state.db.sessions() as session:
+def _resident_state(
+    db: Database, settings: Settings, conversation_id: str, token: str | None, after: int | None
+) -> tuple[int, str, dict]:
+    with db.sessions() as session:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:
             return 4404, "conversation not found", {}
@@ -166,7 +179,7 @@ def _resident_state(app, conversation_id: str, token: str | None, after: int | N
             return 4401, "conversation token required", {}
         if not token_matches(token, conversation.token_hash):
             return 4403, "wrong token for this conversation", {}
-        if resident_token_expired(conversation, app.state.settings.resident_token_idle_s):
+        if resident_token_expired(conversation, settings.resident_token_idle_s):
             return 4401, EXPIRED_DETAIL, {}  # the widget starts a new conversation
         touch_resident(session, conversation)
         hello: dict[str, Any] = {
@@ -177,9 +190,9 @@ def _resident_state(app, conversation_id: str, token: str | None, after: int | N
             "mediator": None,
         }
         if conversation.mode == WAITING:
-            hello["queue"] = mediation.queue_positions(
-                session, app.state.settings.handoff_default_wait_s
-            ).get(conversation_id)
+            hello["queue"] = mediation.queue_positions(session, settings.handoff_default_wait_s).get(
+                conversation_id
+            )
         if conversation.mode == MEDIATOR:
             handoff = mediation.open_handoff_of(session, conversation_id)
             hello["mediator"] = handoff.mediator.display_name if handoff and handoff.mediator else None
@@ -282,18 +295,25 @@ async def _serve(ws: WebSocket, sub, handle, close_code: int = 4408, control=Non
 
 @router.websocket("/ws/conversations/{conversation_id}")
 async def resident_socket(
-    ws: WebSocket, conversation_id: str, token: str | None = None, after: int | None = None
+    ws: WebSocket,
+    conversation_id: str,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    bus: BusDep,
+    metrics: MetricsDep,
+    token: str | None = None,
+    after: int | None = None,
 ) -> None:
-    app = ws.app
-    code, detail, hello = await run_in_threadpool(_resident_state, app, conversation_id, token, after)
+    code, detail, hello = await run_in_threadpool(
+        _resident_state, db, settings, conversation_id, token, after
+    )
     if code:
         await _refuse(ws, code, detail)
         return
-    bus = app.state.bus
     channel = conversation_channel(conversation_id)
     await ws.accept()
     sub = bus.subscribe([channel])  # before the hello, so nothing falls between the two
-    app.state.metrics.websockets.labels("resident").inc()
+    metrics.websockets.labels("resident").inc()
     try:
         await ws.send_json(hello)
         throttle = TypingThrottle()
@@ -317,16 +337,17 @@ async def resident_socket(
         await _serve(ws, sub, handle)
     finally:
         sub.close()
-        app.state.metrics.websockets.labels("resident").dec()
+        metrics.websockets.labels("resident").dec()
 
 
-def _mediator_of(app, token: str | None):
-    with app.state.db.sessions() as session:
+def _mediator_of(db: Database, token: str | None) -> dict[str, Any] | None:
+    with db.sessions() as session:
         mediator = mediator_for_token(session, token)
         if mediator is None:
             return None
         assert token  # mediator_for_token finds no mediator without a token
         row = session.get(MediatorSession, hash_token(token))
+        assert row is not None  # nor without its login row
         return {
             "id": mediator.id,
             "username": mediator.username,
@@ -336,16 +357,16 @@ def _mediator_of(app, token: str | None):
         }
 
 
-def _can_watch(app, conversation_id: str) -> bool:
-    with app.state.db.sessions() as session:
+def _can_watch(db: Database, conversation_id: str) -> bool:
+    with db.sessions() as session:
         return (
             session.scalar(select(Handoff.id).where(Handoff.conversation_id == conversation_id).limit(1))
             is not None
         )
 
 
-def _owns(app, mediator: dict, conversation_id: str) -> bool:
-    with app.state.db.sessions() as session:
+def _owns(db: Database, mediator: dict, conversation_id: str) -> bool:
+    with db.sessions() as session:
         handoff = session.scalar(
             select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status == H_ACTIVE)
         )
@@ -355,24 +376,29 @@ def _owns(app, mediator: dict, conversation_id: str) -> bool:
 
 
 @router.websocket("/ws/mediators")
-async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
-    app = ws.app
-    mediator = await run_in_threadpool(_mediator_of, app, token)
+async def mediator_socket(
+    ws: WebSocket,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    bus: BusDep,
+    metrics: MetricsDep,
+    token: str | None = None,
+) -> None:
+    mediator = await run_in_threadpool(_mediator_of, db, token)
     if mediator is None:
         await _refuse(ws, 4401, "login expired or invalid; please log in again")
         return
-    bus = app.state.bus
     await ws.accept()
     # Its own channel: a logout, disable or password change on any gateway reaches this socket.
     sub = bus.subscribe([MEDIATORS, mediator_channel(mediator["id"])])
-    app.state.metrics.websockets.labels("mediator").inc()
+    metrics.websockets.labels("mediator").inc()
     remaining = (mediator["expires_at"] - utcnow()).total_seconds()
     # The login expires while connected: the console is told and must log in again.
     loop = asyncio.get_running_loop()
     expiry = loop.call_later(max(0.0, remaining), sub.end)
     # And the login is checked again every so often, so that a change no gateway announced (an account disabled
     # or a password set with `fengqiao mediators …` on the command line) also ends the socket.
-    recheck_s = app.state.settings.mediator_socket_recheck_s
+    recheck_s = settings.mediator_socket_recheck_s
 
     rechecking: asyncio.TimerHandle  # bound below, once recheck exists
 
@@ -390,7 +416,7 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
             """The account changed: this login still valid (with the new name and role), or the socket ends."""
             if event.get("type") != "sessions_changed":
                 return False
-            fresh = await run_in_threadpool(_mediator_of, app, token)
+            fresh = await run_in_threadpool(_mediator_of, db, token)
             if fresh is None:
                 reason = str(event.get("reason") or "")
                 raise _Close(
@@ -409,7 +435,7 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
             ):  # NUL or a lone surrogate: no conversation has one, no query takes one
                 conversation_id = ""
             if kind == "watch" and conversation_id:
-                if await run_in_threadpool(_can_watch, app, conversation_id):
+                if await run_in_threadpool(_can_watch, db, conversation_id):
                     sub.add(conversation_channel(conversation_id))
                     await ws.send_json({"type": "watching", "conversation_id": conversation_id})
                 else:
@@ -419,7 +445,7 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
             elif kind == "typing" and conversation_id:
                 typing = bool(data.get("typing", True))
                 if throttle.allow(conversation_id, typing) and await run_in_threadpool(
-                    _owns, app, mediator, conversation_id
+                    _owns, db, mediator, conversation_id
                 ):
                     bus.publish(
                         conversation_channel(conversation_id),
@@ -439,4 +465,4 @@ async def mediator_socket(ws: WebSocket, token: str | None = None) -> None:
         expiry.cancel()
         rechecking.cancel()
         sub.close()
-        app.state.metrics.websockets.labels("mediator").dec()
+        metrics.websockets.labels("mediator").dec()

@@ -15,7 +15,16 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import AdminDep, BusDep, MediatorDep, SessionDep, _bearer
+from api.deps import (
+    AdminDep,
+    BusDep,
+    LoginBackoffDep,
+    MediatorDep,
+    PasswordChecksDep,
+    SessionDep,
+    SettingsDep,
+    _bearer,
+)
 from api.events import EventBus, mediator_channel
 from api.limits import client_address, too_many
 from api.mediation import audit, iso
@@ -80,7 +89,14 @@ LOGIN_BUSY_WAIT_S = 0.2  # how long a login waits for a free password check befo
         },
     },
 )
-def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOut:
+def login(
+    request: Request,
+    body: MediatorLogin,
+    session: SessionDep,
+    settings: SettingsDep,
+    backoff: LoginBackoffDep,
+    password_checks: PasswordChecksDep,
+) -> LoginOut:
     """Log in. Guessing is bounded three ways (api/limits.py `BackOff`, shared by every gateway through Redis):
 
     - Every attempt is counted as a failure *before* its password is checked, for the client address and for the
@@ -95,14 +111,12 @@ def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOu
     - At most `login_concurrency` argon2 checks run at once in this process; a login that finds none free
       within LOGIN_BUSY_WAIT_S gets 503 with Retry-After instead of queueing.
     """
-    state = request.app.state
     keys = {"client": client_address(request), "name": body.username.lower()}
-    backoff = state.login_backoff
     wait = backoff.attempt(keys)
     if wait:
         raise too_many(wait, "登录失败次数过多，", "Too many failed logins")
     mediator = session.scalar(select(Mediator).where(Mediator.username == body.username))
-    if not state.password_checks.acquire(timeout=LOGIN_BUSY_WAIT_S):
+    if not password_checks.acquire(timeout=LOGIN_BUSY_WAIT_S):
         backoff.refund(keys)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -112,7 +126,7 @@ def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOu
     try:
         ok = verify_password(mediator.password_hash if mediator else None, body.password)
     finally:
-        state.password_checks.release()
+        password_checks.release()
     if not ok or mediator is None or not mediator.active:
         audit(session, f"login:{body.username[:60]}", "mediator.login_failed")
         session.commit()
@@ -124,7 +138,7 @@ def login(request: Request, body: MediatorLogin, session: SessionDep) -> LoginOu
     if needs_rehash(mediator.password_hash):
         mediator.password_hash = hash_password(body.password)
     token = new_token()
-    expires = utcnow() + timedelta(seconds=state.settings.mediator_token_ttl_s)
+    expires = utcnow() + timedelta(seconds=settings.mediator_token_ttl_s)
     session.add(MediatorSession(token_hash=hash_token(token), mediator_id=mediator.id, expires_at=expires))
     audit(session, f"mediator:{mediator.username}", "mediator.login")
     session.commit()
@@ -164,19 +178,20 @@ def change_password(
     mediator: MediatorDep,
     session: SessionDep,
     bus: BusDep,
+    backoff: LoginBackoffDep,
+    password_checks: PasswordChecksDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> PasswordChanged:
     """A new password for the mediator logged in: every other login of the account ends, this one stays. The
     current password is checked under the same back-off and bound as a login (a stolen token must not become a
     way to guess the password without limit)."""
-    state = request.app.state
     actor = f"mediator:{mediator.username}"
     keys = {"client": client_address(request), "name": mediator.username.lower()}
-    wait = state.login_backoff.attempt(keys)
+    wait = backoff.attempt(keys)
     if wait:
         raise too_many(wait, "密码错误次数过多，", "Too many wrong passwords")
-    if not state.password_checks.acquire(timeout=LOGIN_BUSY_WAIT_S):
-        state.login_backoff.refund(keys)
+    if not password_checks.acquire(timeout=LOGIN_BUSY_WAIT_S):
+        backoff.refund(keys)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "请稍后再试。Too many password checks at once; try again in a moment.",
@@ -185,12 +200,12 @@ def change_password(
     try:
         ok = verify_password(mediator.password_hash, body.current_password)
     finally:
-        state.password_checks.release()
+        password_checks.release()
     if not ok:
         audit(session, actor, "mediator.password_change_failed")
         session.commit()
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
-    state.login_backoff.refund(keys)
+    backoff.refund(keys)
     mediator.password_hash = hash_password(body.new_password)
     ended = _end_sessions(session, mediator.id, keep=hash_token(_bearer(authorization) or ""))
     audit(session, actor, "mediator.password_change", sessions_ended=ended)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from api.deps import KnowledgeBaseDep
+from api.deps import ClientLimitsDep, KnowledgeBaseDep, SettingsDep
 from api.limits import client_address, too_many
 from knowledge_base.search import KnowledgeBaseNotBuilt
 
@@ -23,6 +23,8 @@ router = APIRouter(prefix="/api", tags=["knowledge"])
 def search(
     request: Request,
     kb: KnowledgeBaseDep,
+    settings: SettingsDep,
+    limits: ClientLimitsDep,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     kind: Literal["statute", "precedent"] | None = None,
@@ -30,13 +32,13 @@ def search(
 ):
     if not q.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "query is empty")
-    wait = request.app.state.client_limits["search"].hit(client_address(request), cost=math.ceil(k / 10))
+    wait = limits["search"].hit(client_address(request), cost=math.ceil(k / 10))
     if wait:
         raise too_many(
             wait,
             "检索太频繁，",
             "Too many searches from this address "
-            f"(at most {request.app.state.settings.client_search_cost_per_minute} a minute; "
+            f"(at most {settings.client_search_cost_per_minute} a minute; "
             "k results count as ceil(k/10) searches)",
         )
     try:
