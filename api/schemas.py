@@ -296,3 +296,76 @@ class PrecedentOut(BaseModel):
     reviewed_at: datetime | None = None
     published: bool
     error: str | None = None
+
+
+# The console's view of handoffs: api/mediation.py handoff_dict and message_dict, times as ISO 8601 strings.
+HandoffStatus = Literal["waiting", "active", "released", "closed"]
+
+
+class HandoffOut(BaseModel):
+    id: str
+    conversation_id: str
+    status: HandoffStatus
+    source: str
+    reason: str
+    priority: str
+    dispute_type: str | None
+    summary: str
+    suggested_citations: list[dict[str, Any]]
+    suggested_statutes: list[dict[str, Any]]
+    created_at: str | None
+    waiting_s: float
+    queue_position: int | None  # 1 = next; set by the waiting list and by reading a waiting handoff
+    mediator: str | None
+    mediator_username: str | None
+    claimed_at: str | None
+    released_at: str | None
+    closed_at: str | None
+    outcome: str | None
+    outcome_summary: str | None
+    follow_up_date: str | None
+    region: str | None
+
+
+class HandoffMessage(BaseModel):
+    """A stored message as it is; `mediator`, `event` and `display` only where the message has them."""
+
+    id: int
+    sender: str
+    text: str
+    created_at: str | None
+    citations: list[dict[str, Any]]
+    buttons: list[dict[str, Any]]
+    client_id: str | None
+    reply_to: int | None
+    mediator: str | None = None
+    event: dict[str, Any] | None = None
+    display: str | None = None
+
+
+class MediatorMessageOut(HandoffMessage):
+    duplicate: bool = (
+        False  # only sent (true) when the client_id was sent before: the first message, unchanged
+    )
+
+
+class PrecedentState(BaseModel):
+    id: str
+    status: Literal[PRECEDENT_STATUSES]  # type: ignore[valid-type]
+    published: bool
+    error: str | None
+
+
+class HandoffDetail(HandoffOut):
+    conversation_mode: str
+    messages: list[HandoffMessage]
+    mine: bool
+    precedent: PrecedentState | None = None  # only once the case is closed with a precedent
+
+
+class HandoffReleased(HandoffOut):
+    bot_resumed: bool  # false: Rasa did not get the `resume` event (the next resident message retries it)
+
+
+class HandoffClosed(HandoffOut):
+    precedent: PrecedentOut  # the draft, for the mediator to review

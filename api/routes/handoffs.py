@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
@@ -17,7 +17,18 @@ from api.models import H_ACTIVE, H_WAITING, ROLE_ADMIN, Handoff, Mediator, Messa
 from api.precedents import store_precedent
 from api.rasa_client import RasaUnavailable
 from api.routes.precedents import precedent_out
-from api.schemas import HandoffCloseIn, MediatorMessageIn
+from api.schemas import (
+    HandoffClosed,
+    HandoffCloseIn,
+    HandoffDetail,
+    HandoffMessage,
+    HandoffOut,
+    HandoffReleased,
+    HandoffStatus,
+    MediatorMessageIn,
+    MediatorMessageOut,
+    PrecedentState,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/handoffs", tags=["handoffs"])
@@ -40,28 +51,29 @@ def _owned(session: Session, handoff_id: str, mediator: Mediator) -> Handoff:
     return handoff
 
 
-@router.get("")
+@router.get("", response_model=list[HandoffOut])
 def list_handoffs(
     mediator: MediatorDep,
     session: SessionDep,
-    status_: Annotated[Literal["waiting", "active", "released", "closed"], Query(alias="status")] = "waiting",
+    status_: Annotated[HandoffStatus, Query(alias="status")] = "waiting",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict]:
+) -> list[HandoffOut]:
     """Waiting: urgent first, then longest waiting. Others: most recent first."""
     if status_ == H_WAITING:
         rows = mediation.waiting_queue(session)[:limit]
-        return [mediation.handoff_dict(h, position=i) for i, h in enumerate(rows, 1)]
+        return [HandoffOut(**mediation.handoff_dict(h, position=i)) for i, h in enumerate(rows, 1)]
     order = {
         "active": Handoff.claimed_at.desc(),
         "released": Handoff.released_at.desc(),
         "closed": Handoff.closed_at.desc(),
     }[status_]
     found = session.scalars(select(Handoff).where(Handoff.status == status_).order_by(order).limit(limit))
-    return [mediation.handoff_dict(h) for h in found]
+    return [HandoffOut(**mediation.handoff_dict(h)) for h in found]
 
 
-@router.get("/{handoff_id}")
-def read_handoff(handoff_id: str, mediator: MediatorDep, session: SessionDep) -> dict:
+# response_model_exclude_unset: the keys a message or the handoff does not have stay out, as before.
+@router.get("/{handoff_id}", response_model=HandoffDetail, response_model_exclude_unset=True)
+def read_handoff(handoff_id: str, mediator: MediatorDep, session: SessionDep) -> HandoffDetail:
     """The handoff and the conversation's whole transcript, the bot's part included."""
     handoff = _get(session, handoff_id)
     messages = session.scalars(
@@ -72,25 +84,27 @@ def read_handoff(handoff_id: str, mediator: MediatorDep, session: SessionDep) ->
         position = next(
             (i for i, h in enumerate(mediation.waiting_queue(session), 1) if h.id == handoff.id), None
         )
-    out = mediation.handoff_dict(handoff, position=position)
-    out["conversation_mode"] = handoff.conversation.mode
-    out["messages"] = [mediation.message_dict(m) for m in messages]
-    out["mine"] = handoff.mediator_id == mediator.id
+    out = HandoffDetail(
+        **mediation.handoff_dict(handoff, position=position),
+        conversation_mode=handoff.conversation.mode,
+        messages=[HandoffMessage(**mediation.message_dict(m)) for m in messages],
+        mine=handoff.mediator_id == mediator.id,
+    )
     precedent = session.scalar(select(Precedent).where(Precedent.handoff_id == handoff.id))
     if precedent is not None:
-        out["precedent"] = {
-            "id": precedent.id,
-            "status": precedent.status,
-            "published": precedent.published_at is not None,
-            "error": precedent.error,
-        }
+        out.precedent = PrecedentState(
+            id=precedent.id,
+            status=precedent.status,
+            published=precedent.published_at is not None,
+            error=precedent.error,
+        )
     return out
 
 
-@router.post("/{handoff_id}/claim")
+@router.post("/{handoff_id}/claim", response_model=HandoffOut)
 def claim_handoff(
     handoff_id: str, mediator: MediatorDep, session: SessionDep, metrics: MetricsDep, publish: PublisherDep
-) -> dict:
+) -> HandoffOut:
     _get(session, handoff_id)
     outbox = Outbox()
     try:
@@ -102,10 +116,15 @@ def claim_handoff(
     assert claimed_at is not None  # claim() has just set it
     metrics.handoff_wait.observe((claimed_at - mediation.as_utc(handoff.created_at)).total_seconds())
     publish(session, outbox)
-    return mediation.handoff_dict(handoff)
+    return HandoffOut(**mediation.handoff_dict(handoff))
 
 
-@router.post("/{handoff_id}/messages", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{handoff_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MediatorMessageOut,
+    response_model_exclude_unset=True,
+)
 def mediator_message(
     handoff_id: str,
     body: MediatorMessageIn,
@@ -113,7 +132,7 @@ def mediator_message(
     session: SessionDep,
     metrics: MetricsDep,
     publish: PublisherDep,
-) -> dict:
+) -> MediatorMessageOut:
     handoff = _owned(session, handoff_id, mediator)
     if body.client_id:
         existing = session.scalar(
@@ -122,7 +141,7 @@ def mediator_message(
             )
         )
         if existing is not None:
-            return mediation.message_dict(existing) | {"duplicate": True}
+            return MediatorMessageOut(**mediation.message_dict(existing), duplicate=True)
     outbox = Outbox()
     payload = {
         "mediator": mediator.display_name,
@@ -145,13 +164,13 @@ def mediator_message(
         raise HTTPException(status.HTTP_409_CONFLICT, "a message with this client_id already exists") from exc
     metrics.messages.labels("mediator").inc()
     publish(session, outbox)
-    return mediation.message_dict(msg)
+    return MediatorMessageOut(**mediation.message_dict(msg))
 
 
-@router.post("/{handoff_id}/release")
+@router.post("/{handoff_id}/release", response_model=HandoffReleased)
 def release_handoff(
     handoff_id: str, mediator: MediatorDep, session: SessionDep, publish: PublisherDep, rasa: RasaDep
-) -> dict:
+) -> HandoffReleased:
     """Back to the bot: the conversation is bot-owned again and Rasa gets the `resume` event."""
     handoff = _owned(session, handoff_id, mediator)
     outbox = Outbox()
@@ -177,17 +196,17 @@ def release_handoff(
         delivered=resumed,
     )
     session.commit()
-    return mediation.handoff_dict(handoff) | {"bot_resumed": resumed}
+    return HandoffReleased(**mediation.handoff_dict(handoff), bot_resumed=resumed)
 
 
-@router.post("/{handoff_id}/close")
+@router.post("/{handoff_id}/close", response_model=HandoffClosed)
 def close_handoff(
     handoff_id: str,
     body: HandoffCloseIn,
     mediator: MediatorDep,
     session: SessionDep,
     publish: PublisherDep,
-) -> dict:
+) -> HandoffClosed:
     """Closed with an outcome; the case, anonymised, becomes a precedent the knowledge base can search."""
     handoff = _owned(session, handoff_id, mediator)
     outbox = Outbox()
@@ -208,4 +227,4 @@ def close_handoff(
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     publish(session, outbox)
     # Not public yet: the mediator reviews the anonymised preview first (POST /api/precedents/{id}/approve).
-    return mediation.handoff_dict(handoff) | {"precedent": precedent_out(precedent).model_dump(mode="json")}
+    return HandoffClosed(**mediation.handoff_dict(handoff), precedent=precedent_out(precedent))
