@@ -189,6 +189,16 @@ class MediatorOut(BaseModel):
     created_at: str | None = None  # ISO 8601, as the other account routes write it
 
 
+class AuditEntryOut(BaseModel):
+    id: int
+    at: str | None  # ISO 8601
+    actor: str
+    action: str
+    conversation_id: str | None
+    handoff_id: str | None
+    detail: dict[str, Any]
+
+
 class MediatorUpdate(RequestBody):
     """What an administrator may change of an account; fields left out stay as they are. `active: false` ends
     every login of the account at once (its open consoles too, on every gateway)."""

@@ -30,6 +30,7 @@ from api.limits import client_address, too_many
 from api.mediation import audit, iso
 from api.models import AuditEntry, Mediator, MediatorSession, utcnow
 from api.schemas import (
+    AuditEntryOut,
     LoginOut,
     MediatorCreate,
     MediatorLogin,
@@ -43,15 +44,15 @@ from api.security import hash_password, hash_token, needs_rehash, new_token, ver
 router = APIRouter(prefix="/api", tags=["mediators"])
 
 
-def mediator_dict(m: Mediator) -> dict:
-    return {
-        "id": m.id,
-        "username": m.username,
-        "display_name": m.display_name,
-        "role": m.role,
-        "active": m.active,
-        "created_at": iso(m.created_at),
-    }
+def mediator_out(m: Mediator) -> MediatorOut:
+    return MediatorOut(
+        id=m.id,
+        username=m.username,
+        display_name=m.display_name,
+        role=m.role,
+        active=m.active,
+        created_at=iso(m.created_at),
+    )
 
 
 def sessions_changed(bus: EventBus, mediator_id: int, reason: str) -> None:
@@ -166,9 +167,9 @@ def logout(
         sessions_changed(bus, mediator.id, "logout")
 
 
-@router.get("/mediators/me")
-def me(mediator: MediatorDep) -> dict:
-    return mediator_dict(mediator)
+@router.get("/mediators/me", response_model=MediatorOut)
+def me(mediator: MediatorDep) -> MediatorOut:
+    return mediator_out(mediator)
 
 
 @router.post("/mediators/me/password", response_model=PasswordChanged)
@@ -214,13 +215,13 @@ def change_password(
     return PasswordChanged(sessions_ended=ended)
 
 
-@router.get("/mediators")
-def list_mediators(admin: AdminDep, session: SessionDep) -> list[dict]:
-    return [mediator_dict(m) for m in session.scalars(select(Mediator).order_by(Mediator.id))]
+@router.get("/mediators", response_model=list[MediatorOut])
+def list_mediators(admin: AdminDep, session: SessionDep) -> list[MediatorOut]:
+    return [mediator_out(m) for m in session.scalars(select(Mediator).order_by(Mediator.id))]
 
 
-@router.post("/mediators", status_code=status.HTTP_201_CREATED)
-def create_mediator(body: MediatorCreate, admin: AdminDep, session: SessionDep) -> dict:
+@router.post("/mediators", status_code=status.HTTP_201_CREATED, response_model=MediatorOut)
+def create_mediator(body: MediatorCreate, admin: AdminDep, session: SessionDep) -> MediatorOut:
     mediator = Mediator(
         username=body.username,
         display_name=body.display_name or body.username,
@@ -236,13 +237,13 @@ def create_mediator(body: MediatorCreate, admin: AdminDep, session: SessionDep) 
         raise HTTPException(status.HTTP_409_CONFLICT, "username already taken") from exc
     audit(session, f"mediator:{admin.username}", "mediator.create", username=body.username, role=body.role)
     session.commit()
-    return mediator_dict(mediator)
+    return mediator_out(mediator)
 
 
 @router.patch("/mediators/{mediator_id}", response_model=MediatorOut)
 def update_mediator(
     mediator_id: int, body: MediatorUpdate, admin: AdminDep, session: SessionDep, bus: BusDep
-) -> dict:
+) -> MediatorOut:
     """Change an account's display name or role, or disable (every login ends at once) or enable it. An
     administrator cannot disable or demote their own account (there is always one administrator left)."""
     mediator = session.get(Mediator, mediator_id)
@@ -273,28 +274,28 @@ def update_mediator(
     if changed:
         # Disabled: its consoles close; a new name or role: they pick it up.
         sessions_changed(bus, mediator.id, "disabled" if ended or not mediator.active else "updated")
-    return mediator_dict(mediator)
+    return mediator_out(mediator)
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=list[AuditEntryOut])
 def audit_log(
     admin: AdminDep,
     session: SessionDep,
     conversation_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict]:
+) -> list[AuditEntryOut]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if conversation_id:
         query = query.where(AuditEntry.conversation_id == conversation_id)
     return [
-        {
-            "id": e.id,
-            "at": iso(e.at),
-            "actor": e.actor,
-            "action": e.action,
-            "conversation_id": e.conversation_id,
-            "handoff_id": e.handoff_id,
-            "detail": e.detail,
-        }
+        AuditEntryOut(
+            id=e.id,
+            at=iso(e.at),
+            actor=e.actor,
+            action=e.action,
+            conversation_id=e.conversation_id,
+            handoff_id=e.handoff_id,
+            detail=e.detail,
+        )
         for e in session.scalars(query)
     ]
