@@ -379,3 +379,47 @@ class HandoffReleased(HandoffOut):
 
 class HandoffClosed(HandoffOut):
     precedent: PrecedentOut  # the draft, for the mediator to review
+
+
+# GET /healthz and /livez. A check's `error` (and the others that are optional) only where it has them.
+CheckStatus = Literal["ok", "degraded", "down"]
+
+
+class CheckOut(BaseModel):
+    status: CheckStatus
+    error: str | None = None
+
+
+class RasaCheck(CheckOut):
+    model: str | None = None  # the loaded model's file name
+
+
+class KnowledgeBaseCheck(BaseModel):
+    status: CheckStatus
+    version: str | None = None
+    counts: dict[str, int] | None = None
+    dense: bool | None = None
+    error: str | None = None
+
+
+class HealthChecks(BaseModel):
+    rasa: RasaCheck
+    action_server: CheckOut
+    knowledge_base: KnowledgeBaseCheck
+    database: CheckOut
+
+
+class HealthOut(BaseModel):
+    status: CheckStatus
+    down: list[str]
+    degraded: list[str]
+    checks: HealthChecks
+
+
+class LiveChecks(BaseModel):
+    database: CheckOut
+
+
+class LiveOut(BaseModel):
+    status: CheckStatus
+    checks: LiveChecks
