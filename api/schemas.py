@@ -258,15 +258,47 @@ class HandoffCloseIn(RequestBody):
         return _trimmed(value, MAX_SUMMARY_CHARS, "summary")
 
 
-class SearchHit(Citation):
+class _Hit(BaseModel):
+    kind: str
+    id: str
+    text: str
+    status: str | None
+    score: float
+
+
+class StatuteHit(_Hit):
+    """A search hit on an article (knowledge_base.search.Hit.citation, with its rank and how it matched)."""
+
+    kind: Literal["statute"]
+    law: str
+    article_no: str | None
+    level: str | None
+    region: str | None
     rank: int
+    match: str
+
+
+class PrecedentHit(_Hit):
+    """A search hit on a precedent; `article_no` is always null."""
+
+    kind: Literal["precedent"]
+    title: str
+    article_no: None
+    category: str | None
+    outcome: str | None
+    cited_articles: list[str]
+    rank: int
+    match: str
+
+
+SearchHit = Annotated[StatuteHit | PrecedentHit, Field(discriminator="kind")]
 
 
 class SearchResults(BaseModel):
     query: str
     k: int
-    kind: str | None
-    hits: list[dict[str, Any]]
+    kind: Literal["statute", "precedent"] | None
+    hits: list[SearchHit]
 
 
 PRECEDENT_STATUSES = ("draft", "held", "approved", "rejected")

@@ -14,12 +14,17 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import ClientLimitsDep, KnowledgeBaseDep, SettingsDep
 from api.limits import client_address, too_many
+from api.schemas import SearchResults
 from knowledge_base.search import KnowledgeBaseNotBuilt
 
 router = APIRouter(prefix="/api", tags=["knowledge"])
 
 
-@router.get("/search", responses={429: {"description": "too many searches from this address"}})
+@router.get(
+    "/search",
+    response_model=SearchResults,
+    responses={429: {"description": "too many searches from this address"}},
+)
 def search(
     request: Request,
     kb: KnowledgeBaseDep,
@@ -29,7 +34,7 @@ def search(
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     kind: Literal["statute", "precedent"] | None = None,
     region: Annotated[str | None, Query(max_length=64)] = None,
-):
+) -> SearchResults:
     if not q.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "query is empty")
     wait = limits["search"].hit(client_address(request), cost=math.ceil(k / 10))
@@ -45,9 +50,11 @@ def search(
         hits = kb.search(q, k=k, kind=kind, region=region)
     except KnowledgeBaseNotBuilt as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    return {
-        "query": q,
-        "k": k,
-        "kind": kind,
-        "hits": [h.citation() | {"rank": h.rank, "match": h.match} for h in hits],
-    }
+    return SearchResults.model_validate(
+        {
+            "query": q,
+            "k": k,
+            "kind": kind,
+            "hits": [h.citation() | {"rank": h.rank, "match": h.match} for h in hits],
+        }
+    )
