@@ -6,7 +6,8 @@ A ranking over the whole corpus is led by the law that is largest and most often
 judicial interpretation (an unpaid migrant worker by the 保障农民工工资支付条例, support of parents by the
 老年人权益保障法, a loan's interest by the court's rules on private lending), and a question after the facts asks
 the way forward (去哪个法院告, 证据不够咋办, 调解协议他不履行有用吗, 去年的加班费还能要吗), which only the
-procedural law answers: the 人民调解法 for a mediation, the 劳动争议调解仲裁法 for a labour dispute (arbitration
+procedural law answers: the 人民调解法 for a mediation, the 法律援助法 for a resident who cannot pay a lawyer, the
+诉讼费用交纳办法 for what a lawsuit costs, the 劳动争议调解仲裁法 for a labour dispute (arbitration
 comes before a court, with its own time limit), the 农村土地承包经营纠纷调解仲裁法 for contracted land and the
 民事诉讼法 for going to court, evidence and enforcement.
 
@@ -25,6 +26,8 @@ MEDIATION_LAW = "中华人民共和国人民调解法"
 LABOUR_PROCEDURE_LAW = "中华人民共和国劳动争议调解仲裁法"
 LAND_PROCEDURE_LAW = "中华人民共和国农村土地承包经营纠纷调解仲裁法"
 CIVIL_PROCEDURE_LAW = "中华人民共和国民事诉讼法"
+LEGAL_AID_LAW = "中华人民共和国法律援助法"
+COURT_FEES = "诉讼费用交纳办法"
 
 LABOUR_TYPE = "劳动工资"
 LAND_TYPE = "土地承包"
@@ -111,14 +114,19 @@ PROCEDURE_TERMS = {
     LABOUR_PROCEDURE_LAW: "劳动争议 仲裁",
     LAND_PROCEDURE_LAW: "土地承包经营纠纷 调解 仲裁",
     CIVIL_PROCEDURE_LAW: "民事诉讼 人民法院",
+    LEGAL_AID_LAW: "法律援助",
+    COURT_FEES: "诉讼费用 交纳",
 }
 
 # A mediation by the people's mediation committee, or the agreement it produced.
 _MEDIATION = re.compile(r"调解协议|调委会|调解委员会|人民调解|调解书|(村|居)委会?.{0,4}调(了|解)|调解员")
+# No money for a lawyer, and what going to court costs.
+_LEGAL_AID = re.compile(r"法律援助|(请|找)不起律师|没钱(请|找)律师|免费(的)?律师|律师.{0,4}(太贵|请不起)")
+_FEES = re.compile(r"诉讼费|(打官司|起诉|告).{0,8}(多少钱|花钱|费用|要钱|划不来|贵)|(多少钱|费用).{0,4}(打官司|起诉)")
 # Going to court and what it takes there.
 _COURT = re.compile(
     r"起诉|去哪(里|儿)?告|(能|可以|想|要|去|怎么)告|告(他|她|他们|对方|到)|法院|打官司|诉讼|立案|管辖|传票|开庭|上诉"
-    r"|判决|判了|证据|证明|举证|鉴定|申请执行|强制执行|执行|不履行|(一起|联名|集体)(去)?(告|起诉)"
+    r"|判决|判了|证据|证明|举证|鉴定|申请执行|强制执行|执行|不履行|(一起|联名|集体)(去)?(告|起诉)|冻结|保全|查封"
 )
 # Where to take the dispute, without naming a court: a civil dispute can go to the people's mediation committee
 # first, free of charge.
@@ -137,6 +145,10 @@ def procedure_law(question: str, dispute_type: str | None) -> str | None:
     text = question or ""
     if _MEDIATION.search(text):
         return MEDIATION_LAW
+    if _LEGAL_AID.search(text):
+        return LEGAL_AID_LAW
+    if _FEES.search(text):
+        return COURT_FEES
     court = bool(_COURT.search(text))
     where = bool(_WHERE.search(text))
     if dispute_type == LABOUR_TYPE and (court or where or _ARBITRATION.search(text)):
