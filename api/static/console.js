@@ -31,7 +31,6 @@
   var current = null;          // the handoff shown, with its messages
   var seen = {};
   var attached = [];
-  var ws = null, wsRetry = 0, wsTimer = null;
   var lastTyping = 0, typingTimer = null;
 
   function load() { try { return JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null"); } catch (e) { return null; } }
@@ -95,7 +94,7 @@
     sessionStorage.removeItem(TOKEN_KEY);
     // Remembered so that the reason survives a reload that races with the request that found the expiry.
     if (expired) sessionStorage.setItem(EXPIRED_KEY, "1"); else sessionStorage.removeItem(EXPIRED_KEY);
-    if (ws) { var old = ws; ws = null; old.close(); }
+    live.close();
     showLogin(expired ? (ENDED_TEXT[endedReason] || EXPIRED_TEXT) : "");
     endedReason = null;
   }
@@ -121,7 +120,7 @@
     $("main-view").hidden = false;
     $("whoami").textContent = auth.display_name + (auth.role === "admin" ? "（管理员）" : "");
     refreshLists();
-    connect();
+    live.connect();
   }
 
   // ----- queue -------------------------------------------------------------------------------------------
@@ -172,8 +171,8 @@
   // ----- one conversation --------------------------------------------------------------------------------
   function open(id) {
     return api("/api/handoffs/" + id).then(function (h) {
-      if (current && ws && ws.readyState === 1 && current.conversation_id !== h.conversation_id) {
-        ws.send(JSON.stringify({type: "unwatch", conversation_id: current.conversation_id}));
+      if (current && live.isOpen() && current.conversation_id !== h.conversation_id) {
+        live.send({type: "unwatch", conversation_id: current.conversation_id});
       }
       current = h;
       seen = {};
@@ -416,9 +415,9 @@
   });
   $("reply-text").addEventListener("input", function () {
     var now = Date.now();
-    if (!current || !ws || ws.readyState !== 1 || now - lastTyping < 2000) return;
+    if (!current || !live.isOpen() || now - lastTyping < 2000) return;
     lastTyping = now;
-    ws.send(JSON.stringify({type: "typing", conversation_id: current.conversation_id}));
+    live.send({type: "typing", conversation_id: current.conversation_id});
   });
 
   // ----- search ------------------------------------------------------------------------------------------
@@ -440,41 +439,30 @@
 
   // ----- live --------------------------------------------------------------------------------------------
   function watch() {
-    if (current && ws && ws.readyState === 1) {
-      ws.send(JSON.stringify({type: "watch", conversation_id: current.conversation_id}));
+    if (current && live.isOpen()) {
+      live.send({type: "watch", conversation_id: current.conversation_id});
     }
   }
 
-  function connect() {
-    if (!auth) return;
-    clearTimeout(wsTimer);
-    var proto = location.protocol === "https:" ? "wss:" : "ws:";
-    var socket = new WebSocket(proto + "//" + location.host + "/ws/mediators?token=" + encodeURIComponent(auth.token));
-    ws = socket;
-    socket.onopen = function () {
-      wsRetry = 0;
+  var live = window.Fengqiao.reconnecting({
+    wanted: function () { return auth; },
+    path: function () { return "/ws/mediators?token=" + encodeURIComponent(auth.token); },
+    onOpen: function () {
       $("live").className = "live on";
       watch();
       refreshLists();
       if (current) open(current.id);
-    };
-    socket.onmessage = function (ev) {
-      var e;
-      try { e = JSON.parse(ev.data); } catch (x) { return; }
-      onEvent(e);
-    };
-    socket.onclose = function (ev) {
-      if (ws !== socket) return;
-      ws = null;
+    },
+    onEvent: onEvent,
+    onClose: function (ev) {
       $("live").className = "live off";
-      if (ev.code === 4401) {
-        api("/api/mediators/me").then(function () { wsTimer = setTimeout(connect, 500); }).catch(function () {});
-        return;
+      if (ev.code === 4401) {  // the login may have ended: back only if it still works (else logout() ran)
+        api("/api/mediators/me").then(function () { live.later(500); }).catch(function () {});
+        return true;
       }
-      wsRetry = Math.min(wsRetry + 1, 6);
-      wsTimer = setTimeout(connect, Math.min(15000, 500 * Math.pow(2, wsRetry)));
-    };
-  }
+      return false;
+    }
+  });
 
   function onEvent(e) {
     if (e.type === "error" && e.reason) {

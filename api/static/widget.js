@@ -29,7 +29,7 @@
   var seen = {};            // server message id -> row element
   var pendingRows = {};     // client_id -> row element
   var lastId = 0;
-  var ws = null, wsRetry = 0, wsTimer = null, wsWanted = true;
+  var wsWanted = true;
   var flushing = false, flushTimer = null;
   var typingTimer = null, lastTypingSent = 0;
   var bannerTimer = null;
@@ -355,34 +355,24 @@
   }
 
   // ----- live events -------------------------------------------------------------------------------------
-  function connect() {
-    if (!conv || !wsWanted) return;
-    clearTimeout(wsTimer);
-    var proto = location.protocol === "https:" ? "wss:" : "ws:";
-    var url = proto + "//" + location.host + "/ws/conversations/" + encodeURIComponent(conv.conversation_id) +
-      "?token=" + encodeURIComponent(conv.token) + "&after=" + lastId;
-    var socket = new WebSocket(url);
-    ws = socket;
-    socket.onopen = function () {
-      wsRetry = 0;
+  var live = window.Fengqiao.reconnecting({
+    wanted: function () { return conv && wsWanted; },
+    path: function () {
+      return "/ws/conversations/" + encodeURIComponent(conv.conversation_id) +
+        "?token=" + encodeURIComponent(conv.token) + "&after=" + lastId;
+    },
+    onOpen: function () {
       net.hidden = true;
       flush();
-    };
-    socket.onmessage = function (ev) {
-      var event;
-      try { event = JSON.parse(ev.data); } catch (e) { return; }
-      onEvent(event);
-    };
-    socket.onclose = function (ev) {
-      if (ws !== socket) return;
-      ws = null;
-      if (ev.code === 4401) { expired(); return; }
-      if (ev.code === 4403 || ev.code === 4404) { startNew(); return; }
+    },
+    onEvent: onEvent,
+    onClose: function (ev) {
+      if (ev.code === 4401) { expired(); return true; }
+      if (ev.code === 4403 || ev.code === 4404) { startNew(); return true; }
       net.hidden = false;
-      wsRetry = Math.min(wsRetry + 1, 6);
-      wsTimer = setTimeout(connect, Math.min(15000, 500 * Math.pow(2, wsRetry)));
-    };
-  }
+      return false;
+    }
+  });
 
   function onEvent(e) {
     if (e.type === "hello") {
@@ -401,11 +391,11 @@
   }
 
   function sendTyping() {
-    if (!ws || ws.readyState !== 1 || mode !== "mediator") return;
+    if (!live.isOpen() || mode !== "mediator") return;
     var now = Date.now();
     if (now - lastTypingSent < 2000) return;
     lastTypingSent = now;
-    ws.send(JSON.stringify({type: "typing"}));
+    live.send({type: "typing"});
   }
 
   // ----- start -------------------------------------------------------------------------------------------
@@ -420,7 +410,7 @@
     if (conv) localStorage.removeItem(outboxKey());
     conv = null;
     localStorage.removeItem(CONV_KEY);
-    if (ws) { var old = ws; ws = null; old.close(); }
+    live.close();
     reset();
     starting = api("/api/conversations", {method: "POST", body: "{}"}).then(function (created) {
       starting = null;
@@ -435,7 +425,7 @@
       if (early.length) setOutbox(outbox().concat(early));
       localStorage.removeItem(EARLY_KEY);
       early.forEach(function (item) { if (!pendingRows[item.client_id]) renderPending(item); });
-      connect();
+      live.connect();
       flush();
     }, function (err) {
       starting = null;
@@ -467,7 +457,7 @@
       setOutbox(outbox().filter(function (x) { return !known[x.client_id]; }));
       outbox().forEach(renderPending);
       scrollDown(true);
-      connect();
+      live.connect();
     }).catch(function (err) {
       if (err.status === 401) return expired();
       if (err.status) return startNew();
@@ -522,10 +512,10 @@
   applyFont(localStorage.getItem(FONT_KEY) === "1");
 
   $("new-conversation").addEventListener("click", function () { startNew(); });
-  window.addEventListener("online", function () { flush(); if (!ws) connect(); });
+  window.addEventListener("online", function () { flush(); if (!live.hasSocket()) live.connect(); });
   window.addEventListener("offline", function () { net.hidden = false; });
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) { flush(); if (!ws) connect(); }
+    if (!document.hidden) { flush(); if (!live.hasSocket()) live.connect(); }
   });
 
   start().catch(function (e) { showBanner("urgent", "无法连接服务：" + e.message); });

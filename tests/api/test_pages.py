@@ -22,7 +22,7 @@ def test_widget_and_console_pages(client):
 
 
 def test_front_end_never_writes_html_from_data(client):
-    for name in ("widget.js", "console.js"):
+    for name in ("widget.js", "console.js", "reconnect.js"):
         source = client.get(f"/static/{name}").text
         assert (
             "innerHTML" not in source
