@@ -17,15 +17,13 @@ from typing import Any
 
 import httpx
 
+from knowledge_base.jsonl import read_jsonl
+
 PREFIX = "中华人民共和国"
 
 
 def _law(title: str) -> str:
     return title.removeprefix(PREFIX).strip()
-
-
-def load(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def cited_laws(reply: dict[str, Any]) -> set[str]:
@@ -107,7 +105,7 @@ def add_arguments(p: Any) -> None:
 
 
 def command(args: Any) -> int:
-    conversations = load(args.file)
+    conversations = read_jsonl(args.file)
     if args.url:
         result = run(args.url, conversations)
     else:

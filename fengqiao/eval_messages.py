@@ -23,11 +23,9 @@ from typing import Any
 
 import httpx
 
+from knowledge_base.jsonl import read_jsonl
+
 _NUMBER_RE = re.compile(r"(?<!\d)(110|119|120|122|12356|12338|12355|400-161-9995)(?!\d)")
-
-
-def load(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def send_one(client: httpx.Client, text: str) -> dict[str, Any]:
@@ -127,7 +125,7 @@ def run_emergencies(client: httpx.Client, rows: list[dict[str, Any]]) -> dict[st
 
 
 def _command(args: Any, run: Callable[[httpx.Client, list[dict[str, Any]]], dict[str, Any]]) -> int:
-    rows = load(args.file)
+    rows = read_jsonl(args.file)
 
     def evaluate(url: str) -> dict[str, Any]:
         with httpx.Client(base_url=url, timeout=60.0) as client:

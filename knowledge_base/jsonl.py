@@ -39,3 +39,8 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(row, dict):
                 raise ValueError(f"{name} line {line_no}: not a JSON object")
             yield line_no, row
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every object of the file, in order (blank lines skipped; errors as `iter_jsonl`'s)."""
+    return [row for _, row in iter_jsonl(path)]

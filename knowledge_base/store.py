@@ -26,6 +26,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from knowledge_base.jsonl import iter_jsonl
 from knowledge_base.records import Record
 
 log = logging.getLogger(__name__)
@@ -202,8 +203,7 @@ def write_records(path: Path, records: Iterable[Record]) -> None:
 
 
 def read_records(path: Path) -> list[Record]:
-    with path.open(encoding="utf-8") as fh:
-        return [Record.from_dict(json.loads(line)) for line in fh if line.strip()]
+    return [Record.from_dict(row) for _, row in iter_jsonl(path)]  # streamed: no list of dicts held
 
 
 def read_manifest(version_dir: Path) -> dict:

@@ -20,6 +20,7 @@ from actions.actions import ActionAnswerLegalQuestion
 from actions.answer import ACTION_BUTTONS, DISCLAIMER, INVALID_STATUSES, compose_answer, guide_lines
 from core.settings import Settings
 from knowledge_base.articles import shipped_articles
+from knowledge_base.jsonl import read_jsonl
 from knowledge_base.search import KnowledgeBase
 from tests.actions.trackers import make_tracker
 
@@ -30,7 +31,7 @@ RESET = [SlotSet("pending_question", None), SlotSet("clarify_detail", None), Slo
 
 
 def examples() -> list[dict]:
-    return [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_jsonl(EXAMPLES)
 
 
 @pytest.fixture(scope="module")

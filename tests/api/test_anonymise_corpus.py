@@ -20,7 +20,6 @@ is a regression."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,6 +28,7 @@ import pytest
 from api.anonymise import Anonymiser
 from api.models import Precedent
 from api.precedents import _check, draft_fields, held_reasons
+from knowledge_base.jsonl import read_jsonl
 
 DATA = Path(__file__).parent / "data"
 CORPORA = sorted(p.name for p in DATA.glob("pii_corpus*.jsonl"))
@@ -52,9 +52,7 @@ KNOWN_MISSES = {
 
 
 def load(name: str) -> list[dict]:
-    return [
-        json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    return read_jsonl(DATA / name)
 
 
 def as_precedent(text: str) -> Precedent:
@@ -117,7 +115,7 @@ def test_legal_questions_without_identifiers_are_left_as_they_are():
     the anonymiser must leave nearly all of them alone (jieba tags words such as 许可, 钱财, 封锁 as names)."""
     import random
 
-    rows = [json.loads(line) for line in STARD_TRAIN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_jsonl(STARD_TRAIN)
     sample = random.Random(1).sample(rows, 400)
     changed = [(r["question"], out) for r in sample if (out := Anonymiser()(r["question"])) != r["question"]]
     print(f"\n{len(changed)} of 400 changed")

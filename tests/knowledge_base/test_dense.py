@@ -7,6 +7,7 @@ import shutil
 from knowledge_base import store
 from knowledge_base.build import add_dense, build
 from knowledge_base.fusion import FusionWeights, fuse
+from knowledge_base.jsonl import read_jsonl
 from knowledge_base.search import KnowledgeBase
 
 
@@ -99,7 +100,7 @@ def test_rebuild_reuses_embeddings_of_unchanged_passages(tmp_path, tiny_files, b
         DenseIndex.load(first / "dense").vectors(), DenseIndex.load(second / "dense").vectors()
     )
 
-    rows = [json.loads(line) for line in tiny_files["statutes"].read_text(encoding="utf-8").splitlines()]
+    rows = read_jsonl(tiny_files["statutes"])
     rows[0]["text"] += "（修正后新增的一句。）"
     changed = tmp_path / "changed.jsonl"
     changed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
