@@ -122,7 +122,9 @@ PROCEDURE_TERMS = {
 _MEDIATION = re.compile(r"调解协议|调委会|调解委员会|人民调解|调解书|(村|居)委会?.{0,4}调(了|解)|调解员")
 # No money for a lawyer, and what going to court costs.
 _LEGAL_AID = re.compile(r"法律援助|(请|找)不起律师|没钱(请|找)律师|免费(的)?律师|律师.{0,4}(太贵|请不起)")
-_FEES = re.compile(r"诉讼费|(打官司|起诉|告).{0,8}(多少钱|花钱|费用|要钱|划不来|贵)|(多少钱|费用).{0,4}(打官司|起诉)")
+_FEES = re.compile(
+    r"诉讼费|(打官司|起诉|告).{0,8}(多少钱|花钱|费用|要钱|划不来|贵)|(多少钱|费用).{0,4}(打官司|起诉)"
+)
 # Going to court and what it takes there.
 _COURT = re.compile(
     r"起诉|去哪(里|儿)?告|(能|可以|想|要|去|怎么)告|告(他|她|他们|对方|到)|法院|打官司|诉讼|立案|管辖|传票|开庭|上诉"

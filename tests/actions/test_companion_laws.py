@@ -27,10 +27,10 @@ from actions.companion_laws import (
         ("去年的加班费现在还能要吗", "劳动工资", LABOUR_PROCEDURE_LAW),  # arbitration's own time limit
         ("打卡记录都在公司 我手上啥也没有 怎么证明", "劳动工资", LABOUR_PROCEDURE_LAW),
         ("去哪里解决 仲裁还是法院", "土地承包", LAND_PROCEDURE_LAW),
-        ("押金三千 去哪里要", "房屋租赁", MEDIATION_LAW),
+        ("押金三千 去哪里要", "房屋租赁", MEDIATION_LAW),  # where to go, no court named: mediation first
         ("我没工作 手里没钱请律师", None, LEGAL_AID_LAW),
         ("真要打官司得花多少钱", "婚姻家庭", COURT_FEES),
-        ("怕他把房子转走 能不能先冻结", None, CIVIL_PROCEDURE_LAW),  # where to go, no court named: mediation first
+        ("怕他把房子转走 能不能先冻结", None, CIVIL_PROCEDURE_LAW),
         ("去年的加班费现在还能要吗", None, None),  # a time limit, but of what kind of claim is not known
         ("他的狗把我咬了 能赔多少", None, None),  # the facts, not the way forward
     ],
