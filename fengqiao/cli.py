@@ -210,8 +210,8 @@ def _uses_shipped_encoder(kb) -> bool:
     """Tuning writes into the encoder's directory: never into the shipped one (its files are checksummed)."""
     from knowledge_base.encoder.bundle import BUNDLED_DIR
 
-    dense = kb.snapshot().manifest.get("dense") or {}
-    if dense.get("encoder_dir") and Path(dense["encoder_dir"]).resolve() == BUNDLED_DIR:
+    dense = kb.snapshot().manifest.dense
+    if dense is not None and dense.encoder_dir.resolve() == BUNDLED_DIR:
         print(
             "the knowledge base uses the shipped encoder, which is not tuned in place: train your own with "
             "`fengqiao train-encoder` (or rebuild the shipped one with `make encoder`)",
@@ -246,7 +246,8 @@ def _cmd_distill_encoder(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     kb = KnowledgeBase(settings.resolved_kb_dir)
-    teacher = Path((kb.snapshot().manifest.get("dense") or {}).get("encoder_dir", "encoder"))
+    dense = kb.snapshot().manifest.dense
+    teacher = dense.encoder_dir if dense is not None else Path("encoder")
     out = registry.encoders_dir(settings.data_dir) / f"{teacher.name}-L{args.layers}"
     config = DistillConfig(layers=args.layers, passages=args.passages, epochs=args.epochs, lr=args.lr)
     distill_passage_encoder(kb, out, config=config)
@@ -282,7 +283,7 @@ def _cmd_tune_fusion(args: argparse.Namespace) -> int:
     weights, best, grid = tune_fusion(
         kb, load_queries(Path(args.queries), "tune"), load_queries(Path(args.queries), "train")
     )
-    encoder_dir = Path(kb.snapshot().manifest["dense"]["encoder_dir"])
+    encoder_dir = kb.snapshot().manifest.require_dense().encoder_dir
     weights.save(
         encoder_dir, tuned_on="tune split (i % 10 == 3); law counts from the train split", tune_metrics=best
     )

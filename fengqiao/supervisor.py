@@ -335,7 +335,7 @@ class Stack:
         Readers switch to the new version atomically when it is ready (see knowledge_base.store)."""
         kb_dir = self.settings.resolved_kb_dir
         version = store.current_version_dir(kb_dir)
-        if version is None or store.read_manifest(version).get("dense"):
+        if version is None or store.read_manifest(version).dense is not None:
             return None
 
         def work() -> None:

@@ -20,6 +20,7 @@ from knowledge_base import store
 from knowledge_base.aliases import build_alias_map, short_names
 from knowledge_base.bm25_index import BM25Index
 from knowledge_base.dense import DenseIndex
+from knowledge_base.manifest import DenseSection, Manifest
 from knowledge_base.records import Record
 from knowledge_base.repeals import REPEALED_FILE, repealed_laws
 from knowledge_base.sources.cases_jsonl import read_cases_jsonl
@@ -145,11 +146,11 @@ def reusable_vectors(previous: Path | None, encoder_hash: str) -> dict[str, np.n
     if previous is None:
         return {}
     try:
-        dense = store.read_manifest(previous).get("dense") or {}
+        dense = store.read_manifest(previous).dense
         hashes = json.loads((previous / "dense" / TEXT_HASHES).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return {}
-    if dense.get("encoder_hash") != encoder_hash:
+    if dense is None or dense.encoder_hash != encoder_hash:
         return {}
     vectors = DenseIndex.load(previous / "dense").vectors()
     if len(vectors) != len(hashes):
@@ -159,7 +160,7 @@ def reusable_vectors(previous: Path | None, encoder_hash: str) -> dict[str, np.n
 
 def encode_records(
     records: list[Record], encoder_dir: Path, out_dir: Path, say: Progress, previous: Path | None = None
-) -> dict:
+) -> DenseSection:
     """Embed every record into a FAISS index under out_dir; returns the manifest's dense section.
 
     Passages whose text an earlier version (`previous`) already embedded with the same encoder are not
@@ -213,14 +214,14 @@ def encode_records(
             embeddings[i] = known[h]
     DenseIndex.build(embeddings).save(out_dir)
     (out_dir / TEXT_HASHES).write_text(json.dumps(hashes), encoding="utf-8")
-    return {
-        "encoder_dir": str(encoder_dir.resolve()),
-        "encoder_hash": encoder_hash,
-        "dim": int(embeddings.shape[1]),
-        "encoded": len(todo),
-        "reused": len(records) - len(todo),
-        "encode_seconds": round(time.monotonic() - started, 1),
-    }
+    return DenseSection(
+        encoder_dir=encoder_dir.resolve(),
+        encoder_hash=encoder_hash,
+        dim=int(embeddings.shape[1]),
+        encoded=len(todo),
+        reused=len(records) - len(todo),
+        encode_seconds=round(time.monotonic() - started, 1),
+    )
 
 
 def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = None) -> Path:
@@ -234,30 +235,30 @@ def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = No
         raise ValueError("no knowledge base to add a dense index to; build one first")
     manifest = store.read_manifest(current)
     records = store.read_records(current / "records.jsonl")
-    version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{manifest['corpus_hash']}"
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{manifest.corpus_hash}"
     staging = store.new_staging_dir(kb_dir, version)
     try:
-        shutil.copytree(
-            current, staging, ignore=shutil.ignore_patterns("dense", store.MANIFEST), dirs_exist_ok=True
-        )
+        store.copy_version(current, staging, leave_out=("dense",))
         dense = encode_records(records, encoder_dir, staging / "dense", say, previous=current)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    manifest |= {
-        "version": version,
-        "encoder_hash": dense["encoder_hash"],
-        "dense": dense,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    manifest = manifest.model_copy(
+        update={
+            "version": version,
+            "encoder_hash": dense.encoder_hash,
+            "dense": dense,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
     final = commit(kb_dir, staging, manifest, say)
-    say(f"dense index ready in {dense['encode_seconds']} s; now serving knowledge base {final.name}")
+    say(f"dense index ready in {dense.encode_seconds} s; now serving knowledge base {final.name}")
     return final
 
 
 def append_records(
-    version_dir: Path, manifest: dict, new: list[Record], *, reuse_from: Path | None = None
-) -> dict:
+    version_dir: Path, manifest: Manifest, new: list[Record], *, reuse_from: Path | None = None
+) -> Manifest:
     """Add records to a staged version in place (BM25 re-indexed from the stored tokens, one vector each);
     returns the updated manifest. Vectors of the same text and encoder in `reuse_from` are not encoded again."""
     records = store.read_records(version_dir / "records.jsonl")
@@ -276,15 +277,15 @@ def append_records(
     BM25Index.build(corpus_tokens).save(version_dir / "bm25")
     store.write_tokens(tokens_path, corpus_tokens)
     store.write_records(version_dir / "records.jsonl", records)
-    dense = manifest.get("dense")
+    dense = manifest.dense
     if dense:
         index = DenseIndex.load(version_dir / "dense")
-        known_vectors = reusable_vectors(reuse_from, dense["encoder_hash"]) if reuse_from else {}
+        known_vectors = reusable_vectors(reuse_from, dense.encoder_hash) if reuse_from else {}
         missing = [r for r in new if text_hash(r) not in known_vectors]
         if missing:
             from knowledge_base.encoder.model import Encoder
 
-            fresh = Encoder(Path(dense["encoder_dir"])).encode_passages([dense_text(r) for r in missing])
+            fresh = Encoder(dense.encoder_dir).encode_passages([dense_text(r) for r in missing])
             known_vectors |= {text_hash(r): v for r, v in zip(missing, fresh, strict=True)}
         added = np.vstack([known_vectors[text_hash(r)] for r in new])
         DenseIndex.build(np.vstack([index.vectors(), added])).save(version_dir / "dense")
@@ -292,13 +293,13 @@ def append_records(
         if hashes_file.is_file():
             hashes = json.loads(hashes_file.read_text(encoding="utf-8")) + [text_hash(r) for r in new]
             hashes_file.write_text(json.dumps(hashes), encoding="utf-8")
-    counts = dict(manifest.get("counts", {}))
+    counts = dict(manifest.counts)
     for r in new:
         counts[r.kind] = counts.get(r.kind, 0) + 1
-    return manifest | {"counts": counts, "added": [*manifest.get("added", []), *(r.id for r in new)]}
+    return manifest.model_copy(update={"counts": counts, "added": [*manifest.added, *(r.id for r in new)]})
 
 
-def commit(kb_dir: Path, staging: Path, manifest: dict, say: Progress | None = None) -> Path:
+def commit(kb_dir: Path, staging: Path, manifest: Manifest, say: Progress | None = None) -> Path:
     """Publish a staged version under the writer lock, on top of whatever was published since it was started.
 
     Records added one at a time (closed cases, listed in the manifest's `added`) to the version that is
@@ -309,16 +310,16 @@ def commit(kb_dir: Path, staging: Path, manifest: dict, say: Progress | None = N
         try:
             current = store.current_version_dir(kb_dir)
             if current is not None:
-                added = set(store.read_manifest(current).get("added", []))
+                added = set(store.read_manifest(current).added)
                 carried = (
                     [r for r in store.read_records(current / "records.jsonl") if r.id in added]
                     if added
                     else []
                 )
                 if carried:
-                    before = manifest.get("counts", {}).get("precedent", 0)
+                    before = manifest.counts.get("precedent", 0)
                     manifest = append_records(staging, manifest, carried, reuse_from=current)
-                    n = manifest.get("counts", {}).get("precedent", 0) - before
+                    n = manifest.counts.get("precedent", 0) - before
                     if n:
                         say(f"carried over {n} precedent(s) published while this version was being built")
         except BaseException:
@@ -390,21 +391,21 @@ def build(
         counts: dict[str, int] = defaultdict(int)
         for r in records:
             counts[r.kind] += 1
-        manifest = {
-            "format": INDEX_FORMAT,
-            "version": version,
-            "corpus_hash": digest,
-            "encoder_hash": dense["encoder_hash"] if dense else None,
-            "dense": dense,
-            "counts": dict(counts) | {"laws": len(law_names)},
-            "sources": [s.describe() for s in sources],
-            "dropped_duplicates": dropped,
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "build_seconds": round(time.monotonic() - started, 1),
-        }
+        manifest = Manifest(
+            format=INDEX_FORMAT,
+            version=version,
+            corpus_hash=digest,
+            encoder_hash=dense.encoder_hash if dense else None,
+            dense=dense,
+            counts=dict(counts) | {"laws": len(law_names)},
+            sources=[s.describe() for s in sources],
+            dropped_duplicates=dropped,
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            build_seconds=round(time.monotonic() - started, 1),
+        )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     final = commit(kb_dir, staging, manifest, say)
-    say(f"knowledge base {version} ready: {len(records):,} records in {manifest['build_seconds']} s")
+    say(f"knowledge base {version} ready: {len(records):,} records in {manifest.build_seconds} s")
     return final

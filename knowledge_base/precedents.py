@@ -26,21 +26,18 @@ def add_precedent(kb_dir: Path, record: Record) -> Path:
         if current is None:
             raise ValueError("no knowledge base to add the precedent to; build one first")
         manifest = store.read_manifest(current)
-        if record.id in set(manifest.get("added", [])) or any(
+        if record.id in set(manifest.added) or any(
             r.id == record.id for r in store.read_records(current / "records.jsonl")
         ):
             raise ValueError(f"a record with id {record.id} already exists")
-        total = sum(manifest.get("counts", {}).get(k, 0) for k in ("statute", "precedent")) + 1
-        version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{manifest['corpus_hash']}+{total}"
+        total = sum(manifest.counts.get(k, 0) for k in ("statute", "precedent")) + 1
+        version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{manifest.corpus_hash}+{total}"
         staging = store.new_staging_dir(kb_dir, version)
         try:
-            shutil.copytree(
-                current, staging, ignore=shutil.ignore_patterns(store.MANIFEST), dirs_exist_ok=True
+            store.copy_version(current, staging)
+            manifest = append_records(staging, manifest, [record]).model_copy(
+                update={"version": version, "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
             )
-            manifest = append_records(staging, manifest, [record]) | {
-                "version": version,
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -27,12 +27,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from knowledge_base.jsonl import iter_jsonl
+from knowledge_base.manifest import MANIFEST, Manifest, read_manifest, write_manifest
 from knowledge_base.records import Record
 
 log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
-MANIFEST = "manifest.json"
 TOKENS = "tokens.jsonl"  # BM25 tokens of every record, so one record can be added without re-tokenising
 VERSIONS = "versions"
 WRITE_LOCK = ".write.lock"
@@ -86,13 +86,10 @@ def is_complete(version_dir: Path) -> bool:
         manifest = read_manifest(version_dir)
     except (OSError, ValueError):
         return False
-    files = manifest.get("files")
-    if not isinstance(
-        files, dict
-    ):  # older versions: the files every version has, and dense/ if it claims one
-        required = [*REQUIRED, *(["dense"] if manifest.get("dense") else [])]
+    if manifest.files is None:  # older versions: the files every version has, and dense/ if it claims one
+        required = [*REQUIRED, *(["dense"] if manifest.dense else [])]
         return all((version_dir / name).exists() for name in required)
-    for name, size in files.items():
+    for name, size in manifest.files.items():
         try:
             if (version_dir / name).stat().st_size != size:
                 return False
@@ -206,10 +203,6 @@ def read_records(path: Path) -> list[Record]:
     return [Record.from_dict(row) for _, row in iter_jsonl(path)]  # streamed: no list of dicts held
 
 
-def read_manifest(version_dir: Path) -> dict:
-    return json.loads((version_dir / MANIFEST).read_text(encoding="utf-8"))
-
-
 def write_tokens(path: Path, corpus_tokens: Iterable[list[str]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for tokens in corpus_tokens:
@@ -221,15 +214,20 @@ def read_tokens(path: Path) -> list[list[str]]:
         return [json.loads(line) for line in fh]
 
 
-def publish(kb_dir: Path, staging: Path, manifest: dict) -> Path:
+def copy_version(source: Path, staging: Path, *, leave_out: tuple[str, ...] = ()) -> None:
+    """Copy a version's files (never its manifest, which the new version writes) into a staging directory."""
+    shutil.copytree(source, staging, ignore=shutil.ignore_patterns(MANIFEST, *leave_out), dirs_exist_ok=True)
+
+
+def publish(kb_dir: Path, staging: Path, manifest: Manifest) -> Path:
     """Finish a staged version (the caller holds `writer_lock`): list its files in the manifest, move it into
     place under its name, check it complete, make it current, prune old versions.
 
     A staging directory that cannot be finished is removed, so no half-built version is ever left."""
     try:
-        manifest = dict(manifest) | {"files": _listing(staging)}
-        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        final = versions_dir(kb_dir) / manifest["version"]
+        manifest = manifest.model_copy(update={"files": _listing(staging)})
+        write_manifest(staging, manifest)
+        final = versions_dir(kb_dir) / manifest.version
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -37,7 +37,7 @@ def _check_kb(kb: KnowledgeBaseDep) -> KnowledgeBaseCheck:
     if version_dir is None:
         return KnowledgeBaseCheck(status="down", error="knowledge base not built")
     manifest = store.read_manifest(version_dir)
-    version, counts, dense = manifest["version"], manifest.get("counts", {}), bool(manifest.get("dense"))
+    version, counts, dense = manifest.version, manifest.counts, manifest.dense is not None
     if not dense:
         return KnowledgeBaseCheck(
             status="degraded",

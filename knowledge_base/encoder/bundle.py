@@ -243,10 +243,10 @@ def bundle(kb_dir: Path, out_dir: Path = BUNDLED_DIR, *, progress: Callable[[str
     from knowledge_base.encoder.model import QUERY_DIR, model_fingerprint
 
     version = store.current_version_dir(kb_dir)
-    dense = store.read_manifest(version).get("dense") if version else None
+    dense = store.read_manifest(version).dense if version else None
     if version is None or not dense:
         raise ValueError("the current knowledge base has no dense index to bundle")
-    src = Path(dense["encoder_dir"])
+    src = dense.encoder_dir
     if not (src / "onnx" / "model-int8.onnx").is_file():
         raise ValueError(f"{src.name} has no int8 ONNX export: train it with --int8")
     staging = out_dir.with_name(f".{out_dir.name}.partial")

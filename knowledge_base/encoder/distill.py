@@ -73,8 +73,9 @@ def distill_passage_encoder(
     snap = kb.snapshot()
     if snap.dense is None:
         raise ValueError("the current knowledge base has no dense index; build one first")
-    teacher_dir = Path(snap.manifest["dense"]["encoder_dir"])
-    if model_fingerprint(teacher_dir) != snap.manifest["dense"]["encoder_hash"]:
+    teacher = snap.manifest.require_dense()
+    teacher_dir = teacher.encoder_dir
+    if model_fingerprint(teacher_dir) != teacher.encoder_hash:
         raise ValueError(
             f"the encoder in {teacher_dir.name}/ changed since the index was built; rebuild the index "
             "first, so that its vectors are the teacher's"
@@ -175,7 +176,7 @@ def distill_passage_encoder(
         "teacher_layers_kept": keep,
         "data": {
             "index_version": snap.version,
-            "teacher_hash": snap.manifest["dense"]["encoder_hash"],
+            "teacher_hash": teacher.encoder_hash,
             "passages": len(train),
             "targets": "the teacher's vectors in the index",
         },

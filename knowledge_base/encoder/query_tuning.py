@@ -65,7 +65,7 @@ def tune_query_encoder(
     snap = kb.snapshot()
     if snap.dense is None:
         raise ValueError("the current knowledge base has no dense index; build one first")
-    encoder_dir = Path(snap.manifest["dense"]["encoder_dir"])
+    encoder_dir = snap.manifest.require_dense().encoder_dir
     rng = seeded(config.seed, config.threads)
 
     mapper = GoldMapper(snap.records)
@@ -126,7 +126,7 @@ def tune_query_encoder(
         "train_seconds": round(time.monotonic() - started, 1),
         "passages": {
             "index_version": snap.version,
-            "encoder_hash": snap.manifest["dense"]["encoder_hash"],
+            "encoder_hash": snap.manifest.require_dense().encoder_hash,
             "count": int(searchable.sum()),
         },
         "data": {

@@ -38,14 +38,14 @@ def test_ingest_builds_bm25_and_the_dense_index_in_one_version(data_dir, tiny_fi
         == 0
     )
     m = manifest(data_dir)
-    assert m["counts"]["statute"] > 0
-    assert m["dense"]["encoder_dir"] == str(base_encoder.resolve())
+    assert m.counts["statute"] > 0
+    assert m.require_dense().encoder_dir == base_encoder.resolve()
     assert "encoding" in capsys.readouterr().out  # progress is shown
 
 
 def test_ingest_without_dense_and_with_a_missing_file(data_dir, tiny_files, capsys):
     assert cli.main(["ingest", "--no-embedded", "--no-dense", "--statutes", str(tiny_files["statutes"])]) == 0
-    assert manifest(data_dir)["dense"] is None
+    assert manifest(data_dir).dense is None
     assert cli.main(["ingest", "--no-embedded", "--statutes", str(data_dir / "missing.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err
 

@@ -60,15 +60,15 @@ def test_same_law_in_two_sources_keeps_newest(tmp_path):
     records = store.read_records(version_dir / "records.jsonl")
     assert [r.id for r in records] == ["st-new-50"]
     manifest = store.read_manifest(version_dir)
-    assert len(manifest["dropped_duplicates"]) == 1
-    assert "old.jsonl" in manifest["dropped_duplicates"][0]
+    assert len(manifest.dropped_duplicates) == 1
+    assert "old.jsonl" in manifest.dropped_duplicates[0]
 
 
 def test_manifest_describes_the_build(tiny_kb):
     manifest = store.read_manifest(store.current_version_dir(tiny_kb))
-    assert manifest["counts"] == {"statute": 5, "precedent": 1, "laws": 3}
-    assert len(manifest["corpus_hash"]) == 16
-    assert manifest["built_at"]
+    assert manifest.counts == {"statute": 5, "precedent": 1, "laws": 3}
+    assert len(manifest.corpus_hash) == 16
+    assert manifest.built_at
 
 
 def test_rebuild_switches_a_running_reader_atomically(tmp_path, tiny_files):

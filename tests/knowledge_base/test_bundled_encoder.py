@@ -111,7 +111,7 @@ def test_a_first_build_reuses_the_shipped_vectors_and_answers(tmp_path, shipped_
         progress=lines.append,
         encoder_dir=BUNDLED,
     )
-    dense = store.read_manifest(kb_dir)["dense"]
-    assert dense["reused"] == len(labour) and dense["encoded"] == 0
+    dense = store.read_manifest(kb_dir).require_dense()
+    assert dense.reused == len(labour) and dense.encoded == 0
     hits = KnowledgeBase(tmp_path / "kb").search("公司拖欠我三个月工资不发怎么办", k=5)
     assert any(h.record.article_no in ("第三十条", "第八十五条") for h in hits)

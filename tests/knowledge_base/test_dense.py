@@ -13,9 +13,9 @@ from knowledge_base.search import KnowledgeBase
 
 def test_manifest_records_the_encoder(tiny_dense_kb, base_encoder):
     manifest = store.read_manifest(store.current_version_dir(tiny_dense_kb))
-    assert manifest["dense"]["dim"] == 384
-    assert manifest["dense"]["encoder_dir"] == str(base_encoder.resolve())
-    assert manifest["encoder_hash"] == manifest["dense"]["encoder_hash"]
+    assert manifest.require_dense().dim == 384
+    assert manifest.require_dense().encoder_dir == base_encoder.resolve()
+    assert manifest.encoder_hash == manifest.require_dense().encoder_hash
 
 
 def test_dense_search_finds_the_article_without_shared_words(tiny_dense_kb):
@@ -90,12 +90,12 @@ def test_rebuild_reuses_embeddings_of_unchanged_passages(tmp_path, tiny_files, b
     kb_dir = tmp_path / "kb"
     sources = [Source("statutes_jsonl", tiny_files["statutes"])]
     first = build(kb_dir, sources, progress=lambda m: None, encoder_dir=base_encoder)
-    n = store.read_manifest(first)["counts"]["statute"]
-    assert store.read_manifest(first)["dense"]["encoded"] == n
+    n = store.read_manifest(first).counts["statute"]
+    assert store.read_manifest(first).require_dense().encoded == n
 
     second = build(kb_dir, sources, progress=lambda m: None, encoder_dir=base_encoder)
-    dense = store.read_manifest(second)["dense"]
-    assert (dense["encoded"], dense["reused"]) == (0, n)
+    dense = store.read_manifest(second).require_dense()
+    assert (dense.encoded, dense.reused) == (0, n)
     assert np.allclose(
         DenseIndex.load(first / "dense").vectors(), DenseIndex.load(second / "dense").vectors()
     )
@@ -107,8 +107,8 @@ def test_rebuild_reuses_embeddings_of_unchanged_passages(tmp_path, tiny_files, b
     third = build(
         kb_dir, [Source("statutes_jsonl", changed)], progress=lambda m: None, encoder_dir=base_encoder
     )
-    dense = store.read_manifest(third)["dense"]
-    assert (dense["encoded"], dense["reused"]) == (1, n - 1)
+    dense = store.read_manifest(third).require_dense()
+    assert (dense.encoded, dense.reused) == (1, n - 1)
     # Search still finds the changed article by its new words.
     hits = KnowledgeBase(kb_dir).search("修正后新增的一句", k=1, mode="dense")
     assert hits and hits[0].record.text.endswith("（修正后新增的一句。）")

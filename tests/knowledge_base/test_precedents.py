@@ -46,10 +46,8 @@ def test_added_precedent_is_searchable(kb_copy):
     if after.has_dense:
         assert after.dense.size == len(after.records)
     manifest = store.read_manifest(after.version_dir)
-    assert manifest["added"] == ["mediation-1"]
-    assert (
-        manifest["counts"]["precedent"] == store.read_manifest(before.version_dir)["counts"]["precedent"] + 1
-    )
+    assert manifest.added == ["mediation-1"]
+    assert manifest.counts["precedent"] == before.manifest.counts["precedent"] + 1
 
 
 def test_old_results_are_unchanged(kb_copy):

@@ -87,8 +87,8 @@ def test_a_case_closed_during_the_dense_build_ends_in_a_complete_index(kb_copy, 
     manifest = store.read_manifest(final)
     snap = KnowledgeBase(kb_copy).snapshot()
     assert snap.has_dense and snap.dense.size == len(snap.records)
-    assert "fq-1" in {r.id for r in snap.records} and manifest["added"] == ["fq-1"]
-    assert manifest["counts"]["precedent"] == 2
+    assert "fq-1" in {r.id for r in snap.records} and manifest.added == ["fq-1"]
+    assert manifest.counts["precedent"] == 2
     hits = KnowledgeBase(kb_copy).search("楼上漏水泡了地板", k=1, kind="precedent", mode="dense")
     assert hits[0].record.id == "fq-1"
     assert not list(store.versions_dir(kb_copy).glob(".building-*"))
@@ -150,7 +150,7 @@ def test_a_full_rebuild_keeps_the_precedents_published_before_it(kb_copy, tiny_f
     add_precedent(kb_copy, case(7))
     build(kb_copy, [Source("statutes_jsonl", tiny_files["statutes"])], progress=lambda m: None)
     assert "fq-7" in record_ids(kb_copy)
-    assert store.read_manifest(store.current_version_dir(kb_copy))["added"] == ["fq-7"]
+    assert store.read_manifest(store.current_version_dir(kb_copy)).added == ["fq-7"]
 
 
 KILLER = """
