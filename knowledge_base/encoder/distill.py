@@ -30,7 +30,13 @@ from knowledge_base.encoder.model import (
     model_fingerprint,
     wants_int8,
 )
-from knowledge_base.encoder.training import optimiser_with_frozen_embeddings, seeded
+from knowledge_base.encoder.training import (
+    indexed_encoder,
+    linear_warmup,
+    optimise,
+    optimiser_with_frozen_embeddings,
+    seeded,
+)
 from knowledge_base.fusion import FILE as FUSION_FILE
 from knowledge_base.search import KnowledgeBase
 
@@ -71,9 +77,7 @@ def distill_passage_encoder(
 
     config = config or DistillConfig()
     snap = kb.snapshot()
-    if snap.dense is None:
-        raise ValueError("the current knowledge base has no dense index; build one first")
-    teacher = snap.manifest.require_dense()
+    index, teacher = indexed_encoder(snap)
     teacher_dir = teacher.encoder_dir
     if model_fingerprint(teacher_dir) != teacher.encoder_hash:
         raise ValueError(
@@ -84,7 +88,7 @@ def distill_passage_encoder(
         raise FileExistsError(f"{out_dir} already exists")
     rng = seeded(config.seed, config.threads)
 
-    targets = snap.dense.vectors()
+    targets = index.vectors()
     order = list(range(len(snap.records)))
     rng.shuffle(order)
     held_out = order[: min(HELD_OUT, len(order) // 5)]
@@ -104,9 +108,7 @@ def distill_passage_encoder(
     batches = [train[i : i + config.batch_size] for i in range(0, len(train), config.batch_size)]
     total = len(batches) * config.epochs
     warmup = max(1, round(total * config.warmup))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
-    )
+    scheduler = linear_warmup(optimizer, total, warmup)
     progress(
         f"distilling {len(keep)} of the {teacher_layers} layers of {teacher_dir.name}/ ({keep}) "
         f"on {len(train):,} passages"
@@ -124,12 +126,7 @@ def distill_passage_encoder(
             embedding = torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
             target = torch.from_numpy(np.asarray(targets[batch], dtype=np.float32))
             loss = (1.0 - (embedding * target).sum(dim=-1)).mean()  # 1 - cosine to the teacher's vector
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            losses.append(float(loss.detach()))
+            losses.append(optimise(loss, optimizer, params, scheduler))
             step += 1
             if step % 50 == 0:
                 progress(

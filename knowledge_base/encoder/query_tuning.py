@@ -28,7 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from knowledge_base.encoder.model import QUERY_DIR, QUERY_PREFIX
-from knowledge_base.encoder.training import optimiser_with_frozen_embeddings, seeded
+from knowledge_base.encoder.training import (
+    indexed_encoder,
+    optimise,
+    optimiser_with_frozen_embeddings,
+    seeded,
+)
 from knowledge_base.goldmap import GoldMapper
 from knowledge_base.search import KnowledgeBase
 from knowledge_base.stard import load_queries
@@ -63,9 +68,8 @@ def tune_query_encoder(
 
     config = config or QueryTuningConfig()
     snap = kb.snapshot()
-    if snap.dense is None:
-        raise ValueError("the current knowledge base has no dense index; build one first")
-    encoder_dir = snap.manifest.require_dense().encoder_dir
+    index, dense = indexed_encoder(snap)
+    encoder_dir = dense.encoder_dir
     rng = seeded(config.seed, config.threads)
 
     mapper = GoldMapper(snap.records)
@@ -79,7 +83,7 @@ def tune_query_encoder(
         raise ValueError(f"no training question of {queries_file.name} has a gold article in the corpus")
     # National statutes only: the questions are national, and local regulations are filtered out for them.
     searchable = np.array([r.kind == "statute" and not r.region for r in snap.records])
-    passages = torch.from_numpy(np.ascontiguousarray(snap.dense.vectors(), dtype=np.float32))
+    passages = torch.from_numpy(np.ascontiguousarray(index.vectors(), dtype=np.float32))
     passages[torch.from_numpy(~searchable)] = 0.0
     progress(f"{len(pairs)} training questions against {int(searchable.sum()):,} fixed passage embeddings")
 
@@ -109,11 +113,7 @@ def tune_query_encoder(
                 encode([text for text, _ in batch]) @ passages.T / config.temperature, dim=-1
             )
             loss = -torch.stack([log_p[row, gold].mean() for row, (_, gold) in enumerate(batch)]).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            epoch_loss.append(float(loss.detach()))
+            epoch_loss.append(optimise(loss, optimizer, params))
         losses.append(round(sum(epoch_loss) / len(epoch_loss), 4))
         progress(f"epoch {epoch}/{config.epochs}: loss {losses[-1]} ({time.monotonic() - started:.0f} s)")
 
@@ -126,7 +126,7 @@ def tune_query_encoder(
         "train_seconds": round(time.monotonic() - started, 1),
         "passages": {
             "index_version": snap.version,
-            "encoder_hash": snap.manifest.require_dense().encoder_hash,
+            "encoder_hash": dense.encoder_hash,
             "count": int(searchable.sum()),
         },
         "data": {

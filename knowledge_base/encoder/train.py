@@ -21,7 +21,7 @@ from pathlib import Path
 
 from knowledge_base.build import dense_text
 from knowledge_base.encoder.model import PASSAGE_PREFIX, QUERY_PREFIX
-from knowledge_base.encoder.training import optimiser_with_frozen_embeddings, seeded
+from knowledge_base.encoder.training import linear_warmup, optimise, optimiser_with_frozen_embeddings, seeded
 from knowledge_base.goldmap import GoldMapper
 from knowledge_base.search import KnowledgeBase
 from knowledge_base.stard import Gold, load_queries, parse_gold_name
@@ -115,7 +115,6 @@ def train_encoder(
     progress: Progress = print,
 ) -> Path:
     import numpy as np
-    import torch
     from sentence_transformers import SentenceTransformer
 
     try:  # sentence-transformers >= 6 moved the losses (the old path still works, with a warning)
@@ -157,9 +156,7 @@ def train_encoder(
     steps_per_epoch = len(batches(triplets, config.batch_size, random.Random(0)))
     total = steps_per_epoch * config.epochs
     warmup = max(1, int(total * config.warmup))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
-    )
+    scheduler = linear_warmup(optimizer, total, warmup)
 
     def text(idx: int) -> str:
         return PASSAGE_PREFIX + dense_text(snap.records[idx])
@@ -176,14 +173,8 @@ def train_encoder(
                 model.tokenize([text(t.positive) for t in batch]),
                 model.tokenize([text(t.negative) for t in batch]),
             ]
-            loss = loss_fn(features, labels=None)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            epoch_loss.append(optimise(loss_fn(features, labels=None), optimizer, params, scheduler))
             step += 1
-            epoch_loss.append(float(loss.detach()))
             if step % 5 == 0 or step in (1, total):
                 elapsed = time.monotonic() - started
                 progress(
