@@ -3,15 +3,12 @@ Rasa component that applies it (components.nlu.EmergencySafetyNet, run in the Ra
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 from components import lexicon  # bot/components, put on sys.path by tests/bot/conftest.py
 
-from core.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT
 from fengqiao.eval_nlu import read_examples, training_examples
-from fengqiao.rasa_model import rasa_env
+from tests.bot.rasa_components import run_component
 
 BOT = PROJECT_ROOT / "bot"
 # The evaluation files that may be read (the held-out ones under data/eval stay unseen).
@@ -93,27 +90,8 @@ def test_no_emergency_example_of_the_training_or_test_files_counts_as_a_past_eve
     assert [(t, where) for t, where in examples if past(t)] == []
 
 
-_PARSE = """
-import json, sys
-from components.nlu import EmergencySafetyNet
-from rasa.shared.nlu.training_data.message import Message
-net = EmergencySafetyNet({"enabled": True})
-for line in sys.stdin:
-    case = json.loads(line)
-    m = Message(data={"text": case["text"], "intent": {"name": case["intent"], "confidence": 0.9},
-                      "intent_ranking": [{"name": case["intent"], "confidence": 0.9}]})
-    net.process([m])
-    print(json.dumps({k: m.get(k) for k in ("intent", "intent_before_safety_net", "emergency_kind",
-                                              "emergency_past_event")}, ensure_ascii=False))
-"""
-
-
 @pytest.mark.slow  # runs the component in the Rasa environment
 def test_the_rasa_component_applies_the_rule():
-    settings = get_settings()
-    python = settings.rasa_venv / "bin" / "python"
-    if not python.exists():
-        pytest.skip("no Rasa environment")
     cases = [
         (
             "去年我爸在医院自杀了 医院有没有责任",
@@ -124,17 +102,12 @@ def test_the_rasa_component_applies_the_rule():
         ("我想自杀", "ask_legal_question"),  # a present emergency is still forced
         ("上个月被人打了能要赔偿吗", "greet"),  # a past event does not pick a new intent otherwise
     ]
-    proc = subprocess.run(
-        [str(python), "-c", _PARSE],
-        cwd=BOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        input="".join(json.dumps({"text": t, "intent": i}, ensure_ascii=False) + "\n" for t, i in cases),
-        env=rasa_env(settings) | {"PYTHONPATH": str(BOT), "TF_CPP_MIN_LOG_LEVEL": "3"},
+    out = run_component(
+        "EmergencySafetyNet",
+        {"enabled": True},
+        cases,
+        ("intent", "intent_before_safety_net", "emergency_kind", "emergency_past_event"),
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert [
         (o["intent"]["name"], o["intent_before_safety_net"], o["emergency_kind"], o["emergency_past_event"])
         for o in out

@@ -3,15 +3,12 @@ Rasa component that applies it (components.nlu.SmallTalkGuard, run in the Rasa e
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 from components import lexicon  # bot/components, put on sys.path by tests/bot/conftest.py
 
-from core.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT
 from fengqiao.eval_nlu import read_examples, training_examples
-from fengqiao.rasa_model import rasa_env
+from tests.bot.rasa_components import run_component
 
 BOT = PROJECT_ROOT / "bot"
 TEST_FILES = sorted((PROJECT_ROOT / "data").glob("nlu_test*.yml"))
@@ -51,43 +48,15 @@ def test_no_small_talk_example_of_the_training_or_test_files_names_a_legal_matte
     assert [(t, where) for t, where in examples if lexicon.legal_matter_in(lexicon.normalize(t))] == []
 
 
-_PARSE = """
-import json, sys
-from components.nlu import SmallTalkGuard
-from rasa.shared.nlu.training_data.message import Message
-guard = SmallTalkGuard({})
-for line in sys.stdin:
-    case = json.loads(line)
-    m = Message(data={"text": case["text"], "intent": {"name": case["intent"], "confidence": 0.9},
-                      "intent_ranking": [{"name": case["intent"], "confidence": 0.9}]})
-    guard.process([m])
-    print(json.dumps({k: m.get(k) for k in ("intent", "intent_before_small_talk_guard")}, ensure_ascii=False))
-"""
-
-
 @pytest.mark.slow  # runs the component in the Rasa environment
 def test_the_rasa_component_applies_the_rule():
-    settings = get_settings()
-    python = settings.rasa_venv / "bin" / "python"
-    if not python.exists():
-        pytest.skip("no Rasa environment")
     cases = [
         ("我姐嫁出去了也能分吗", "goodbye"),  # small talk naming a legal matter: a legal question
         ("那我能去哪告", "ask_capabilities"),
         ("谢谢", "thank"),  # small talk stays small talk
         ("我姐嫁出去了也能分吗", "vague_question"),  # other intents are left to the rest of the pipeline
     ]
-    proc = subprocess.run(
-        [str(python), "-c", _PARSE],
-        cwd=BOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        input="".join(json.dumps({"text": t, "intent": i}, ensure_ascii=False) + "\n" for t, i in cases),
-        env=rasa_env(settings) | {"PYTHONPATH": str(BOT), "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    out = run_component("SmallTalkGuard", {}, cases, ("intent", "intent_before_small_talk_guard"))
     assert [(o["intent"]["name"], o["intent_before_small_talk_guard"]) for o in out] == [
         ("ask_legal_question", "goodbye"),
         ("ask_legal_question", "ask_capabilities"),
