@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, status
 from sqlalchemy import update
@@ -31,61 +31,27 @@ from knowledge_base.search import KnowledgeBase
 ClientLimits = dict[str, RateLimiter | RedisRateLimiter]  # per client address, by what is counted
 
 
-def get_settings_dep(conn: HTTPConnection) -> Settings:
-    return conn.app.state.settings
+def _state(name: str) -> Callable[[HTTPConnection], Any]:
+    """The dependency that reads `app.state.<name>` when the request comes; its type is the Annotated one below."""
+
+    def read(conn: HTTPConnection) -> Any:
+        return getattr(conn.app.state, name)
+
+    read.__name__ = f"get_{name}"
+    return read
 
 
-def get_db(conn: HTTPConnection) -> Database:
-    return conn.app.state.db
-
-
-def get_rasa(conn: HTTPConnection) -> RasaClient:
-    return conn.app.state.rasa
-
-
-def get_kb(conn: HTTPConnection) -> KnowledgeBase:
-    return conn.app.state.kb
-
-
-def get_bus(conn: HTTPConnection) -> EventBus:
-    return conn.app.state.bus
-
-
-def get_metrics(conn: HTTPConnection) -> Metrics:
-    return conn.app.state.metrics
-
-
-def get_client_limits(conn: HTTPConnection) -> ClientLimits:
-    return conn.app.state.client_limits
-
-
-def get_login_backoff(conn: HTTPConnection) -> BackOff | RedisBackOff:
-    return conn.app.state.login_backoff
-
-
-def get_password_checks(conn: HTTPConnection) -> threading.BoundedSemaphore:
-    return conn.app.state.password_checks
-
-
-def get_message_flow(conn: HTTPConnection) -> MessageFlow:
-    return conn.app.state.messages
-
-
-def get_precedent_publisher(conn: HTTPConnection) -> PrecedentPublisher:
-    return conn.app.state.precedents
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-DatabaseDep = Annotated[Database, Depends(get_db)]
-BusDep = Annotated[EventBus, Depends(get_bus)]
-RasaDep = Annotated[RasaClient, Depends(get_rasa)]
-KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_kb)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-ClientLimitsDep = Annotated[ClientLimits, Depends(get_client_limits)]
-LoginBackoffDep = Annotated[BackOff | RedisBackOff, Depends(get_login_backoff)]
-PasswordChecksDep = Annotated[threading.BoundedSemaphore, Depends(get_password_checks)]
-MessageFlowDep = Annotated[MessageFlow, Depends(get_message_flow)]
-PrecedentPublisherDep = Annotated[PrecedentPublisher, Depends(get_precedent_publisher)]
+SettingsDep = Annotated[Settings, Depends(_state("settings"))]
+DatabaseDep = Annotated[Database, Depends(_state("db"))]
+BusDep = Annotated[EventBus, Depends(_state("bus"))]
+RasaDep = Annotated[RasaClient, Depends(_state("rasa"))]
+KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(_state("kb"))]
+MetricsDep = Annotated[Metrics, Depends(_state("metrics"))]
+ClientLimitsDep = Annotated[ClientLimits, Depends(_state("client_limits"))]
+LoginBackoffDep = Annotated[BackOff | RedisBackOff, Depends(_state("login_backoff"))]
+PasswordChecksDep = Annotated[threading.BoundedSemaphore, Depends(_state("password_checks"))]
+MessageFlowDep = Annotated[MessageFlow, Depends(_state("messages"))]
+PrecedentPublisherDep = Annotated[PrecedentPublisher, Depends(_state("precedents"))]
 
 
 def get_session(db: DatabaseDep) -> Iterator[Session]:
