@@ -44,19 +44,30 @@ class _Companion(NamedTuple):
     cue: re.Pattern[str]
     law: str
     terms: str
+    # The dispute types it is for (empty: any). Some words point to a law only within a type of dispute: an
+    # injury in a labour dispute is a work injury.
+    types: frozenset[str] = frozenset()
 
 
 # The special laws, by the words of the dispute that point to them. Only the first that matches is used.
 SPECIAL_LAWS = tuple(
-    _Companion(re.compile(cue), law, terms)
-    for cue, law, terms in (
+    _Companion(re.compile(cue), law, terms, frozenset(types))
+    for cue, law, terms, *types in (
         (r"家暴|家庭暴力|保护令|告诫书", "中华人民共和国反家庭暴力法", "家庭暴力"),
+        (r"受伤|伤了|伤残|骨折|住院|医药费|轧(断|伤|了)", "工伤保险条例", "工伤 职工", LABOUR_TYPE),
         (r"工伤|伤残等级|劳动能力鉴定|(上|下)班(的)?路上|上下班途中", "工伤保险条例", "工伤 职工"),
         (r"包工头|农民工|工地|总包|分包|施工(单位|方)", "保障农民工工资支付条例", "农民工 工资"),
         (r"社保|社会保险|五险", "中华人民共和国社会保险法", "社会保险 用人单位 缴纳"),
         (r"加班|延长工作时间", "中华人民共和国劳动法", "延长工作时间 工资报酬"),
         (
             r"赡养|养老|(不管|不养)(老人|父母|爹妈|爸妈|老娘|老爹)",
+            "中华人民共和国老年人权益保障法",
+            "老年人 赡养人",
+        ),
+        (
+            # a parent named somewhere, and 养 that is not raising a child or an animal
+            r"^(?=.*(老人|父母|爹|爸|妈|娘|老太太|老爷子|公公|婆婆|奶奶|爷爷))"
+            r"(?=.*(?<![抚扶领收喂培])养(?!狗|猫|鸡|鸭|鱼|猪|殖|护|分|活|家|孩子|小孩|娃|儿|女|育|成))",
             "中华人民共和国老年人权益保障法",
             "老年人 赡养人",
         ),
@@ -70,6 +81,11 @@ SPECIAL_LAWS = tuple(
             r"抚养费|探望|探视|离婚.{0,8}(财产|房子|存款|分)",
             "最高人民法院关于适用《中华人民共和国民法典》婚姻家庭编的解释（一）",
             "离婚 子女 抚养",
+        ),
+        (
+            r"继承|遗产|遗嘱",
+            "最高人民法院关于适用《中华人民共和国民法典》继承编的解释（一）",
+            "继承 遗产",
         ),
         (
             r"借条|欠条|利息|借款|借钱|借给|放贷|高利贷",
@@ -164,11 +180,14 @@ def procedure_law(question: str, dispute_type: str | None) -> str | None:
     return None
 
 
-def special_law(text: str) -> LawQuery | None:
-    """The special law the dispute's words point to, searched with those words and the law's terms."""
+def special_law(text: str, asked: str | None = None, dispute_type: str | None = None) -> LawQuery | None:
+    """The special law the dispute's words (`text`) point to, searched with what is asked now (`asked`, by
+    default the same text) and the law's terms: its article for the question, not for the story so far."""
     for companion in SPECIAL_LAWS:
+        if companion.types and dispute_type not in companion.types:
+            continue
         if companion.cue.search(text or ""):
-            return LawQuery(companion.law, f"{text} {companion.terms}")
+            return LawQuery(companion.law, f"{asked or text} {companion.terms}")
     return None
 
 
@@ -176,7 +195,7 @@ def companion_laws(question: str, asked: str, dispute_type: str | None) -> list[
     """The special law of the dispute (read in `question`: what the conversation said of it, the latest message
     included) and the procedural law of what is asked now (`asked`: the latest message alone), at most one each."""
     found: list[LawQuery] = []
-    special = special_law(question)
+    special = special_law(question, asked, dispute_type)
     if special is not None:
         found.append(special)
     law = procedure_law(asked, dispute_type)

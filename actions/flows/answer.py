@@ -53,12 +53,12 @@ class ActionAnswerLegalQuestion(Action):
         else:
             question = (tracker.latest_message or {}).get("text") or latest_text(tracker)
             dispute_type = latest_entity(tracker, "dispute_type")
+            established = tracker.get_slot("dispute_type")
             if not dispute_type and previous_action(tracker) == "action_topic_prompt":
-                dispute_type = tracker.get_slot("dispute_type")
-            elif not dispute_type and looks_like_follow_up(question):
+                dispute_type = established
+            elif dispute_type in (None, established) and looks_like_follow_up(question):
                 # A follow-up keeps the conversation's topic: its type, and what was said about it, go to the
-                # search with it. A message that names its own type, or says enough alone, starts fresh.
-                established = tracker.get_slot("dispute_type")
+                # search with it. A message that names another type, or says enough alone, starts fresh.
                 earlier = topic_texts(tracker)
                 if earlier and (established or earlier_citations(tracker, limit=1)):
                     dispute_type = established

@@ -55,6 +55,15 @@ def test_the_special_law_is_the_one_the_disputes_words_point_to(text, law):
         assert found.query.startswith(text)  # the words it was chosen for, then the law's own terms
 
 
+def test_some_words_point_to_a_special_law_only_within_a_type_of_dispute_or_beside_others():
+    assert special_law("在厂里被机器轧伤了 住院两个月", dispute_type="劳动工资").law == "工伤保险条例"
+    assert special_law("在厂里被机器轧伤了 住院两个月", dispute_type="人身损害") is None
+    elders = "中华人民共和国老年人权益保障法"
+    # 养 with a parent named is support of a parent, whatever the type; a child to raise is not.
+    assert special_law("俺娘八十了 老二说他没分到房子 所以不该他养").law == elders
+    assert special_law("离婚后孩子谁来养", dispute_type="婚姻家庭") is None
+
+
 def test_the_special_law_reads_the_conversation_and_the_procedure_only_the_latest_message():
     found = companion_laws("包工头欠了我们三个月工钱 那去哪里告", "那去哪里告", "劳动工资")
     assert [q.law for q in found] == ["保障农民工工资支付条例", LABOUR_PROCEDURE_LAW]

@@ -40,6 +40,13 @@ def test_a_follow_up_searches_with_the_laws_its_topic_cited(tiny_kb, monkeypatch
     )
     ActionAnswerLegalQuestion().run(CollectingDispatcher(), tracker, {})
     assert searched[-1] == frozenset({"中华人民共和国劳动法"})
+    # Naming the conversation's own type ("工资" in a wage dispute) is still a follow-up on it.
+    same_type = [{"entity": "dispute_type", "value": "劳动工资"}]
+    tracker = make_tracker(
+        "工资他还是不给呢", history=history, slots={"dispute_type": "劳动工资"}, entities=same_type
+    )
+    ActionAnswerLegalQuestion().run(CollectingDispatcher(), tracker, {})
+    assert searched[-1] == frozenset({"中华人民共和国劳动法"})
     # A message that says enough alone starts fresh: no topic laws.
     tracker = make_tracker(
         "楼上邻居家装修把我家的墙震裂了，他们不肯赔偿维修费用怎么办",
