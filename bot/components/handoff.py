@@ -100,6 +100,7 @@ QUESTION_PATTERN = re.compile(
     r"|效力|有效|无效|算数|算不算|管用|有用吗|有没有用|靠谱|强制执行|反悔"
     r"|调解(?:协议|书|笔录|结果|期限|时效|机构|委员会是|员是|员说(?:的|过|了)|员让|员要|员叫|是什么|和|与|跟|不成|失败|没成|不了|调不)"
     r"|(?:流程|程序)是|什么(?:流程|程序)"
+    r"|(?:网格员|调[解节]员|工作人员|村干部|社区干部)[^，。]{0,6}(?:管(?:哪|什么|不管)|负责(?:哪|什么)|是干|做什么|干什么)"
     r"|调解(?:过|了)(?!吧)|(?:找|请)(?:过|了)调解|调解员(?:说过|说了|说的|让我|要求我|叫我)"
     r"|多久|多长时间|什么区别|区别是|哪些.{0,6}(?:能|可以)|(?:案件|案子|什么事|什么纠纷)(?:可以|能)"
     r"|(?:谁|哪些人)(?:可以|能)(?:当|做|申请)|(?:刑事|犯罪)"
@@ -140,6 +141,10 @@ _ASKS_RE = re.compile(
 )
 
 
+# "A 还是 B": which way to go is asked ("是找村里调解还是直接去法院"), not for mediation.
+_CHOICE_RE = re.compile(r"还是")
+
+
 def declines(text: str) -> str | None:
     """What a message that must not be taken for a request is instead: QUESTION for a question about mediation
     ('调解要收费吗') or a refusal that goes on to ask something ('不用转人工，你直接告诉我噪音怎么办'), REFUSAL for a
@@ -154,6 +159,8 @@ def declines(text: str) -> str | None:
         return QUESTION
     if not refused and _ASKS_RE.search(text) and not _PEOPLE_RE.search(text):
         return QUESTION
+    if not refused and "调解" in text and _CHOICE_RE.search(text):
+        return QUESTION  # 是找村里调解还是直接去法院
     if not refused:
         return None
     return QUESTION if len(_CJK_RE.findall("".join(rest))) >= 4 else REFUSAL
@@ -196,6 +203,9 @@ def find(text: str) -> Request | None:
     mediation = _search(_MEDIATION_RE, text)
     if mediation is None and "调解" in text and any(_APPLY_RE.search(c) for c in clauses(text)):
         mediation = next(c for c in clauses(text) if _APPLY_RE.search(c))
+    if mediation and not person and any(mediation in c and _CHOICE_RE.search(c) for c in clauses(text)):
+        # "是找村里调解还是直接去法院": which way to go is asked, not mediation.
+        mediation = None
     if person and mediation and not re.search(_HUMAN + "|" + _STAFF, person):
         # "请调解员来给我们调解一下": the dispute is to be mediated; the intake asks what the mediator needs.
         return Request(MEDIATION, mediation)

@@ -174,9 +174,11 @@ class HandoffRequestNet(_Stateless):
             if not self.component_config["enabled"] or text.startswith("/"):
                 continue
             current = (message.get(INTENT) or {}).get("name")
-            if current == EMERGENCY_INTENT:
-                continue
+            if current == EMERGENCY_INTENT and lexicon.emergency_match(text) is not None:
+                continue  # an emergency in plain words goes to the emergency handling, a request with it or not
             request = handoff.find(text)
+            if current == EMERGENCY_INTENT and request is None:
+                continue
             if request is not None:
                 message.set(
                     "handoff_request", {"kind": request.kind, "words": request.words}, add_to_output=True

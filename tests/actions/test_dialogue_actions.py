@@ -183,6 +183,7 @@ def test_an_exclamation_or_a_word_of_danger_stays_an_emergency():
         ("能不能快点", "violence"),
     ]:
         assert not emergency.is_question_without_danger(text, hint)
+    assert not emergency.QUESTION_RE.search("他也不怎么吃饭 没怎么睡")  # how much, not a question
     # An account of the past with danger now still pauses.
     events, _ = run(ActionEmergency, make_tracker("去年就被他砍伤过 现在他又拿着刀在门口", "emergency"))
     assert events == PAUSE

@@ -96,6 +96,8 @@ def test_requests_are_found_wherever_they_stand(text, kind):
     ("text", "declined"),
     [
         ("调解要收费吗", handoff.QUESTION),
+        ("我们兄妹谈不拢 是找村里调解还是直接去法院", handoff.QUESTION),  # which way to go
+        ("网格员平时主要管哪些事？", handoff.QUESTION),  # what they do, not a call for one
         ("人民调解协议有法律效力吗", handoff.QUESTION),
         ("调解员说的话算数吗", handoff.QUESTION),
         ("调解不成怎么办", handoff.QUESTION),
