@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from actions import disputes
 from actions.answer import COMPANION, INVALID_STATUSES
@@ -28,18 +29,23 @@ BROAD_LAW_ARTICLES = 500
 # law's own terms in the query do the work, and it costs about 3 ms where the hybrid search costs 25.
 COMPANION_DEPTH = 50
 
+T = TypeVar("T")
 _ids_lock = threading.Lock()
 _ids_by_snapshot: weakref.WeakKeyDictionary[Snapshot, dict[str, Record]] = weakref.WeakKeyDictionary()
 _sizes_by_snapshot: weakref.WeakKeyDictionary[Snapshot, Counter[str]] = weakref.WeakKeyDictionary()
 
 
-def _records_by_id(snap: Snapshot) -> dict[str, Record]:
+def _per_snapshot(cache: weakref.WeakKeyDictionary[Snapshot, T], snap: Snapshot, build: Callable[[], T]) -> T:
+    """What `build` makes of a snapshot, made once per snapshot (and dropped with it)."""
     with _ids_lock:
-        ids = _ids_by_snapshot.get(snap)
-        if ids is None:
-            ids = {r.id: r for r in snap.records}
-            _ids_by_snapshot[snap] = ids
-        return ids
+        value = cache.get(snap)
+        if value is None:
+            value = cache[snap] = build()
+        return value
+
+
+def _records_by_id(snap: Snapshot) -> dict[str, Record]:
+    return _per_snapshot(_ids_by_snapshot, snap, lambda: {r.id: r for r in snap.records})
 
 
 def is_verified(snap: Snapshot, hit: Hit) -> bool:
@@ -179,12 +185,10 @@ def _diverse(ranked: list[Hit], n: int, counts: Counter[str]) -> list[Hit]:
 
 def _law_size(snap: Snapshot, title: str) -> int:
     """How many articles of the law `title` the snapshot holds (counted once per snapshot)."""
-    with _ids_lock:
-        sizes = _sizes_by_snapshot.get(snap)
-        if sizes is None:
-            sizes = Counter(r.title for r in snap.records if r.kind == "statute")
-            _sizes_by_snapshot[snap] = sizes
-        return sizes[title]
+    sizes = _per_snapshot(
+        _sizes_by_snapshot, snap, lambda: Counter(r.title for r in snap.records if r.kind == "statute")
+    )
+    return sizes[title]
 
 
 def _preference(hit: Hit, dispute_type: str | None) -> tuple[int, int]:

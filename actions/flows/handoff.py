@@ -113,15 +113,16 @@ class ActionEmergency(Action):
         text = latest_text(tracker)
         hint = (tracker.latest_message or {}).get("emergency_kind")
         message = (tracker.latest_message or {}).get("text") or text
+        kind = emergency.classify(message, hint)
         # The classifier alone, no word of danger: a question, or an account of what happened before with nothing
         # of danger now ("送到县医院抢救了三天"), is answered as the legal matter it is.
-        told_before = hint is None and emergency.classify(message) == "general"
-        if emergency.is_question_without_danger(message, hint) or (
-            told_before and lexicon.past_event_without_danger(message)
+        if (
+            hint is None
+            and kind == "general"
+            and (emergency.QUESTION_RE.search(message) or lexicon.past_event_without_danger(message))
         ):
             dispatcher.utter_message(text=emergency.SAFETY_NOTE)
             return ActionAnswerLegalQuestion().run(dispatcher, tracker, domain)
-        kind = emergency.classify(message, hint)
         dispatcher.utter_message(text=emergency.guidance(kind))
         summary = f"紧急情况（{emergency.LABELS[kind]}）：居民说“{quote(text)}”。已提示拨打紧急电话。"
         earlier = recent_user_texts(tracker, 2)
