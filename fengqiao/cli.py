@@ -8,9 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from core.settings import PROJECT_ROOT, get_settings
-
-STARD_TRAIN = PROJECT_ROOT / "data" / "corpus" / "stard_train.jsonl.xz"  # vendored: see data/corpus/README.md
+from core.settings import get_settings
+from knowledge_base.stard import VENDORED as STARD_TRAIN
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -42,7 +41,13 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             if args.encoder
             else (registry.active_encoder(settings.data_dir) or registry.ensure_base(settings.data_dir))
         )
-    build(settings.resolved_kb_dir, sources, progress=print, encoder_dir=encoder)
+    build(
+        settings.resolved_kb_dir,
+        sources,
+        progress=print,
+        encoder_dir=encoder,
+        answered=None if args.no_answered else Path(args.answered),
+    )
     return 0
 
 
@@ -202,7 +207,7 @@ def _cmd_index_dense(args: argparse.Namespace) -> int:
     encoder = Path(args.encoder) if args.encoder else registry.active_encoder(settings.data_dir)
     if encoder is None:
         encoder = registry.ensure_base(settings.data_dir)
-    add_dense(settings.resolved_kb_dir, encoder, progress=print)
+    add_dense(settings.resolved_kb_dir, encoder, progress=print, answered=STARD_TRAIN)
     return 0
 
 
@@ -289,7 +294,7 @@ def _cmd_tune_fusion(args: argparse.Namespace) -> int:
     )
     print(
         f"fusion weights for {encoder_dir.name}: bm25 {weights.bm25}, dense {weights.dense}, k {weights.k}, "
-        f"law prior {weights.prior} "
+        f"law prior {weights.prior}, answered questions {weights.memory} × {weights.neighbours} nearest "
         f"(tune split: recall@10 {best['recall@10']}, mrr@10 {best['mrr@10']})"
     )
     card_path = encoder_dir / "card.json"
@@ -301,6 +306,8 @@ def _cmd_tune_fusion(args: argparse.Namespace) -> int:
             "dense": weights.dense,
             "k": weights.k,
             "prior": weights.prior,
+            "memory": weights.memory,
+            "neighbours": weights.neighbours,
         }
         card["validation"] = evaluate(kb, load_queries(Path(args.queries), "val"), baselines=False)
         card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -358,6 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="BM25 only (search works, /healthz says degraded; add it later with index-dense)",
     )
+    p.add_argument(
+        "--answered",
+        default=str(STARD_TRAIN),
+        metavar="FILE.jsonl",
+        help="STARD-format questions whose training split the dense search remembers; default: the vendored STARD",
+    )
+    p.add_argument("--no-answered", action="store_true", help="no memory of answered questions")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("train-bot", help="train the Rasa model if the bot's data changed")

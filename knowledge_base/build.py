@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base import store
+from knowledge_base import stard, store
 from knowledge_base.aliases import build_alias_map, short_names
 from knowledge_base.bm25_index import BM25Index
 from knowledge_base.dense import DenseIndex
 from knowledge_base.manifest import DenseSection, Manifest
+from knowledge_base.question_memory import MEMORY_DIR, build_memory
 from knowledge_base.records import Record
 from knowledge_base.repeals import REPEALED_FILE, repealed_laws
 from knowledge_base.sources.cases_jsonl import read_cases_jsonl
@@ -58,6 +59,8 @@ class Source:
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The answered questions a version with a dense index remembers (see question_memory.py): STARD's training split.
+ANSWERED_QUESTIONS = stard.VENDORED
 # The full statute corpus, vendored compressed (see data/corpus/README.md): national laws, administrative
 # regulations, judicial interpretations, departmental rules and Zhejiang local regulations.
 VENDORED_STATUTES = REPO_ROOT / "data" / "corpus" / "statutes.jsonl.xz"
@@ -224,7 +227,20 @@ def encode_records(
     )
 
 
-def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = None) -> Path:
+def add_memory(
+    records: list[Record], encoder_dir: Path, answered: Path | None, staging: Path, say: Progress
+) -> None:
+    """The answered questions' memory for a version with a dense index (none without a question file)."""
+    if answered is None:
+        return
+    started = time.monotonic()
+    n = build_memory(records, encoder_dir, answered, staging / MEMORY_DIR)
+    say(f"remembered {n:,} answered questions from {answered.name} in {time.monotonic() - started:.1f} s")
+
+
+def add_dense(
+    kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = None, answered: Path | None = None
+) -> Path:
     """New version = the current one plus a dense index; BM25 keeps serving until it is switched in.
 
     The encoding (minutes) runs without the writer lock on a copy of the version current at the start;
@@ -238,8 +254,9 @@ def add_dense(kb_dir: Path, encoder_dir: Path, *, progress: Progress | None = No
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{manifest.corpus_hash}"
     staging = store.new_staging_dir(kb_dir, version)
     try:
-        store.copy_version(current, staging, leave_out=("dense",))
+        store.copy_version(current, staging, leave_out=("dense", MEMORY_DIR))
         dense = encode_records(records, encoder_dir, staging / "dense", say, previous=current)
+        add_memory(records, encoder_dir, answered, staging, say)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -334,10 +351,12 @@ def build(
     *,
     progress: Progress | None = None,
     encoder_dir: Path | None = None,
+    answered: Path | None = None,
 ) -> Path:
     """Read every source, index it into a new version directory, then make it current. Returns that directory.
 
-    With encoder_dir the version also gets a dense index; without, search runs on BM25 alone."""
+    With encoder_dir the version also gets a dense index, and with `answered` (STARD-format questions) the
+    memory of their training split; without encoder_dir, search runs on BM25 alone."""
     say = progress or (lambda msg: log.info(msg))
     sources = sources or default_sources()
     started = time.monotonic()
@@ -382,6 +401,8 @@ def build(
             if encoder_dir
             else None
         )
+        if encoder_dir:
+            add_memory(records, encoder_dir, answered, staging, say)
         store.write_records(staging / "records.jsonl", records)
         (staging / "userdict.txt").write_text("".join(f"{w} 2000\n" for w in user_words), encoding="utf-8")
         (staging / "aliases.json").write_text(json.dumps(alias_map, ensure_ascii=False), encoding="utf-8")

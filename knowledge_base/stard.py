@@ -15,6 +15,8 @@ from knowledge_base.jsonl import iter_jsonl
 from knowledge_base.numerals import cn_to_int
 
 SPLITS = ("all", "train", "tune", "val")
+# STARD's training file, vendored compressed with its licence (see data/corpus/README.md)
+VENDORED = Path(__file__).resolve().parent.parent / "data" / "corpus" / "stard_train.jsonl.xz"
 _GOLD_NAME_RE = re.compile(r"^(.*?)第([零〇一二两三四五六七八九十百千\d]+)条(之[一二三四五六七八九十]+)?$")
 
 

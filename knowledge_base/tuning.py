@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from dataclasses import replace
 
 from knowledge_base.evaluation import score
 from knowledge_base.fusion import FusionWeights, fuse
@@ -16,6 +17,8 @@ from knowledge_base.text import normalize
 BM25_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
 RRF_KS = (5.0, 10.0, 20.0, 30.0, 60.0)
 PRIORS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+MEMORY_WEIGHTS = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12)
+NEIGHBOURS = (3, 5, 10, 20)
 DEPTH = 200
 
 
@@ -40,11 +43,15 @@ def tune_fusion(
     counts = law_counts(mapper, snap.records, train or [])
     statute = [r.kind == "statute" for r in snap.records]
     cache: dict[str, tuple[list, list]] = {}
+    votes: dict[tuple[str, int], dict[int, float]] = {}
     for q in queries:
         text = normalize(q.question)
         sparse = [(i, s) for i, s, _ in snap.ranked(text, DEPTH, "bm25") if statute[i]]
         dense = [(i, s) for i, s, _ in snap.ranked(text, DEPTH, "dense") if statute[i]]
         cache[q.question] = (sparse, dense)
+        if snap.memory is not None:
+            for n in NEIGHBOURS:
+                votes[q.question, n] = snap.votes(snap.query_vector(text), n)
     grid = []
     for w_bm25, k, prior in itertools.product(BM25_WEIGHTS, RRF_KS, PRIORS if counts else (0.0,)):
         weights = FusionWeights(bm25=w_bm25, dense=1.0, k=k, prior=prior, law_counts=counts)
@@ -67,4 +74,29 @@ def tune_fusion(
         prior=best["prior"],
         law_counts=counts if best["prior"] else {},
     )
-    return weights, best, grid
+    if snap.memory is None:
+        return weights, best, grid
+    # Then the answered questions' weight, the fusion above fixed; ties go to less memory and fewer neighbours.
+    stage = []
+    for memory, n in itertools.product(MEMORY_WEIGHTS, NEIGHBOURS):
+        with_memory = replace(weights, memory=memory, neighbours=n)
+
+        def with_votes(question: str, weights=with_memory, n=n) -> list[int]:
+            sparse, dense = cache[question]
+            fused = fuse(sparse, dense, weights, snap.law_of, votes[question, n])
+            return [i for i, _ in fused if statute[i]][:100]
+
+        metrics = score(queries, mapper, with_votes)
+        stage.append(
+            {
+                "bm25": best["bm25"],
+                "k": best["k"],
+                "prior": best["prior"],
+                "memory": memory,
+                "neighbours": n,
+                "objective": metrics["recall@10"] + metrics["mrr@10"],
+            }
+            | metrics
+        )
+    best = max(stage, key=lambda row: (row["objective"], -row["memory"], -row["neighbours"]))
+    return replace(weights, memory=best["memory"], neighbours=best["neighbours"]), best, grid + stage

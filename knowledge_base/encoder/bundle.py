@@ -179,7 +179,7 @@ def is_complete(bundle_dir: Path = BUNDLED_DIR) -> bool:
     return (bundle_dir / "modules.json").is_file() and onnx_file(bundle_dir, int8=True).is_file()
 
 
-def model_card(card: dict, query_card: dict, vectors: int) -> str:
+def model_card(card: dict, query_card: dict, vectors: int, *, has_tower: bool = False) -> str:
     val = card.get("validation") or {}
     fusion = card.get("fusion") or {}
     data = card.get("data") or {}
@@ -200,6 +200,8 @@ def model_card(card: dict, query_card: dict, vectors: int) -> str:
         f"""- Question tower: {(query_card.get("data") or {}).get("training_questions", "?")} training pairs, epochs
   {(query_card.get("config") or {}).get("epochs", "?")} (`query/card.json`)."""
         if query_card
+        else "- Question tower: `query/`, tuned against the fixed passage vectors."
+        if has_tower
         else "- No question tower: questions and passages go through the same encoder."
     )
     return f"""# The shipped encoder
@@ -218,7 +220,9 @@ against the fixed passage vectors; passages always through the passage encoder (
 - Split (by line position, `knowledge_base/stard.py`): i % 5 == 4 validation, never trained on or tuned on;
   i % 10 == 3 tuning (fusion weights only); the rest training. STARD's dev and test questions are never used.
 - Fusion with BM25 (weighted reciprocal rank, chosen on the tuning split): bm25 {fusion.get("bm25", "?")},
-  dense {fusion.get("dense", "?")}, k {fusion.get("k", "?")}.
+  dense {fusion.get("dense", "?")}, k {fusion.get("k", "?")}, law prior {fusion.get("prior", "?")}; answered
+  questions (the training questions nearest to the asked one vote for their articles): weight
+  {fusion.get("memory", 0.0)}, {fusion.get("neighbours", "?")} nearest.
 - `{VECTORS_FILE}`: 4-bit vectors of {vectors:,} shipped statute articles, keyed by the hash of their text;
   the ONNX files keep their float32 weights as float16 (see `knowledge_base/encoder/bundle.py`).
 
@@ -276,7 +280,9 @@ def bundle(kb_dir: Path, out_dir: Path = BUNDLED_DIR, *, progress: Callable[[str
     )
     query_card_file = staging / QUERY_DIR / "card.json"
     query_card = json.loads(query_card_file.read_text(encoding="utf-8")) if query_card_file.is_file() else {}
-    (staging / "README.md").write_text(model_card(card, query_card, len(keep)), encoding="utf-8")
+    (staging / "README.md").write_text(
+        model_card(card, query_card, len(keep), has_tower=(staging / QUERY_DIR).is_dir()), encoding="utf-8"
+    )
     sums = checksums(staging)
     (staging / CHECKSUMS_FILE).write_text(
         "".join(f"{h}  {name}\n" for name, h in sums.items()), encoding="utf-8"

@@ -55,3 +55,13 @@ def test_local_regulations_only_for_their_region(tiny_kb):
 
 def test_question_with_no_known_words_returns_nothing(tiny_kb):
     assert KnowledgeBase(tiny_kb).search("？？？") == []
+
+
+def test_a_fresh_install_remembers_the_training_questions(kb):
+    """The shipped fusion weights use the memory, and a question like a training one is helped by it."""
+    snap = kb.snapshot()
+    assert snap.memory is not None and len(snap.memory) > 800
+    assert snap.fusion.memory > 0
+    votes = snap.votes(snap.query_vector("公司拖欠工资不发，我该怎么办"))
+    assert votes and max(votes.values()) == 1.0
+    assert all(snap.records[i].kind == "statute" for i in votes)
