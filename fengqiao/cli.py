@@ -240,7 +240,13 @@ def _cmd_tune_query_encoder(args: argparse.Namespace) -> int:
     chosen = {name: value for name, value in (("epochs", args.epochs), ("lr", args.lr)) if value is not None}
     config = QueryTuningConfig(restart=args.restart, **chosen)
     out = tune_query_encoder(kb, queries, config=config)
-    print(f"query encoder written to {out.parent.name}/{out.name}/; now choosing the fusion weights again")
+    from knowledge_base.build import add_dense
+
+    # The answered questions were embedded by the old question side: a new version remembers them with the
+    # new one (the passage vectors are reused: same passage encoder).
+    print(f"query encoder written to {out.parent.name}/{out.name}/; remembering the answered questions again")
+    add_dense(kb.kb_dir, kb.snapshot().manifest.require_dense().encoder_dir, progress=print, answered=queries)
+    print("now choosing the fusion weights again")
     return _cmd_tune_fusion(args)
 
 

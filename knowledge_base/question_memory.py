@@ -11,7 +11,7 @@ honest. Scoring the training split itself would find each question's own answer 
 
 A version keeps its memory under memory/: the questions' vectors (vectors.npy) and, for each, the ids of the
 records that answer it (answers.json). The vectors come from the version's own encoder, so a new encoder means a
-new memory (see build.add_dense).
+new memory (see build.add_dense), and so does a new question tower (`fengqiao tune-query-encoder` builds one).
 """
 
 from __future__ import annotations
