@@ -31,6 +31,11 @@ _FIRE_THREAT = (
 )
 
 # Checked in this order: the first kind whose words appear wins.
+# 打 is hitting, except in 打点滴, 打针, 打电话, 打工, 打官司 … (a drip in a clinic is not a beating).
+_HIT = (
+    r"打(?!点滴|吊瓶|吊针|针|疫苗|电话|工|车|的|算|听|扫|开|折|卡|官司|麻将|牌|游戏|印|字|包|款|钱|过来|给)"
+)
+
 _KINDS: list[tuple[str, str]] = [
     # Harm already done (pills taken, wrists cut): an ambulance first.
     (
@@ -59,11 +64,13 @@ _KINDS: list[tuple[str, str]] = [
     ("fire", r"纵火|放火|点火"),
     (
         "domestic_violence",
-        r"家暴|家庭暴力|(老公|丈夫|老婆|妻子|男朋友|女朋友|前夫|前妻|对象|男人|爸|妈|父亲|母亲|儿子|女儿|公公|婆婆).{0,6}(打|揍|掐|踢|砸)",
+        r"家暴|家庭暴力|(老公|丈夫|老婆|妻子|男朋友|女朋友|前夫|前妻|对象|男人|爸|妈|父亲|母亲|儿子|女儿|公公|婆婆).{0,6}"
+        rf"({_HIT}|揍|掐|踢|砸)",
     ),
     (
         "violence",
-        r"刀|斧|枪|棍|砍|捅|杀|打|揍|掐|绑|抢|闯进|撬|跟踪|威胁|收拾|炸|救命|危险|报警|(跟|盯)(着|了)(我|俺)|抱走|拦住|敲(我)?门",
+        rf"刀|斧|枪|棍|砍|捅|杀|{_HIT}|揍|掐|绑|抢|闯进|撬|跟踪|威胁|收拾|炸|救命|危险|报警|(跟|盯)(着|了)(我|俺)|抱走|拦住"
+        r"|敲(我)?门",
     ),
     (
         "medical",

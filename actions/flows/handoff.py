@@ -114,12 +114,12 @@ class ActionEmergency(Action):
         hint = (tracker.latest_message or {}).get("emergency_kind")
         message = (tracker.latest_message or {}).get("text") or text
         kind = emergency.classify(message, hint)
-        # The classifier alone, no word of danger: a question, or an account of what happened before with nothing
-        # of danger now ("送到县医院抢救了三天"), is answered as the legal matter it is.
-        if (
-            hint is None
-            and kind == "general"
-            and (emergency.QUESTION_RE.search(message) or lexicon.past_event_without_danger(message))
+        # The classifier alone, no word of the safety net: a question with no word of danger, or an account of what
+        # happened before with nothing of danger now ("送到县医院抢救了三天", "前几天……对方先动手打我 我鼻梁骨折了"),
+        # is answered as the legal matter it is.
+        if hint is None and (
+            (kind == "general" and emergency.QUESTION_RE.search(message))
+            or lexicon.past_event_without_danger(message)
         ):
             dispatcher.utter_message(text=emergency.SAFETY_NOTE)
             return ActionAnswerLegalQuestion().run(dispatcher, tracker, domain)

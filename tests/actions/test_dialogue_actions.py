@@ -164,6 +164,8 @@ def test_emergency_guidance_then_urgent_handoff(text, kind, numbers):
         "复核要几天之内提",
         "要是我先替他垫上了 能找他要回来吗",
         "去年工地上砸伤了腿 住了两个月院",  # what happened before, nothing of danger now, no question
+        # a fight that is over: words of violence, but past and nothing of danger now
+        "前几天在夜宵摊跟人吵了几句 对方先动手打我 我也还了两下 我鼻梁骨折了",
     ],
 )
 def test_a_question_the_classifier_alone_took_for_an_emergency_is_answered_not_paused(text):
@@ -186,6 +188,9 @@ def test_an_exclamation_or_a_word_of_danger_stays_an_emergency():
     assert not emergency.QUESTION_RE.search("他也不怎么吃饭 没怎么睡")  # how much, not a question
     # An account of the past with danger now still pauses.
     events, _ = run(ActionEmergency, make_tracker("去年就被他砍伤过 现在他又拿着刀在门口", "emergency"))
+    assert events == PAUSE
+    # Violence that goes on for years is not over because its worst night was last month.
+    events, _ = run(ActionEmergency, make_tracker("老公这几年喝了酒就动手 上个月把我肋骨打断了", "emergency"))
     assert events == PAUSE
 
 

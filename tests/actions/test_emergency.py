@@ -57,6 +57,11 @@ def first_number(text: str) -> str:
         ("他手被机器扎穿了 血止不住", "medical"),
         ("打人的跑了 我哥头上好大口子", "medical"),
         ("工友触电了 倒地上一动不动", "medical"),
+        # 打 that is not hitting: a drip, a phone call, work
+        ("我爸在镇卫生院打点滴 护士拿错了药", "general"),
+        ("我妈打电话说他又来闹了", "general"),
+        ("我老公打我", "domestic_violence"),
+        ("隔壁的打我孩子", "violence"),
     ],
 )
 def test_kind_of_emergency(text, kind):
