@@ -263,6 +263,37 @@ CLEAN = {
     "case_outcome": _clean_outcome,
     "case_contact": _clean_contact,
 }
+
+# A question in the middle of the intake ("鼻梁骨折算不算轻伤 能不能追究他刑事责任" to "涉及多少钱？") is answered,
+# then the intake's question is asked again; it is not counted as an answer. An answer that reads as one (an amount,
+# a phone number) is taken as the answer, question or not. The facts are never interrupted: an account of the dispute
+# often ends in a question, and it is what the mediator needs. "能不能让他赔钱" to "您希望怎么解决？" is an outcome:
+# for the free-text answers (the other party, the outcome) only a plain question counts (吗, 怎么办, 算不算 …).
+_ASKS_RE = re.compile(
+    r"[吗么呢嘛][？?。！!]*$|[？?]|怎么办|咋办|咋弄|怎么弄|怎么算|算不算|是不是|属不属于|多少钱|赔多少|多久|多长时间|去哪|找谁"
+    r"|谁(来)?(赔|负责|管|出)|要不要|该不该|有没有(用|办法|责任|权)"
+)
+_ASKS_LOOSELY_RE = re.compile(r"能不能|可不可以|能否|有没有|可以.{0,12}吗")
+MIN_QUESTION_CHARS = 6
+_CLAUSES_RE = re.compile(r"[，,。！!？?；;\s]+")
+
+
+def interrupting_question(slot: str | None, text: str) -> bool:
+    """The message asks a legal question instead of answering the intake's question for `slot`."""
+    if slot not in CLEAN or slot == "case_facts" or not text or is_payload(text):
+        return False
+    if is_skip(text) or correction(text) is not None or cjk_len(text) < MIN_QUESTION_CHARS:
+        return False
+    if slot in ("case_amount", "case_contact"):
+        # "大概三千块 能要回来吗": a clause that reads as the answer makes the message an answer
+        if any(
+            CLEAN[slot](part, part, None)[0] is not None for part in (text, *_CLAUSES_RE.split(text)) if part
+        ):
+            return False
+        return bool(_ASKS_RE.search(text) or _ASKS_LOOSELY_RE.search(text))
+    return bool(_ASKS_RE.search(text))
+
+
 SKIPPED = {
     "case_facts": NOT_SAID,
     "case_party": NOT_SAID,
@@ -292,7 +323,12 @@ def answers_to(tracker: Tracker, slot: str) -> int:
             requested = event.get("value")
         elif event.get("event") == "user" and requested == slot:
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if intent not in _NOT_ANSWERS and correction(event.get("text") or "") is None:
+            text = event.get("text") or ""
+            if (
+                intent not in _NOT_ANSWERS
+                and correction(text) is None
+                and not interrupting_question(slot, text)
+            ):
                 count += 1
     return count
 
@@ -409,6 +445,8 @@ class ValidateIntakeForm(FormValidationAction):
             text = raw = fixed  # "不对，电话是139…" to the phone question is the answer
         if is_skip(text):
             return {slot: SKIPPED[slot]}
+        if slot == tracker.get_slot("requested_slot") and interrupting_question(slot, text):
+            return {slot: None} | self._answer_question(dispatcher, tracker)
         cleaned, problem = CLEAN[slot](text, raw, latest_entity(tracker, "amount"))
         if cleaned is None:
             if answers_to(tracker, slot) >= MAX_ANSWERS:
@@ -435,6 +473,19 @@ class ValidateIntakeForm(FormValidationAction):
         if slot == "case_facts" and disputes.get(kind) and kind != tracker.get_slot("dispute_type"):
             found["dispute_type"] = kind
         return found
+
+    @staticmethod
+    def _answer_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        """Answer the question the resident asked instead; keep what the answer records of the conversation (its
+        type, its citations), never the intake's own slots."""
+        from actions.flows.answer import ActionAnswerLegalQuestion
+
+        events = ActionAnswerLegalQuestion().run(dispatcher, tracker, {})
+        return {
+            e["name"]: e.get("value")
+            for e in events
+            if e.get("event") == "slot" and e.get("name") not in (*INTAKE_SLOTS, "requested_slot")
+        }
 
     @staticmethod
     def _correction_target(rest: str, current: str, tracker: Tracker) -> str | None:

@@ -36,6 +36,7 @@ from actions.flows.intake import (
     correction,
     dispute_description,
     intake_plan,
+    interrupting_question,
     is_skip,
     phone_of,
 )
@@ -489,3 +490,37 @@ def test_the_validation_returns_exact_events_for_a_correction():
         SlotSet("requested_slot", "case_outcome"),
     ]
     assert [m["text"] for m in dispatcher.messages] == ["好的，已改为“涉及金额：30000元”。"]
+
+
+def test_a_question_inside_the_intake_is_answered_and_the_question_asked_again():
+    """Asked for the amount, the resident asks about the law instead: the answer comes (with its citations), the
+    amount is asked again, and the question does not count as one of the two tries at an answer."""
+    c = Intake("我要申请调解，老板拖欠工资不发")
+    assert c.requested == "case_amount"  # the facts and the other party come with the request
+    said = c.say("拖欠工资不发 能不能去仲裁？", intent="ask_legal_question")
+    assert said[-1] == ASK["case_amount"] and len(said) >= 2
+    assert PROBLEMS["case_amount"] not in said
+    assert any("劳动法" in text or "工资" in text for text in said[:-1])
+    assert c.slots["case_amount"] is None
+    assert c.say("李某") == [PROBLEMS["case_amount"], ASK["case_amount"]]  # the first real try
+    assert PROBLEMS["case_amount"] not in c.say("两千五")
+    assert c.slots["case_amount"] == "2500元"
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "question"),
+    [
+        ("case_amount", "鼻梁骨折算不算轻伤 能不能追究他刑事责任", True),
+        ("case_amount", "大概三千块 能要回来吗", False),  # an amount: the answer, question or not
+        ("case_contact", "13812345678 什么时候打给我？", False),
+        ("case_outcome", "能不能让他赔钱", False),  # an outcome, not a question
+        ("case_outcome", "平台一直不给删咋办 能查到发视频的是谁吗", True),
+        ("case_party", "对方是谁我也不知道", False),
+        ("case_party", "老王", False),
+        ("case_facts", "楼上漏水把我家泡了 这个谁赔？", False),  # the facts are never interrupted
+        ("case_amount", "跳过", False),
+        ("case_amount", "不对，是三万", False),
+    ],
+)
+def test_what_counts_as_a_question_inside_the_intake(slot, text, question):
+    assert interrupting_question(slot, normalize(text)) is question
