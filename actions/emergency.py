@@ -151,6 +151,8 @@ QUESTION_RE = re.compile(
     # 不怎么应 / 没怎么吃 say how much, they ask nothing
     r"吗|呢|(?<![不没怎])么|能不能|可不可以|可以|(?<![不没])怎么|咋|要不要|该不该|多少|几|哪|谁|是不是|算不算|[?？]"
 )
+# A cry for help, whatever else the message says ("快来人啊", "救救我", "求求你们帮帮我").
+CALL_FOR_HELP_RE = re.compile(r"[!！]|快|救|求求|帮帮我|来人|怎么办啊|受不了|不行了|害怕|怕")
 SAFETY_NOTE = "如果您现在有人身危险，请立即拨打 110；需要急救请拨打 120；发生火灾请拨打 119。"
 
 

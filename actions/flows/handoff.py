@@ -117,9 +117,16 @@ class ActionEmergency(Action):
         # The classifier alone, no word of the safety net: a question with no word of danger, or an account of what
         # happened before with nothing of danger now ("送到县医院抢救了三天", "前几天……对方先动手打我 我鼻梁骨折了"),
         # is answered as the legal matter it is.
+        # So is a follow-up in a conversation about a dispute that names no danger at all and calls for no help
+        # ("就算真逗了他也得赔吧" after a dog bite): the classifier alone misfires there far more often than not.
         if hint is None and (
             (kind == "general" and emergency.QUESTION_RE.search(message))
             or lexicon.past_event_without_danger(message)
+            or (
+                kind == "general"
+                and tracker.get_slot("dispute_type")
+                and not emergency.CALL_FOR_HELP_RE.search(message)
+            )
         ):
             dispatcher.utter_message(text=emergency.SAFETY_NOTE)
             return ActionAnswerLegalQuestion().run(dispatcher, tracker, domain)

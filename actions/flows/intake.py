@@ -274,6 +274,7 @@ _ASKS_RE = re.compile(
     r"|谁(来)?(赔|负责|管|出)|要不要|该不该|有没有(用|办法|责任|权)"
 )
 _ASKS_LOOSELY_RE = re.compile(r"能不能|可不可以|能否|有没有|可以.{0,12}吗")
+_WORKS_RE = re.compile(r"(管用|有用|有效|行|可以|算数|好使)不[？?。]*$|(管用|有用|有效|算数)吗")
 MIN_QUESTION_CHARS = 6
 _CLAUSES_RE = re.compile(r"[，,。！!？?；;\s]+")
 
@@ -383,6 +384,34 @@ def _entity(entities: list[dict], name: str) -> Any | None:
     return next((e.get("value") for e in entities if e.get("entity") == name), None)
 
 
+def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    """Answer the legal question of the latest message; keep what the answer records of the conversation (its
+    type, its citations) as slot values, never the intake's own slots."""
+    from actions.answer import MEDIATION_OFFER
+    from actions.flows.answer import ActionAnswerLegalQuestion
+
+    answer = CollectingDispatcher()
+    events = ActionAnswerLegalQuestion().run(answer, tracker, {})
+    for message in answer.messages:
+        # The intake is under way: its offer of mediation, and the buttons for it, are not repeated.
+        text = (message.get("text") or "").replace(MEDIATION_OFFER + "\n", "").replace(MEDIATION_OFFER, "")
+        if message.get("buttons"):
+            message = {k: v for k, v in message.items() if k != "buttons"}
+        dispatcher.messages.append(message | {"text": text})
+    return {
+        e["name"]: e.get("value")
+        for e in events
+        if e.get("event") == "slot" and e.get("name") not in (*INTAKE_SLOTS, "requested_slot")
+    }
+
+
+def question_besides_request(text: str, words: str | None) -> bool:
+    """The request for mediation comes with a question of its own ("村里能帮着调解吗 真要起诉得交多少钱",
+    "能不能先找社区调解 调解了管用不"): what is left without the request words asks something."""
+    rest = facts_besides_request(text, words, _MEDIATION_WORDS_RE) or ""
+    return cjk_len(rest) >= 4 and bool(_ASKS_RE.search(rest) or _WORKS_RE.search(rest))
+
+
 class ActionStartIntake(Action):
     """The resident wants mediation: start the intake with what the request (or what came just before) says."""
 
@@ -409,6 +438,11 @@ class ActionStartIntake(Action):
         kind = _entity(entities, "dispute_type")
         if disputes.get(kind) and kind != tracker.get_slot("dispute_type"):
             events.append(SlotSet("dispute_type", kind))
+        if text and question_besides_request(text, request_words(tracker)):
+            # Answer what was asked, then take the request.
+            events += [
+                SlotSet(k, v) for k, v in answer_question(dispatcher, tracker).items() if k != "dispute_type"
+            ]
         dispatcher.utter_message(text=INTAKE_INTRO + (INTAKE_FACTS_NOTED if facts else ""))
         return events
 
@@ -446,7 +480,7 @@ class ValidateIntakeForm(FormValidationAction):
         if is_skip(text):
             return {slot: SKIPPED[slot]}
         if slot == tracker.get_slot("requested_slot") and interrupting_question(slot, text):
-            return {slot: None} | self._answer_question(dispatcher, tracker)
+            return {slot: None} | answer_question(dispatcher, tracker)
         cleaned, problem = CLEAN[slot](text, raw, latest_entity(tracker, "amount"))
         if cleaned is None:
             if answers_to(tracker, slot) >= MAX_ANSWERS:
@@ -473,19 +507,6 @@ class ValidateIntakeForm(FormValidationAction):
         if slot == "case_facts" and disputes.get(kind) and kind != tracker.get_slot("dispute_type"):
             found["dispute_type"] = kind
         return found
-
-    @staticmethod
-    def _answer_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-        """Answer the question the resident asked instead; keep what the answer records of the conversation (its
-        type, its citations), never the intake's own slots."""
-        from actions.flows.answer import ActionAnswerLegalQuestion
-
-        events = ActionAnswerLegalQuestion().run(dispatcher, tracker, {})
-        return {
-            e["name"]: e.get("value")
-            for e in events
-            if e.get("event") == "slot" and e.get("name") not in (*INTAKE_SLOTS, "requested_slot")
-        }
 
     @staticmethod
     def _correction_target(rest: str, current: str, tracker: Tracker) -> str | None:

@@ -169,7 +169,9 @@ def declines(text: str) -> str | None:
 # "我对象说要找调解员": what another person says they want, reported, is no request of the resident's.
 _REPORTED_RE = re.compile(
     r"(?:他|她|对方|对象|老公|老婆|丈夫|妻子|媳妇|男人|前夫|前妻|邻居|老板|房东|公司|物业|婆婆|公公|他们|人家"
-    r"|妈|爸|哥|姐|弟|妹|儿子|女儿|朋友|亲戚|同事|舅舅|叔叔|姑姑|阿姨|奶奶|爷爷|老人)(?:家)?"
+    r"|妈|爸|哥|姐|弟|妹|儿子|女儿|朋友|亲戚|同事|舅舅|叔叔|姑姑|阿姨|奶奶|爷爷|老人"
+    # what an authority told the resident ("派出所说可以调解", "社区说可以调解"): advice, not the resident's request
+    r"|派出所|警察|民警|交警|社区|村里|村委会?|居委会?|街道|法院|法官|律师|司法所|工会|人社局|劳动局)(?:家|的人)?"
     r"(?:说|讲|提出|非要|想|要|打算|准备|扬言)(?:要|想|去|来|不){0,2}$"  # right before the request: 他要钱不给，找调解员 is one
 )
 

@@ -178,6 +178,23 @@ def test_a_question_the_classifier_alone_took_for_an_emergency_is_answered_not_p
     assert len(messages) > 1  # the answer itself
 
 
+def test_a_follow_up_with_no_word_of_danger_in_a_dispute_is_answered_not_paused():
+    """The classifier alone took a follow-up about a dog bite for an emergency: no word of danger, no call for help,
+    and the conversation is about a dispute. The same words in a new conversation, or a cry for help, still pause."""
+    follow_up = "我家孩子就是从边上走过去 就算真逗了他也得赔吧"
+    events, messages = run(
+        ActionEmergency, make_tracker(follow_up, "emergency", slots={"dispute_type": "人身损害"})
+    )
+    assert messages[0]["text"] == emergency.SAFETY_NOTE and len(messages) > 1
+    assert not any(e.get("event") == "pause" for e in events)
+    events, _ = run(ActionEmergency, make_tracker(follow_up, "emergency"))
+    assert events == PAUSE
+    events, _ = run(
+        ActionEmergency, make_tracker("求求你们快来人", "emergency", slots={"dispute_type": "人身损害"})
+    )
+    assert events == PAUSE
+
+
 def test_an_exclamation_or_a_word_of_danger_stays_an_emergency():
     for text, hint in [
         ("快来人啊", None),

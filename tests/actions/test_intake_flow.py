@@ -17,6 +17,7 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
+from actions.answer import MEDIATION_OFFER
 from actions.flows.intake import (
     INTAKE_CAVEAT,
     INTAKE_DONE,
@@ -261,6 +262,29 @@ def test_intake_prefills_what_the_request_already_says():
         SlotSet("case_amount", "5000元"),
         SlotSet("dispute_type", "邻里纠纷"),
     ]
+
+
+def test_a_request_that_comes_with_a_question_answers_it_first():
+    """'村里能帮着调解吗 真要起诉得交多少钱': the question is answered (with its citations), then the intake starts;
+    a request whose other words ask nothing ('能找人调解吗 不太想打官司') starts the intake at once."""
+    text = "老板拖欠工资不发 能帮我调解吗 真要去仲裁得多久"
+    dispatcher = CollectingDispatcher()
+    events = ActionStartIntake().run(
+        dispatcher, make_tracker(text, "request_mediation", **parse_extra(text)), {}
+    )
+    texts = [m["text"] for m in dispatcher.messages]
+    assert texts[-1] == INTAKE_INTRO + INTAKE_FACTS_NOTED and len(texts) >= 2
+    assert dispatcher.messages[0]["custom"]["citations"][0]["id"] == "st-a1-50"  # 劳动法第五十条
+    # the intake is under way: the answer does not offer mediation again, nor its buttons
+    assert not any(MEDIATION_OFFER in t for t in texts)
+    assert not any(m.get("buttons") for m in dispatcher.messages)
+    slots = [e["name"] for e in events if e.get("event") == "slot"]
+    assert slots[: len(INTAKE_SLOTS)] == list(INTAKE_SLOTS)
+    assert "requested_slot" not in slots
+    plain = "能找人调解吗 不太想打官司"
+    dispatcher = CollectingDispatcher()
+    ActionStartIntake().run(dispatcher, make_tracker(plain, "request_mediation", **parse_extra(plain)), {})
+    assert [m["text"] for m in dispatcher.messages] == [INTAKE_INTRO + INTAKE_FACTS_NOTED]
 
 
 def test_a_bare_request_prefills_nothing():

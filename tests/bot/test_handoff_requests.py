@@ -96,6 +96,9 @@ def test_requests_are_found_wherever_they_stand(text, kind):
     ("text", "declined"),
     [
         ("调解要收费吗", handoff.QUESTION),
+        # what an authority told the resident is advice, and the message asks about it
+        ("派出所说可以调解 调解了是不是就不处罚他了", handoff.QUESTION),
+        ("社区说可以调解 调好了以后他们还能再去告我吗", handoff.QUESTION),
         ("我们兄妹谈不拢 是找村里调解还是直接去法院", handoff.QUESTION),  # which way to go
         ("网格员平时主要管哪些事？", handoff.QUESTION),  # what they do, not a call for one
         ("人民调解协议有法律效力吗", handoff.QUESTION),
