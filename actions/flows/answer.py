@@ -25,12 +25,29 @@ from actions.conversation import (
 from actions.flows.common import region, send
 from actions.knowledge import get_knowledge_base
 from actions.retrieval import find_precedents, find_statutes, infer_dispute_type
+from bot.components import lexicon
 from core.settings import get_settings
 from knowledge_base.search import KnowledgeBaseNotBuilt
 
 log = logging.getLogger(__name__)
 
 KB_UNAVAILABLE = "抱歉，法律知识库正在准备中，暂时无法检索条文。请稍后再试，或输入“转人工”联系调解员。"
+
+
+# A type named by one weak word (老板, 公司, 上班) does not end the topic: "新老板说不认以前的卡" about a prepaid card.
+STRONG_TYPE_WEIGHT = 2
+
+
+def continues_topic(text: str, dispute_type: str | None, established: str | None) -> bool:
+    """The message goes on with the conversation's topic: it does not say that a new matter begins, names no other
+    dispute type strongly, and is short or follows a topic of a known type (residents say when they change the
+    subject: 另外, 对了还有个事, 换个问题)."""
+    if lexicon.new_topic_marker(text):
+        return False
+    named = dispute_type or lexicon.dispute_type_of(text)[0]
+    if named not in (None, established) and lexicon.dispute_type_weight(text) >= STRONG_TYPE_WEIGHT:
+        return False
+    return looks_like_follow_up(text) or established is not None
 
 
 class ActionAnswerLegalQuestion(Action):
@@ -56,7 +73,7 @@ class ActionAnswerLegalQuestion(Action):
             established = tracker.get_slot("dispute_type")
             if not dispute_type and previous_action(tracker) == "action_topic_prompt":
                 dispute_type = established
-            elif dispute_type in (None, established) and looks_like_follow_up(question):
+            elif continues_topic(question, dispute_type, established):
                 # A follow-up keeps the conversation's topic: its type, and what was said about it, go to the
                 # search with it. A message that names another type, or says enough alone, starts fresh.
                 earlier = topic_texts(tracker)

@@ -450,6 +450,29 @@ def dispute_type_of(text: str) -> tuple[str | None, tuple[int, int] | None]:
     return winner, best_span[winner][1]
 
 
+def dispute_type_weight(text: str) -> int:
+    """How strongly the text names its dispute type: the summed weights of the different keywords of that type (0 for
+    none). One strong word (工资, 彩礼, 宅基地) weighs 2; a weak one (老板, 公司, 上班) 1, however often it comes."""
+    dtype, _ = dispute_type_of(text)
+    if dtype is None:
+        return 0
+    kws = _DISPUTE_KEYWORDS[dtype]
+    return sum(kws.get(word, 0) for word in {m.group(0) for m in _DISPUTE_RE.finditer(text)})
+
+
+# "另外问下……", "对了还有个事……", "换个问题……": the resident says that a new matter begins.
+_NEW_TOPIC_RE = re.compile(
+    r"^[哦哎嗯啊呃噢诶，,。.\s]*(另外|对了|顺便|再问|在问|换个|还想问|问个别的|别的事|还有(一)?(个|件)(事|问题|烦心事|情况)"
+    r"|还有(一)?件|还有(一)?个别的)"
+)
+
+
+def new_topic_marker(text: str) -> str | None:
+    """The words with which a message says it starts a new matter, else None."""
+    m = _NEW_TOPIC_RE.search(text or "")
+    return m.group(1) if m else None
+
+
 # --------------------------------------------------------------------------------------------------
 # Numbers, money, durations, dates
 

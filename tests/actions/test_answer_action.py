@@ -222,7 +222,7 @@ def test_knowledge_base_not_built(kb_at, tmp_path):
 def test_a_follow_up_keeps_the_topic_and_what_was_said(kb_at, tiny_kb, monkeypatch):
     """ "那如果他还是不给呢？" after an unpaid-wage question: the search gets the wage question with it and the
     conversation's dispute type (before, it searched the four words alone and cited 民法典 on unjust enrichment);
-    a message that says enough alone, or names another type, starts fresh."""
+    a message that names another type strongly starts fresh."""
     kb_at(tiny_kb)
     searched = []
     real = retrieval.find_statutes
