@@ -54,14 +54,7 @@ def test_weights_round_trip_and_old_files_read_without_memory(tmp_path):
 def test_a_version_keeps_the_training_split_only_and_its_records_ids(
     tmp_path, tiny_files, base_encoder, questions_file
 ):
-    kb_dir = tmp_path / "kb"
-    build(
-        kb_dir,
-        [tiny_source(tiny_files)],
-        progress=lambda m: None,
-        encoder_dir=base_encoder,
-        answered=questions_file,
-    )
+    kb_dir = remembering_kb(tmp_path, tiny_files, base_encoder, questions_file)
     version = current_version_dir(kb_dir)
     answers = json.loads((version / MEMORY_DIR / ANSWERS).read_text(encoding="utf-8"))
     train = load_queries(questions_file, "train")
@@ -102,6 +95,16 @@ def test_a_memory_that_does_not_match_its_answers_is_an_error(tmp_path):
 def test_tuning_chooses_the_memory_after_the_fusion(tmp_path, tiny_files, base_encoder, questions_file):
     from knowledge_base.tuning import BM25_WEIGHTS, MEMORY_WEIGHTS, NEIGHBOURS, RRF_KS, tune_fusion
 
+    kb_dir = remembering_kb(tmp_path, tiny_files, base_encoder, questions_file)
+    weights, best, grid = tune_fusion(KnowledgeBase(kb_dir), load_queries(questions_file, "tune"))
+    assert len(grid) == len(BM25_WEIGHTS) * len(RRF_KS) + len(MEMORY_WEIGHTS) * len(NEIGHBOURS)
+    assert (weights.memory, weights.neighbours) == (best["memory"], best["neighbours"])
+    stage = [row for row in grid if "memory" in row]
+    assert best["objective"] == max(row["objective"] for row in stage)
+
+
+def remembering_kb(tmp_path, tiny_files, base_encoder, questions_file):
+    """The tiny corpus with a dense index and the memory of the question file's training split."""
     kb_dir = tmp_path / "kb"
     build(
         kb_dir,
@@ -110,11 +113,7 @@ def test_tuning_chooses_the_memory_after_the_fusion(tmp_path, tiny_files, base_e
         encoder_dir=base_encoder,
         answered=questions_file,
     )
-    weights, best, grid = tune_fusion(KnowledgeBase(kb_dir), load_queries(questions_file, "tune"))
-    assert len(grid) == len(BM25_WEIGHTS) * len(RRF_KS) + len(MEMORY_WEIGHTS) * len(NEIGHBOURS)
-    assert (weights.memory, weights.neighbours) == (best["memory"], best["neighbours"])
-    stage = [row for row in grid if "memory" in row]
-    assert best["objective"] == max(row["objective"] for row in stage)
+    return kb_dir
 
 
 def tiny_source(tiny_files):
