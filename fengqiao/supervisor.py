@@ -339,7 +339,8 @@ class Stack:
             return None
 
         def work() -> None:
-            from knowledge_base.build import ANSWERED_QUESTIONS, add_dense
+            from knowledge_base import stard
+            from knowledge_base.build import add_dense
             from knowledge_base.encoder import registry
 
             say = lambda m: self.say(f"[kb] {m}")  # noqa: E731
@@ -348,7 +349,7 @@ class Stack:
                     self.settings.data_dir, progress=say
                 )
                 say("building the dense index in the background; answers use BM25 until it is ready")
-                add_dense(kb_dir, encoder, progress=say, answered=ANSWERED_QUESTIONS)
+                add_dense(kb_dir, encoder, progress=say, answered=stard.VENDORED)
             except Exception as exc:  # serving goes on with BM25; the reason is logged
                 say(f"dense index not built: {type(exc).__name__}: {exc}")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base import stard, store
+from knowledge_base import store
 from knowledge_base.aliases import build_alias_map, short_names
 from knowledge_base.bm25_index import BM25Index
 from knowledge_base.dense import DenseIndex
@@ -59,8 +59,6 @@ class Source:
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The answered questions a version with a dense index remembers (see question_memory.py): STARD's training split.
-ANSWERED_QUESTIONS = stard.VENDORED
 # The full statute corpus, vendored compressed (see data/corpus/README.md): national laws, administrative
 # regulations, judicial interpretations, departmental rules and Zhejiang local regulations.
 VENDORED_STATUTES = REPO_ROOT / "data" / "corpus" / "statutes.jsonl.xz"

@@ -133,11 +133,11 @@ def embedded_kb(tmp_path_factory) -> Path:
     """What a fresh install serves: the shipped statutes (embedded NPC laws and the vendored statute file, about
     80k articles) searched with the shipped encoder, whose vectors the build reuses (no encoding), and the memory of STARD's
     training questions, built once per test session."""
-    from knowledge_base.build import ANSWERED_QUESTIONS
+    from knowledge_base import stard
     from knowledge_base.encoder.bundle import BUNDLED_DIR
 
     kb_dir = tmp_path_factory.mktemp("embedded-kb")
-    build(kb_dir, progress=lambda m: None, encoder_dir=BUNDLED_DIR, answered=ANSWERED_QUESTIONS)
+    build(kb_dir, progress=lambda m: None, encoder_dir=BUNDLED_DIR, answered=stard.VENDORED)
     return kb_dir
 
 

@@ -44,7 +44,7 @@ from actions.flows.common import (
     request_words,
     suggested_citations,
 )
-from bot.components import lexicon
+from bot.components import handoff, lexicon
 from core.contracts import HandoffReason
 
 INTAKE_SLOTS = (
@@ -276,7 +276,6 @@ _ASKS_RE = re.compile(
 _ASKS_LOOSELY_RE = re.compile(r"能不能|可不可以|能否|有没有|可以.{0,12}吗")
 _WORKS_RE = re.compile(r"(管用|有用|有效|行|可以|算数|好使)不[？?。]*$|(管用|有用|有效|算数)吗")
 MIN_QUESTION_CHARS = 6
-_CLAUSES_RE = re.compile(r"[，,。！!？?；;\s]+")
 
 
 def interrupting_question(slot: str | None, text: str) -> bool:
@@ -287,9 +286,7 @@ def interrupting_question(slot: str | None, text: str) -> bool:
         return False
     if slot in ("case_amount", "case_contact"):
         # "大概三千块 能要回来吗": a clause that reads as the answer makes the message an answer
-        if any(
-            CLEAN[slot](part, part, None)[0] is not None for part in (text, *_CLAUSES_RE.split(text)) if part
-        ):
+        if any(CLEAN[slot](part, part, None)[0] is not None for part in (text, *handoff.clauses(text))):
             return False
         return bool(_ASKS_RE.search(text) or _ASKS_LOOSELY_RE.search(text))
     return bool(_ASKS_RE.search(text))
